@@ -1,0 +1,259 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  detectConfigFormat,
+  findJsonSyntaxError,
+  loadConfigFile,
+  parseJsonText,
+  runcSpecConfig,
+} from '../src/index.js';
+import { expectConfigError, expectConfigErrorAsync, readFixture, tempDirs } from './helpers.js';
+
+const temp = tempDirs();
+afterEach(() => temp.cleanup());
+
+async function writeJson(dir: string, name: string, value: unknown): Promise<string> {
+  const file = path.join(dir, name);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+  return file;
+}
+
+describe('loadConfigFile: OCI config.json', () => {
+  it('detects the format and resolves a relative root.path against the file folder', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'bundle/config.json', runcSpecConfig());
+    const loaded = await loadConfigFile(file);
+    expect(loaded.format).toBe('oci');
+    expect(loaded.path).toBe(file);
+    expect(loaded.config.root.path).toBe(path.join(dir, 'bundle/rootfs'));
+    expect(loaded.runtime).toEqual({ noPivotRoot: false });
+    expect({ ...loaded.config, root: runcSpecConfig().root }).toEqual(runcSpecConfig());
+  });
+
+  it('keeps an absolute root.path, normalised', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', {
+      ...runcSpecConfig(),
+      root: { path: '/srv//rootfs/' },
+    });
+    expect((await loadConfigFile(file)).config.root.path).toBe('/srv/rootfs');
+  });
+
+  it('resolves a relative file path against the working directory', async () => {
+    const dir = await temp.make();
+    await writeJson(dir, 'config.json', runcSpecConfig());
+    const relative = path.relative(process.cwd(), path.join(dir, 'config.json'));
+    const loaded = await loadConfigFile(relative);
+    expect(loaded.path).toBe(path.join(dir, 'config.json'));
+    expect(loaded.config.root.path).toBe(path.join(dir, 'rootfs'));
+  });
+
+  it('names the file in validation errors', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', readFixture('oci/bad/relative-mount-destination.json'));
+    const error = await expectConfigErrorAsync(loadConfigFile(file));
+    expect(error.message).toBe(
+      `${file}: mounts[2].destination: expected an absolute path (starting with "/")`,
+    );
+  });
+
+  it('reports a missing ociVersion when the document is OCI-shaped', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', { root: { path: 'rootfs' }, process: { cwd: '/' } });
+    const error = await expectConfigErrorAsync(loadConfigFile(file));
+    expect(error.issues[0]).toEqual({ path: 'ociVersion', message: 'required: expected a string' });
+  });
+});
+
+describe('loadConfigFile: 2014 container.json', () => {
+  it('uses the file folder as the rootfs when root_fs is absent', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(
+      dir,
+      'ct/container.json',
+      readFixture('container-json/feb-2014-sample.json'),
+    );
+    const loaded = await loadConfigFile(file);
+    expect(loaded.format).toBe('container.json');
+    expect(loaded.config.root.path).toBe(path.join(dir, 'ct'));
+    expect(loaded.runtime.networks2014?.[0]?.type).toBe('veth');
+  });
+
+  it('resolves a relative root_fs against the file folder and keeps an absolute one', async () => {
+    const dir = await temp.make();
+    const relative = await writeJson(dir, 'a/container.json', {
+      root_fs: '../images/busybox',
+      hostname: 'x',
+    });
+    expect((await loadConfigFile(relative)).config.root.path).toBe(path.join(dir, 'images/busybox'));
+    const absolute = await writeJson(dir, 'b/container.json', { root_fs: '/var/lib/rootfs', hostname: 'x' });
+    expect((await loadConfigFile(absolute)).config.root.path).toBe('/var/lib/rootfs');
+  });
+
+  it('carries no_pivot_root into the runtime options', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'container.json', { no_pivot_root: true, namespaces: ['NEWNS'] });
+    expect((await loadConfigFile(file)).runtime.noPivotRoot).toBe(true);
+  });
+
+  it('resolves user names against the rootfs named by root_fs', async () => {
+    const dir = await temp.make();
+    await writeJson(dir, 'rootfs/etc/passwd', 'app:x:1234:1235::/home/app:/bin/sh\n');
+    const file = await writeJson(dir, 'container.json', { root_fs: 'rootfs', user: 'app', mount_config: {} });
+    expect((await loadConfigFile(file)).config.process?.user).toEqual({ uid: 1234, gid: 1235 });
+  });
+
+  it('names the file in conversion errors', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'container.json', { namespaces: ['NEWNS'], environment: ['BAD'] });
+    const error = await expectConfigErrorAsync(loadConfigFile(file));
+    expect(error.message).toBe(
+      `${file}: environment[0]: expected an environment entry of the form KEY=VALUE`,
+    );
+  });
+});
+
+describe('loadConfigFile: unreadable and malformed files', () => {
+  it('reports bad JSON with the file, line, column and offset', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(
+      dir,
+      'config.json',
+      '{\n  "ociVersion": "1.0.2",\n  "root": { "path": }\n}\n',
+    );
+    const error = await expectConfigErrorAsync(loadConfigFile(file));
+    expect(error.code).toBe('ERR_NSINIT_CONFIG_INVALID');
+    expect(error.position).toEqual({ offset: 47, line: 3, column: 21 });
+    expect(error.message).toMatch(
+      new RegExp(`^${file}: invalid JSON at line 3, column 21 \\(offset 47\\): unexpected "}"`),
+    );
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it('reports truncated JSON at its end', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', '{"ociVersion": "1.0.2",');
+    const error = await expectConfigErrorAsync(loadConfigFile(file));
+    expect(error.position).toEqual({ offset: 23, line: 1, column: 24 });
+    expect(error.message).toContain('unexpected end of input');
+  });
+
+  it('reports a missing file, a directory and an unreadable file', async () => {
+    const dir = await temp.make();
+    const missing = path.join(dir, 'nope.json');
+    let error = await expectConfigErrorAsync(loadConfigFile(missing));
+    expect(error.message).toBe(
+      `${missing}: cannot read the configuration: no such file (check the --config path)`,
+    );
+    expect(error.source).toBe(missing);
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+
+    error = await expectConfigErrorAsync(loadConfigFile(dir));
+    expect(error.message).toBe(`${dir}: cannot read the configuration: is a directory, expected a JSON file`);
+
+    const locked = await writeJson(dir, 'locked.json', runcSpecConfig());
+    await chmod(locked, 0o000);
+    // root reads through mode 0; only check the refusal when the process is subject to it.
+    if (process.getuid?.() !== 0) {
+      error = await expectConfigErrorAsync(loadConfigFile(locked));
+      expect(error.message).toContain('permission denied');
+    } else {
+      expect((await loadConfigFile(locked)).format).toBe('oci');
+    }
+  });
+
+  it('rejects JSON that is neither format', async () => {
+    const dir = await temp.make();
+    for (const [content, message] of [
+      ['[1, 2]', /expected a JSON object, got an array/],
+      ['"text"', /expected a JSON object, got a string/],
+      ['{"foo": 1}', /neither|not a container configuration/],
+    ] as const) {
+      const file = await writeJson(dir, 'config.json', content);
+      const error = await expectConfigErrorAsync(loadConfigFile(file));
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('tolerates a UTF-8 byte order mark', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', `\ufeff${JSON.stringify(runcSpecConfig())}`);
+    expect((await loadConfigFile(file)).format).toBe('oci');
+  });
+});
+
+describe('detectConfigFormat', () => {
+  it('prefers ociVersion, then 2014-only keys, then OCI-only keys', () => {
+    expect(detectConfigFormat({ ociVersion: '1.0.0', namespaces: [] }, 'x')).toBe('oci');
+    expect(detectConfigFormat({ namespaces: [], process: {} }, 'x')).toBe('container.json');
+    expect(detectConfigFormat({ linux: {} }, 'x')).toBe('oci');
+    expect(detectConfigFormat({ hostname: 'h' }, 'x')).toBe('container.json');
+    expect(() => detectConfigFormat({}, 'x')).toThrow(/not a container configuration/);
+  });
+});
+
+describe('JSON syntax positions', () => {
+  const samples = [
+    '{}',
+    '[]',
+    '{"a": [1, -2.5e+3, true, false, null, "x\\n\\u00e9"]}',
+    '  {"nested": {"deep": [[[]]]}}  ',
+    '0',
+    '{"a": }',
+    '{"a":1,}',
+    '[1,2',
+    '{"a":tru}',
+    '{"a":"x\ny"}',
+    '{} x',
+    '{"a" 1}',
+    '[01]',
+    '[1.]',
+    '[-]',
+    '["\\x"]',
+    '["\\u12G4"]',
+    '{,}',
+    '[,1]',
+    '',
+    '   ',
+    '{"a":1 "b":2}',
+    "{'a':1}",
+    '[1]]',
+    'nul',
+  ];
+
+  it('agrees with JSON.parse on what is valid', () => {
+    for (const text of samples) {
+      let valid = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        valid = false;
+      }
+      expect(findJsonSyntaxError(text) === undefined, JSON.stringify(text)).toBe(valid);
+    }
+  });
+
+  it('points at the offending character', () => {
+    expect(findJsonSyntaxError('{"a": }')).toBe(6);
+    expect(findJsonSyntaxError('{"a":1,}')).toBe(7);
+    expect(findJsonSyntaxError('[1,2')).toBe(4);
+    expect(findJsonSyntaxError('{"a":tru}')).toBe(8);
+    expect(findJsonSyntaxError('{} x')).toBe(3);
+    expect(findJsonSyntaxError('[1]]')).toBe(3);
+  });
+
+  it('handles nesting deeper than the call stack would allow', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    expect(findJsonSyntaxError(deep)).toBeUndefined();
+    expect(findJsonSyntaxError(`${deep}x`)).toBe(400_000);
+  });
+
+  it('parseJsonText names the source', () => {
+    const error = expectConfigError(() => parseJsonText('{', 'inline.json'));
+    expect(error.message).toMatch(
+      /^inline\.json: invalid JSON at line 1, column 2 \(offset 1\): unexpected end of input/,
+    );
+  });
+});

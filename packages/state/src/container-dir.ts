@@ -1,0 +1,290 @@
+import { closeSync, constants, type Dirent, fstatSync, openSync } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readFile, rmdir, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { flock } from '@nsinit/native';
+import { TEMP_FILE_PATTERN, writeFileAtomically } from './atomic-file.js';
+import {
+  ContainerExistsError,
+  ContainerLockedError,
+  ContainerNotFoundError,
+  CorruptStateError,
+  InvalidIdError,
+  InvalidStateError,
+  quoteId,
+  StateError,
+  StateRootError,
+} from './errors.js';
+import { isValidContainerId, validateContainerId } from './id.js';
+import { checkPid } from './proc.js';
+import { type ContainerState, findStateProblem } from './state-file.js';
+import { systemErrorCode } from './system.js';
+
+export const PID_FILE = 'pid';
+export const STATE_FILE = 'state.json';
+
+// Others may traverse into the dir (to reach a file they are told the path of) but not list it.
+const CONTAINER_DIR_MODE = 0o711;
+// The 2014 nsinit wrote its pid file with mode 0655, which set execute bits by mistake.
+const PID_FILE_MODE = 0o644;
+// The state names the rootfs, bundle and annotations: for the owner of the state root only.
+const STATE_FILE_MODE = 0o600;
+
+/** A directory entry that is not ours: remove() refuses to delete what it did not write. */
+export class ContainerDirNotEmptyError extends StateError {
+  override readonly name = 'ContainerDirNotEmptyError';
+  readonly code = 'ERR_NSINIT_STATE_NOT_EMPTY';
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (systemErrorCode(error) !== 'ENOENT') throw error;
+  }
+}
+
+function nameTooLong(id: string, cause: unknown): InvalidIdError {
+  return new InvalidIdError(
+    id,
+    `is ${id.length} characters long; a directory name in the state root is limited to 255 bytes (NAME_MAX)`,
+    { cause },
+  );
+}
+
+/**
+ * One container's directory under the state root: `<root>/<id>/` holding `pid` and
+ * `state.json`. Get one from createContainerDir() or loadContainerDir().
+ */
+export class ContainerDir implements Disposable {
+  readonly root: string;
+  readonly id: string;
+  readonly path: string;
+  #lockFd: number | undefined;
+
+  constructor(root: string, id: string) {
+    validateContainerId(id);
+    this.root = resolve(root);
+    this.id = id;
+    this.path = join(this.root, id);
+  }
+
+  get pidFilePath(): string {
+    return join(this.path, PID_FILE);
+  }
+
+  get stateFilePath(): string {
+    return join(this.path, STATE_FILE);
+  }
+
+  /** Whether this object holds the container's lock. */
+  get locked(): boolean {
+    return this.#lockFd !== undefined;
+  }
+
+  /**
+   * Take the container's exclusive lock (flock on the directory) without waiting. Throws
+   * ContainerLockedError when anyone else holds it — another process, or another ContainerDir
+   * object in this one; does nothing when this object already holds it. Released by unlock(),
+   * remove(), disposal, or the end of the process.
+   */
+  lock(): void {
+    if (this.#lockFd !== undefined) return;
+    let fd: number;
+    try {
+      // Node opens every file O_CLOEXEC, so no child process inherits (and prolongs) the lock.
+      fd = openSync(this.path, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch (error) {
+      if (systemErrorCode(error) === 'ENOENT') {
+        throw new ContainerNotFoundError(`container ${quoteId(this.id)} does not exist in ${this.root}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    try {
+      if (!flock({ fd, operation: 'exclusive', wait: false }))
+        throw new ContainerLockedError(this.id, this.path);
+      // A holder that has just let go may have removed the container first.
+      if (fstatSync(fd).nlink === 0) {
+        throw new ContainerNotFoundError(`container ${quoteId(this.id)} was removed from ${this.root}`);
+      }
+      this.#lockFd = fd;
+    } finally {
+      if (this.#lockFd !== fd) closeSync(fd);
+    }
+  }
+
+  /** Release the lock if this object holds it (closing the fd releases the flock). */
+  unlock(): void {
+    const fd = this.#lockFd;
+    if (fd === undefined) return;
+    this.#lockFd = undefined;
+    closeSync(fd);
+  }
+
+  /** Write `<dir>/pid`: the decimal pid, no newline, mode 0644, replaced atomically. */
+  async writePid(pid: number): Promise<void> {
+    await writeFileAtomically(this.path, PID_FILE, String(checkPid(pid)), PID_FILE_MODE);
+  }
+
+  async deletePid(): Promise<void> {
+    await unlinkIfPresent(this.pidFilePath);
+  }
+
+  /** Write `state.json` (mode 0600) through a temp file, fsync and rename: never a partial file. */
+  async writeState(state: ContainerState): Promise<void> {
+    const problem = findStateProblem(state);
+    if (problem !== undefined) {
+      throw new InvalidStateError(`refusing to write ${this.stateFilePath}: ${problem}`);
+    }
+    if (state.id !== this.id) {
+      throw new InvalidStateError(
+        `refusing to write ${this.stateFilePath}: "id" is ${quoteId(state.id)}, the directory is for ${quoteId(this.id)}`,
+      );
+    }
+    await writeFileAtomically(this.path, STATE_FILE, `${JSON.stringify(state, null, 2)}\n`, STATE_FILE_MODE);
+  }
+
+  /** Read and check `state.json`; CorruptStateError (naming the file) for anything malformed. */
+  async readState(): Promise<ContainerState> {
+    const path = this.stateFilePath;
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (systemErrorCode(error) === 'ENOENT') {
+        throw new ContainerNotFoundError(
+          `container ${quoteId(this.id)} has no ${STATE_FILE} in ${this.path}: it is still being created, or its creation failed`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new CorruptStateError(path, `not JSON (${error instanceof Error ? error.message : error})`, {
+        cause: error,
+      });
+    }
+    const problem = findStateProblem(value);
+    if (problem !== undefined) throw new CorruptStateError(path, problem);
+    const state = value as ContainerState;
+    if (state.id !== this.id) {
+      throw new CorruptStateError(
+        path,
+        `"id" is ${quoteId(state.id)}, the directory is for ${quoteId(this.id)}`,
+      );
+    }
+    return state;
+  }
+
+  /**
+   * Delete the pid file, state.json, temp files left by an interrupted write, and the directory;
+   * then release the lock. Idempotent. Files it does not know are left alone (and reported).
+   */
+  async remove(): Promise<void> {
+    try {
+      await unlinkIfPresent(this.pidFilePath);
+      await unlinkIfPresent(this.stateFilePath);
+      let entries: string[];
+      try {
+        entries = await readdir(this.path);
+      } catch (error) {
+        if (systemErrorCode(error) === 'ENOENT') return;
+        throw error;
+      }
+      for (const name of entries) {
+        if (TEMP_FILE_PATTERN.test(name)) await unlinkIfPresent(join(this.path, name));
+      }
+      try {
+        await rmdir(this.path);
+      } catch (error) {
+        const code = systemErrorCode(error);
+        if (code === 'ENOENT') return;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+          const left = (await readdir(this.path)).map((name) => JSON.stringify(name)).join(', ');
+          throw new ContainerDirNotEmptyError(
+            `cannot remove ${this.path}: it holds files nsinit did not write (${left}); remove them first`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    } finally {
+      this.unlock();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+}
+
+/**
+ * Create `<root>/<id>` (mode 0711) atomically: exactly one caller can create a given id, any
+ * other gets ContainerExistsError. `root` must exist (see openStateRoot()).
+ */
+export async function createContainerDir(root: string, id: string): Promise<ContainerDir> {
+  const dir = new ContainerDir(root, id);
+  try {
+    await mkdir(dir.path, { mode: CONTAINER_DIR_MODE });
+  } catch (error) {
+    const code = systemErrorCode(error);
+    if (code === 'EEXIST') throw new ContainerExistsError(id, dir.root);
+    if (code === 'ENAMETOOLONG') throw nameTooLong(id, error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new StateRootError(
+        `the state root ${dir.root} does not exist or is not a directory; open it first`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+  try {
+    // mkdir's mode is reduced by the umask.
+    await chmod(dir.path, CONTAINER_DIR_MODE);
+  } catch (error) {
+    await rmdir(dir.path).catch(() => undefined);
+    throw error;
+  }
+  return dir;
+}
+
+/** The directory of an existing container; ContainerNotFoundError when there is none. */
+export async function loadContainerDir(root: string, id: string): Promise<ContainerDir> {
+  const dir = new ContainerDir(root, id);
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await lstat(dir.path)).isDirectory();
+  } catch (error) {
+    const code = systemErrorCode(error);
+    if (code === 'ENAMETOOLONG') throw nameTooLong(id, error);
+    if (code === 'ENOENT') {
+      throw new ContainerNotFoundError(`container ${quoteId(id)} does not exist in ${dir.root}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (!isDirectory) throw new CorruptStateError(dir.path, 'not a directory');
+  return dir;
+}
+
+/** Ids of the containers under `root`, sorted; an absent root has none. */
+export async function listContainers(root: string): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(resolve(root), { withFileTypes: true });
+  } catch (error) {
+    if (systemErrorCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.isDirectory() && isValidContainerId(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+}

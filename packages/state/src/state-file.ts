@@ -1,0 +1,79 @@
+import { isAbsolute } from 'node:path';
+import { isValidContainerId } from './id.js';
+
+export const STATE_VERSION = 1;
+
+/** What `state.json` holds. Written by the runtime once the init process exists. */
+export interface ContainerState {
+  version: typeof STATE_VERSION;
+  id: string;
+  /** The container's init process (the helper, then the user's command). */
+  pid: number;
+  /** Field 22 of `/proc/<pid>/stat` when the state was written: tells the init from a reused pid. */
+  pidStartTime: string;
+  /** Absolute path of the root filesystem. */
+  rootfs: string;
+  /** Absolute path of the OCI bundle, or null for a container started without one. */
+  bundle: string | null;
+  /** ISO 8601 time of creation, e.g. `2014-06-26T12:00:00.000Z`. */
+  created: string;
+  annotations?: Record<string, string>;
+}
+
+const KNOWN_FIELDS = new Set([
+  'version',
+  'id',
+  'pid',
+  'pidStartTime',
+  'rootfs',
+  'bundle',
+  'created',
+  'annotations',
+]);
+// 2^22 is PID_MAX_LIMIT on 64-bit Linux.
+const MAX_PID = 4194304;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function describe(value: unknown): string {
+  return value === undefined ? 'missing' : JSON.stringify(value);
+}
+
+/** The first thing wrong with `value` as a ContainerState, or undefined when it is one. */
+export function findStateProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `expected a JSON object, got ${Array.isArray(value) ? 'an array' : describe(value)}`;
+  }
+  const state = value as Record<string, unknown>;
+  for (const key of Object.keys(state)) {
+    if (!KNOWN_FIELDS.has(key)) return `unknown field ${JSON.stringify(key)}`;
+  }
+  const { version, id, pid, pidStartTime, rootfs, bundle, created, annotations } = state;
+  if (version !== STATE_VERSION)
+    return `"version" is ${describe(version)}, this nsinit reads version ${STATE_VERSION}`;
+  if (typeof id !== 'string' || !isValidContainerId(id))
+    return `"id" is ${describe(id)}, not a valid container id`;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid > MAX_PID) {
+    return `"pid" is ${describe(pid)}, not a pid (an integer from 1 to ${MAX_PID})`;
+  }
+  if (typeof pidStartTime !== 'string' || !/^\d+$/.test(pidStartTime)) {
+    return `"pidStartTime" is ${describe(pidStartTime)}, not a decimal string`;
+  }
+  if (typeof rootfs !== 'string' || !isAbsolute(rootfs))
+    return `"rootfs" is ${describe(rootfs)}, not an absolute path`;
+  if (bundle !== null && (typeof bundle !== 'string' || !isAbsolute(bundle))) {
+    return `"bundle" is ${describe(bundle)}, neither null nor an absolute path`;
+  }
+  if (typeof created !== 'string' || !ISO_TIME.test(created) || Number.isNaN(Date.parse(created))) {
+    return `"created" is ${describe(created)}, not an ISO 8601 time`;
+  }
+  if (annotations !== undefined) {
+    if (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations)) {
+      return `"annotations" is ${describe(annotations)}, not an object`;
+    }
+    for (const [key, text] of Object.entries(annotations)) {
+      if (typeof text !== 'string')
+        return `annotation ${JSON.stringify(key)} is ${describe(text)}, not a string`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,328 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { flock } from '@nsinit/native';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ContainerDirNotEmptyError,
+  ContainerExistsError,
+  ContainerLockedError,
+  ContainerNotFoundError,
+  type ContainerState,
+  CorruptStateError,
+  createContainerDir,
+  DEFAULT_STATE_ROOT,
+  InvalidIdError,
+  InvalidStateError,
+  listContainers,
+  loadContainerDir,
+  openStateRoot,
+  StateRootError,
+} from '../src/index.js';
+
+let scratch = '';
+let root = '';
+
+beforeEach(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'nsinit-state-test-'));
+  root = await openStateRoot(path.join(scratch, 'root'));
+});
+
+afterEach(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function modeOf(file: string): Promise<number> {
+  return (await stat(file)).mode & 0o7777;
+}
+
+function sampleState(id: string): ContainerState {
+  return {
+    version: 1,
+    id,
+    pid: 4242,
+    pidStartTime: '123456',
+    rootfs: '/var/lib/nsinit/rootfs',
+    bundle: null,
+    created: '2014-06-26T12:00:00.000Z',
+    annotations: { 'org.example.owner': 'tests' },
+  };
+}
+
+describe('openStateRoot', () => {
+  it('defaults to /run/nsinit', () => {
+    expect(DEFAULT_STATE_ROOT).toBe('/run/nsinit');
+  });
+
+  it('creates the root and its parents with mode 0700 and returns its absolute path', async () => {
+    const nested = path.join(scratch, 'a', 'b', 'root');
+    expect(await openStateRoot(nested)).toBe(nested);
+    expect(await modeOf(nested)).toBe(0o700);
+    expect(await openStateRoot(path.relative(process.cwd(), nested))).toBe(nested);
+  });
+
+  it('tightens an existing root with looser permissions to 0700, keeping its contents', async () => {
+    const loose = path.join(scratch, 'loose');
+    await mkdir(loose);
+    await chmod(loose, 0o755);
+    await writeFile(path.join(loose, 'keep'), 'x');
+    await openStateRoot(loose);
+    expect(await modeOf(loose)).toBe(0o700);
+    expect(await readdir(loose)).toEqual(['keep']);
+  });
+
+  it('refuses a root that is a file, or below one', async () => {
+    const file = path.join(scratch, 'file');
+    await writeFile(file, 'x');
+    await expect(openStateRoot(file)).rejects.toThrow(StateRootError);
+    await expect(openStateRoot(file)).rejects.toThrow(`the state root ${file} exists but is not a directory`);
+    await expect(openStateRoot(path.join(file, 'sub'))).rejects.toThrow(
+      /a component of its path is not a directory/,
+    );
+  });
+});
+
+describe('createContainerDir', () => {
+  it('creates <root>/<id> with mode 0711', async () => {
+    const dir = await createContainerDir(root, 'web-1');
+    expect(dir.path).toBe(path.join(root, 'web-1'));
+    expect(dir.id).toBe('web-1');
+    expect(await modeOf(dir.path)).toBe(0o711);
+  });
+
+  it('lets only the first of two creations succeed and leaves the first untouched', async () => {
+    const first = await createContainerDir(root, 'dup');
+    await first.writePid(100);
+    const before = await stat(first.path);
+    const second = createContainerDir(root, 'dup');
+    await expect(second).rejects.toThrow(ContainerExistsError);
+    await expect(createContainerDir(root, 'dup')).rejects.toThrow(
+      `container "dup" already exists in ${root}`,
+    );
+    await expect(createContainerDir(root, 'dup')).rejects.toMatchObject({ code: 'ERR_NSINIT_STATE_EXISTS' });
+    expect(await readdir(first.path)).toEqual(['pid']);
+    expect(await readFile(first.pidFilePath, 'utf8')).toBe('100');
+    expect((await stat(first.path)).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('runs concurrent creations of one id to exactly one winner', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => createContainerDir(root, 'race')),
+    );
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const losers = results.filter((result) => result.status === 'rejected');
+    expect(losers).toHaveLength(7);
+    for (const loser of losers)
+      expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(ContainerExistsError);
+  });
+
+  it('creates nothing for a bad id', async () => {
+    await expect(createContainerDir(root, '../escape')).rejects.toThrow(InvalidIdError);
+    await expect(createContainerDir(root, '..')).rejects.toThrow(InvalidIdError);
+    await expect(createContainerDir(root, 'n'.repeat(300))).rejects.toThrow(
+      /limited to 255 bytes \(NAME_MAX\)/,
+    );
+    expect(await readdir(root)).toEqual([]);
+    expect(await readdir(scratch)).toEqual(['root']);
+  });
+
+  it('says so when the root is missing', async () => {
+    await expect(createContainerDir(path.join(scratch, 'nowhere'), 'c')).rejects.toThrow(StateRootError);
+  });
+});
+
+describe('loadContainerDir and listContainers', () => {
+  it('loads an existing container and reports a missing one', async () => {
+    await createContainerDir(root, 'present');
+    expect((await loadContainerDir(root, 'present')).path).toBe(path.join(root, 'present'));
+    await expect(loadContainerDir(root, 'absent')).rejects.toThrow(ContainerNotFoundError);
+    await expect(loadContainerDir(root, 'absent')).rejects.toThrow(
+      `container "absent" does not exist in ${root}`,
+    );
+    await expect(loadContainerDir(root, 'a/b')).rejects.toThrow(InvalidIdError);
+    await writeFile(path.join(root, 'plainfile'), '');
+    await expect(loadContainerDir(root, 'plainfile')).rejects.toThrow(CorruptStateError);
+  });
+
+  it('lists container directories by id, sorted, skipping anything else', async () => {
+    for (const id of ['zeta', 'alpha', 'mid.1']) await createContainerDir(root, id);
+    await writeFile(path.join(root, 'stray-file'), '');
+    await mkdir(path.join(root, 'not an id'));
+    expect(await listContainers(root)).toEqual(['alpha', 'mid.1', 'zeta']);
+    expect(await listContainers(path.join(scratch, 'missing-root'))).toEqual([]);
+  });
+});
+
+describe('pid file', () => {
+  it('holds the decimal pid without a newline, mode 0644, replaced atomically', async () => {
+    const dir = await createContainerDir(root, 'p');
+    await dir.writePid(31337);
+    expect(await readFile(dir.pidFilePath, 'utf8')).toBe('31337');
+    expect(await modeOf(dir.pidFilePath)).toBe(0o644);
+    await dir.writePid(7);
+    expect(await readFile(dir.pidFilePath, 'utf8')).toBe('7');
+    expect(await readdir(dir.path)).toEqual(['pid']);
+    await dir.deletePid();
+    await dir.deletePid();
+    expect(await readdir(dir.path)).toEqual([]);
+  });
+
+  it('keeps mode 0644 under a strict umask', async () => {
+    const dir = await createContainerDir(root, 'umask');
+    const previous = process.umask(0o077);
+    try {
+      await dir.writePid(1);
+    } finally {
+      process.umask(previous);
+    }
+    expect(await modeOf(dir.pidFilePath)).toBe(0o644);
+  });
+
+  it('refuses what is not a pid, writing nothing', async () => {
+    const dir = await createContainerDir(root, 'badpid');
+    for (const pid of [0, -1, 1.5, Number.NaN]) {
+      await expect(dir.writePid(pid)).rejects.toThrow(InvalidStateError);
+    }
+    expect(await readdir(dir.path)).toEqual([]);
+  });
+});
+
+describe('state.json', () => {
+  it('round-trips, with mode 0600 and no temp files left', async () => {
+    const dir = await createContainerDir(root, 's');
+    const state = sampleState('s');
+    await dir.writeState(state);
+    expect(await dir.readState()).toEqual(state);
+    expect(await modeOf(dir.stateFilePath)).toBe(0o600);
+    const changed = { ...state, pid: 4243, bundle: '/srv/bundle', annotations: undefined };
+    await dir.writeState(changed);
+    expect(await dir.readState()).toEqual({
+      ...state,
+      pid: 4243,
+      bundle: '/srv/bundle',
+      annotations: undefined,
+    });
+    expect(await readdir(dir.path)).toEqual(['state.json']);
+  });
+
+  it('leaves the previous file and no temp file when the final rename fails', async () => {
+    const dir = await createContainerDir(root, 'atomic');
+    // A directory where state.json belongs makes rename(2) fail after the temp file is written.
+    await mkdir(dir.stateFilePath);
+    await expect(dir.writeState(sampleState('atomic'))).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(await readdir(dir.path)).toEqual(['state.json']);
+    expect((await stat(dir.stateFilePath)).isDirectory()).toBe(true);
+  });
+
+  it('refuses an invalid state and keeps the one on disk', async () => {
+    const dir = await createContainerDir(root, 'keep');
+    await dir.writeState(sampleState('keep'));
+    const broken: unknown[] = [
+      { ...sampleState('keep'), pid: -1 },
+      { ...sampleState('keep'), version: 2 },
+      { ...sampleState('keep'), pidStartTime: 123 },
+      { ...sampleState('keep'), rootfs: 'relative/rootfs' },
+      { ...sampleState('keep'), created: 'yesterday' },
+      { ...sampleState('keep'), annotations: { a: 1 } },
+      { ...sampleState('keep'), extra: true },
+      { ...sampleState('other') },
+    ];
+    for (const state of broken) {
+      await expect(dir.writeState(state as ContainerState)).rejects.toThrow(InvalidStateError);
+    }
+    expect(await dir.readState()).toEqual(sampleState('keep'));
+    expect(await readdir(dir.path)).toEqual(['state.json']);
+  });
+
+  it('names the file and the problem when state.json is corrupt', async () => {
+    const dir = await createContainerDir(root, 'corrupt');
+    await expect(dir.readState()).rejects.toThrow(ContainerNotFoundError);
+    const cases: Array<[string, RegExp]> = [
+      ['{"version":1,', /not JSON/],
+      ['[]', /expected a JSON object, got an array/],
+      [JSON.stringify({ ...sampleState('corrupt'), pid: '12' }), /"pid" is "12", not a pid/],
+      [
+        JSON.stringify({ ...sampleState('corrupt'), bundle: 'rel' }),
+        /"bundle" is "rel", neither null nor an absolute/,
+      ],
+      [JSON.stringify({ ...sampleState('corrupt'), id: 'someone-else' }), /"id" is "someone-else"/],
+      [JSON.stringify({ ...sampleState('corrupt'), surprise: 1 }), /unknown field "surprise"/],
+    ];
+    for (const [text, problem] of cases) {
+      await writeFile(dir.stateFilePath, text);
+      const error = await dir.readState().then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(CorruptStateError);
+      expect((error as CorruptStateError).code).toBe('ERR_NSINIT_STATE_CORRUPT');
+      expect((error as Error).message).toContain(dir.stateFilePath);
+      expect((error as Error).message).toMatch(problem);
+    }
+  });
+});
+
+describe('locking and removal', () => {
+  it('lets one holder lock a container; a second fails until the first unlocks', async () => {
+    const dir = await createContainerDir(root, 'locked');
+    dir.lock();
+    dir.lock();
+    expect(dir.locked).toBe(true);
+    const other = await loadContainerDir(root, 'locked');
+    expect(() => other.lock()).toThrow(ContainerLockedError);
+    expect(() => other.lock()).toThrow(
+      `container "locked" is locked by another operation (flock on ${dir.path})`,
+    );
+    expect(other.locked).toBe(false);
+    dir.unlock();
+    other.lock();
+    expect(other.locked).toBe(true);
+    other[Symbol.dispose]();
+    expect(other.locked).toBe(false);
+  });
+
+  it('holds a real flock that another process sees', async () => {
+    const dir = await createContainerDir(root, 'crossproc');
+    const tryLock = () =>
+      spawnSync('flock', ['--nonblock', '--conflict-exit-code', '99', dir.path, 'true']).status;
+    dir.lock();
+    expect(tryLock()).toBe(99);
+    dir.unlock();
+    expect(tryLock()).toBe(0);
+  });
+
+  it('removes everything it wrote, releases the lock, and can be repeated', async () => {
+    const dir = await createContainerDir(root, 'gone');
+    dir.lock();
+    await dir.writePid(1);
+    await dir.writeState(sampleState('gone'));
+    await writeFile(path.join(dir.path, '.state.json.0123456789ab.tmp'), 'left by a crash');
+    const observer = openSync(dir.path, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      expect(flock({ fd: observer, operation: 'exclusive', wait: false })).toBe(false);
+      await dir.remove();
+      expect(dir.locked).toBe(false);
+      // The fd opened before removal still names the (now deleted) directory: its lock is free.
+      expect(flock({ fd: observer, operation: 'exclusive', wait: false })).toBe(true);
+    } finally {
+      closeSync(observer);
+    }
+    expect(await readdir(root)).toEqual([]);
+    await dir.remove();
+    await expect(loadContainerDir(root, 'gone')).rejects.toThrow(ContainerNotFoundError);
+    expect(() => dir.lock()).toThrow(ContainerNotFoundError);
+  });
+
+  it('leaves files it does not know, says which, and still releases the lock', async () => {
+    const dir = await createContainerDir(root, 'foreign');
+    dir.lock();
+    await dir.writePid(1);
+    await writeFile(path.join(dir.path, 'console.sock'), '');
+    await expect(dir.remove()).rejects.toThrow(ContainerDirNotEmptyError);
+    await expect(dir.remove()).rejects.toThrow(/"console\.sock"/);
+    expect(dir.locked).toBe(false);
+    expect(await readdir(dir.path)).toEqual(['console.sock']);
+  });
+});
