@@ -1,0 +1,41 @@
+import { type NativeBinding, findHelper, loadBinding } from './binding.js';
+
+export {
+  type ExitStatus,
+  type FdPlacement,
+  type NativeBinding,
+  NativeLoadError,
+  type SpawnedProcess,
+  type SpawnOptions,
+  candidateDirs,
+  findHelper,
+} from './binding.js';
+export * from './program.js';
+
+let binding: NativeBinding | undefined;
+
+/** The addon, loaded on first use so that importing this package never fails. */
+export function native(): NativeBinding {
+  binding ??= loadBinding();
+  return binding;
+}
+
+let sealedHelper: number | undefined;
+
+/**
+ * The init helper copied once per process into a sealed memfd: every container
+ * executes that copy, so none can reach or rewrite a host binary (CVE-2019-5736).
+ * The fd stays open for the life of the process (or worker thread).
+ */
+export function helperFd(): number {
+  sealedHelper ??= native().createSealedMemfd({ name: 'nsinit-init', path: findHelper(), executable: true });
+  return sealedHelper;
+}
+
+export const spawn: NativeBinding['spawn'] = (options) => native().spawn(options);
+export const waitExit: NativeBinding['waitExit'] = (options) => native().waitExit(options);
+export const pidfdSendSignal: NativeBinding['pidfdSendSignal'] = (options) => native().pidfdSendSignal(options);
+export const createSealedMemfd: NativeBinding['createSealedMemfd'] = (options) => native().createSealedMemfd(options);
+export const socketPair: NativeBinding['socketPair'] = () => native().socketPair();
+export const pipe: NativeBinding['pipe'] = () => native().pipe();
+export const flock: NativeBinding['flock'] = (options) => native().flock(options);

@@ -1,0 +1,194 @@
+// The addon on its own: spawn a sealed static busybox in place of the init
+// helper (busybox picks its applet from argv[0]), so these tests need nothing
+// but the addon and Debian's busybox-static.
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SpawnOptions, candidateDirs, native, NativeLoadError } from '../lib/index.js';
+
+const BUSYBOX = '/bin/busybox';
+const CLONE_NEWUTS = 0x04000000;
+const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNS = 0x00020000;
+
+let busybox: number;
+beforeAll(() => {
+  if (!existsSync(BUSYBOX)) throw new Error(`these tests need ${BUSYBOX} (apt-get install busybox-static)`);
+  busybox = native().createSealedMemfd({ name: 'busybox-under-test', path: BUSYBOX, executable: true });
+});
+afterAll(() => closeSync(busybox));
+
+/** Runs busybox with the given fds placed (stdin from /dev/null unless placed) and returns its stdout and exit. */
+async function run(argv: string[], extra: Partial<SpawnOptions> = {}) {
+  const [out, outWrite] = native().pipe();
+  const devNull = openSync('/dev/null', 'r');
+  try {
+    const child = native().spawn({
+      helperFd: busybox,
+      argv,
+      cloneFlags: 0,
+      fds: [
+        { from: devNull, to: 0 },
+        { from: outWrite, to: 1 },
+        { from: outWrite, to: 2 },
+      ],
+      ...extra,
+    });
+    closeSync(outWrite);
+    const exit = await native().waitExit({ pidfd: child.pidfd });
+    closeSync(child.pidfd);
+    return { exit, stdout: readFileSync(out, 'utf8'), pid: child.pid };
+  } finally {
+    closeSync(out);
+    closeSync(devNull);
+  }
+}
+
+describe('spawn and waitExit', () => {
+  it('reports exit codes and signals in the shell convention', async () => {
+    expect((await run(['true'])).exit).toEqual({ code: 0, signal: null, status: 0 });
+    expect((await run(['sh', '-c', 'exit 3'])).exit).toEqual({ code: 3, signal: null, status: 3 });
+    const killed = await run(['sh', '-c', 'kill -9 $$']);
+    expect(killed.exit).toMatchObject({ code: null, signal: constants.signals.SIGKILL, status: 137 });
+  });
+
+  it('creates the requested namespaces', async () => {
+    const { stdout, exit } = await run(['sh', '-c', 'echo $$; hostname ns-test; hostname'], {
+      cloneFlags: CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS,
+    });
+    expect(exit.code).toBe(0);
+    expect(stdout).toBe('1\nns-test\n');
+  });
+
+  it('places fds at their numbers, even over each other, and closes everything else', async () => {
+    const [aRead, aWrite] = native().pipe();
+    const [bRead, bWrite] = native().pipe();
+    try {
+      // Swap: a's write end goes where b's is now, and b's where a's is now.
+      const [out, outWrite] = native().pipe();
+      const child = native().spawn({
+        helperFd: busybox,
+        argv: ['sh', '-c', `echo A >&${bWrite}; echo B >&${aWrite}; ls /proc/self/fd | sort -n | tr '\\n' ' '`],
+        cloneFlags: 0,
+        fds: [
+          { from: outWrite, to: 1 },
+          { from: aWrite, to: bWrite },
+          { from: bWrite, to: aWrite },
+        ],
+      });
+      closeSync(outWrite);
+      closeSync(aWrite);
+      closeSync(bWrite);
+      expect((await native().waitExit({ pidfd: child.pidfd })).code).toBe(0);
+      closeSync(child.pidfd);
+      const listed = readFileSync(out, 'utf8').trim().split(' ').map(Number);
+      closeSync(out);
+      // 1 and the two swapped fds; `ls` adds one fd of its own for the directory it reads.
+      const expected = [1, aWrite, bWrite].sort((x, y) => x - y);
+      expect(listed.filter((fd) => expected.includes(fd))).toEqual(expected);
+      expect(listed.length).toBe(expected.length + 1);
+      expect(readFileSync(aRead, 'utf8')).toBe('A\n');
+      expect(readFileSync(bRead, 'utf8')).toBe('B\n');
+    } finally {
+      closeSync(aRead);
+      closeSync(bRead);
+    }
+  });
+});
+
+describe('signals, failures and the other calls', () => {
+  it('signals through the pidfd and reports false once the process is gone', async () => {
+    const child = native().spawn({ helperFd: busybox, argv: ['sleep', '30'], cloneFlags: 0, fds: [] });
+    // The child starts with every signal blocked (the real helper unblocks them), so only SIGKILL lands here.
+    expect(native().pidfdSendSignal({ pidfd: child.pidfd, signal: constants.signals.SIGKILL })).toBe(true);
+    expect(await native().waitExit({ pidfd: child.pidfd })).toMatchObject({ signal: constants.signals.SIGKILL, status: 137 });
+    expect(native().pidfdSendSignal({ pidfd: child.pidfd, signal: 0 })).toBe(false);
+    closeSync(child.pidfd);
+  });
+
+  it('resolves at once for a process that already exited', async () => {
+    const child = native().spawn({ helperFd: busybox, argv: ['true'], cloneFlags: 0, fds: [] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await native().waitExit({ pidfd: child.pidfd })).toMatchObject({ code: 0 });
+    closeSync(child.pidfd);
+  });
+
+  it('throws a system error naming execveat when the helper is not executable', () => {
+    const junk = native().createSealedMemfd({ name: 'junk', contents: Buffer.from('not an executable\n') });
+    try {
+      expect(() => native().spawn({ helperFd: junk, argv: ['x'], cloneFlags: 0, fds: [] })).toThrow(
+        expect.objectContaining({ code: 'ENOEXEC', syscall: 'execveat' }),
+      );
+    } finally {
+      closeSync(junk);
+    }
+  });
+
+  it('rejects bad options with a TypeError instead of spawning', () => {
+    expect(() => native().spawn({ helperFd: busybox, argv: [], cloneFlags: 0, fds: [] })).toThrow(/argv/);
+    expect(() => native().spawn({ helperFd: busybox, argv: ['true'], cloneFlags: 0x100 /* CLONE_VM */, fds: [] })).toThrow(
+      /CLONE_NEW/,
+    );
+    expect(() =>
+      native().spawn({
+        helperFd: busybox,
+        argv: ['true'],
+        cloneFlags: 0,
+        fds: [
+          { from: 0, to: 1 },
+          { from: 2, to: 1 },
+        ],
+      }),
+    ).toThrow(/two placements/);
+  });
+
+  it('seals memfds against writes', () => {
+    const fd = native().createSealedMemfd({ name: 'sealed', contents: Buffer.from('x') });
+    try {
+      expect(() => writeSync(fd, 'y')).toThrow(expect.objectContaining({ code: 'EPERM' }));
+      expect(readFileSync(fd, 'utf8')).toBe('x');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('creates CLOEXEC socket pairs and pipes', () => {
+    for (const pair of [native().socketPair(), native().pipe()]) {
+      expect(pair).toHaveLength(2);
+      for (const fd of pair) {
+        const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+        expect(Number.parseInt(flags, 8) & 0o2000000 /* O_CLOEXEC */).not.toBe(0);
+      }
+      closeSync(pair[0]);
+      closeSync(pair[1]);
+    }
+  });
+
+  it('takes and releases flock locks', () => {
+    const a = openSync('/proc/self/exe', 'r');
+    const b = openSync('/proc/self/exe', 'r');
+    try {
+      expect(native().flock({ fd: a, operation: 'exclusive' })).toBe(true);
+      expect(native().flock({ fd: b, operation: 'exclusive' })).toBe(false);
+      expect(native().flock({ fd: a, operation: 'unlock' })).toBe(true);
+      expect(native().flock({ fd: b, operation: 'shared' })).toBe(true);
+    } finally {
+      closeSync(a);
+      closeSync(b);
+    }
+  });
+
+  it('says every path it tried when the addon cannot be found', () => {
+    const previous = process.env.NSINIT_NATIVE_DIR;
+    process.env.NSINIT_NATIVE_DIR = '/nonexistent/nsinit';
+    try {
+      expect(candidateDirs()[0]).toBe('/nonexistent/nsinit');
+      const error = new NativeLoadError('x', candidateDirs().map((path) => ({ path, error: 'not found' })));
+      expect(error.message).toContain('/nonexistent/nsinit: not found');
+      expect(error.code).toBe('ERR_NSINIT_NATIVE_LOAD');
+    } finally {
+      if (previous === undefined) delete process.env.NSINIT_NATIVE_DIR;
+      else process.env.NSINIT_NATIVE_DIR = previous;
+    }
+  });
+});

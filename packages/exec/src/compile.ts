@@ -1,0 +1,502 @@
+// Compiles an OCI config into the init program that the static helper runs
+// inside the container. All policy lives here: which mounts, in which order,
+// which devices, which capabilities. The helper only executes the list.
+import type { InitOp } from '@nsinit/native';
+import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/spec';
+import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
+import type { HostFacts } from './host.js';
+import { MS, parseMountOptions } from './mount-options.js';
+
+export const NAMESPACE_FLAGS = {
+  mount: 0x00020000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  pid: 0x20000000,
+  network: 0x40000000,
+  cgroup: 0x02000000,
+  time: 0x00000080,
+  user: 0x10000000,
+} as const;
+
+export type NamespaceType = keyof typeof NAMESPACE_FLAGS;
+
+export interface CompileInput {
+  config: OciConfig;
+  /** Absolute host path of the root filesystem. */
+  rootfs: string;
+  /** Folder relative bind-mount sources are resolved against (the bundle). */
+  bundleDir: string;
+  /** Replaces `process.args` when given. */
+  args?: readonly string[];
+  /** MS_MOVE + chroot instead of pivot_root (rootfs on ramfs/initramfs). */
+  noPivotRoot?: boolean;
+  /** The sync/report socket's fd number in the child. */
+  syncFd: number;
+  /** Every fd from this number up is closed when the command starts. */
+  firstClosedFd: number;
+  /** Re-armed after the identity switch, which clears it. */
+  parentDeathSignal?: number;
+  host: HostFacts;
+}
+
+export interface CompiledProgram {
+  ops: InitOp[];
+  cloneFlags: number;
+  /** Things runc would warn about: the program still runs. */
+  warnings: string[];
+}
+
+const DEFAULT_UMASK = 0o022;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+/** The devices every container gets (runtime-spec "Default Devices"). */
+export const DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+] as const;
+
+const DEV_SYMLINKS: readonly [target: string, path: string][] = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+];
+
+export function compileProgram(input: CompileInput): CompiledProgram {
+  const { config } = input;
+  const warnings: string[] = [];
+  const process = config.process;
+  if (!process) throw new InvalidConfigError('process', 'is required to run a container');
+  const args = input.args ?? process.args ?? [];
+  if (args.length === 0) throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
+  rejectUnsupported(config);
+  const namespaces = namespaceSet(config);
+
+  const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
+  if (process.oomScoreAdj !== undefined) {
+    // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
+    ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
+  }
+  ops.push(...compileRootfs(input, namespaces));
+
+  for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
+    ops.push({ op: 'writeFile', path: sysctlPath(key, namespaces), data: value });
+  }
+  for (const path of config.linux?.maskedPaths ?? []) ops.push({ op: 'mask', path });
+  for (const path of config.linux?.readonlyPaths ?? []) {
+    ops.push({ op: 'readonly', path, bindFirst: true, recursive: true, ignoreMissing: true });
+  }
+  if (config.hostname !== undefined && config.hostname !== '') {
+    if (!namespaces.has('uts')) throw new InvalidConfigError('hostname', 'unable to set hostname without a private UTS namespace');
+    ops.push({ op: 'sethostname', name: config.hostname });
+  }
+  if (config.domainname !== undefined && config.domainname !== '') {
+    if (!namespaces.has('uts')) throw new InvalidConfigError('domainname', 'unable to set domainname without a private UTS namespace');
+    ops.push({ op: 'setdomainname', name: config.domainname });
+  }
+
+  ops.push({ op: 'umask', mask: process.user?.umask ?? DEFAULT_UMASK });
+  for (const [index, limit] of (process.rlimits ?? []).entries()) {
+    const resource = RLIMITS[limit.type as keyof typeof RLIMITS];
+    if (resource === undefined) throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
+    if (BigInt(limit.soft) > BigInt(limit.hard)) {
+      throw new InvalidConfigError(`process.rlimits[${index}]`, `soft limit ${limit.soft} exceeds hard limit ${limit.hard}`);
+    }
+    ops.push({ op: 'setrlimit', resource, soft: rlimitValue(limit.soft), hard: rlimitValue(limit.hard) });
+  }
+
+  ops.push(...compileIdentity(input, warnings));
+  if (process.noNewPrivileges) ops.push({ op: 'noNewPrivs' });
+  ops.push(
+    { op: 'chdir', path: process.cwd },
+    { op: 'cloexecFrom', fd: input.firstClosedFd },
+    { op: 'resetSignals' },
+    { op: 'exec', args: [...args], env: [...(process.env ?? [])] },
+  );
+
+  let cloneFlags = 0;
+  for (const type of namespaces) cloneFlags |= NAMESPACE_FLAGS[type];
+  return { ops, cloneFlags, warnings };
+}
+
+function rejectUnsupported(config: OciConfig): void {
+  const process = config.process!;
+  if (process.terminal) throw new UnsupportedFeatureError('process.terminal', 'set it to false; terminals come with @nsinit/pty');
+  if (process.apparmorProfile) throw new UnsupportedFeatureError('process.apparmorProfile');
+  if (process.selinuxLabel) throw new UnsupportedFeatureError('process.selinuxLabel');
+  if (process.ioPriority) throw new UnsupportedFeatureError('process.ioPriority');
+  if (process.scheduler) throw new UnsupportedFeatureError('process.scheduler');
+  if (process.execCPUAffinity) throw new UnsupportedFeatureError('process.execCPUAffinity');
+  if (config.hooks && Object.values(config.hooks).some((list) => Array.isArray(list) && list.length > 0)) {
+    throw new UnsupportedFeatureError('hooks');
+  }
+  const linux = config.linux;
+  if (!linux) return;
+  for (const [index, namespace] of (linux.namespaces ?? []).entries()) {
+    if (namespace.path) throw new UnsupportedFeatureError(`linux.namespaces[${index}].path`, 'joining an existing namespace');
+    if (namespace.type === 'user') throw new UnsupportedFeatureError('user namespaces');
+  }
+  if (linux.uidMappings?.length || linux.gidMappings?.length) throw new UnsupportedFeatureError('linux.uidMappings/gidMappings');
+  if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0) throw new UnsupportedFeatureError('linux.timeOffsets');
+  if (linux.seccomp) throw new UnsupportedFeatureError('linux.seccomp');
+  if (linux.cgroupsPath) throw new UnsupportedFeatureError('linux.cgroupsPath', 'cgroups come with @nsinit/cgroups');
+  if (linux.resources && Object.keys(linux.resources).length > 0) {
+    throw new UnsupportedFeatureError('linux.resources', 'cgroups come with @nsinit/cgroups');
+  }
+  if (linux.intelRdt) throw new UnsupportedFeatureError('linux.intelRdt');
+  if (linux.personality) throw new UnsupportedFeatureError('linux.personality');
+  if (linux.mountLabel) throw new UnsupportedFeatureError('linux.mountLabel');
+  for (const [index, device] of (linux.devices ?? []).entries()) {
+    if ((device.uid ?? 0) !== 0 || (device.gid ?? 0) !== 0) {
+      throw new UnsupportedFeatureError(`linux.devices[${index}].uid/gid`, 'device nodes are owned by root');
+    }
+  }
+  for (const [index, mount] of (config.mounts ?? []).entries()) {
+    if (mount.uidMappings?.length || mount.gidMappings?.length) {
+      throw new UnsupportedFeatureError(`mounts[${index}].uidMappings/gidMappings`, 'id-mapped mounts');
+    }
+  }
+}
+
+function namespaceSet(config: OciConfig): Set<NamespaceType> {
+  const namespaces = new Set<NamespaceType>();
+  for (const namespace of config.linux?.namespaces ?? []) namespaces.add(namespace.type as NamespaceType);
+  if (!namespaces.has('mount')) {
+    throw new InvalidConfigError('linux.namespaces', 'nsinit needs a private mount namespace (add { "type": "mount" })');
+  }
+  return namespaces;
+}
+
+function rlimitValue(value: number | bigint): bigint {
+  const big = BigInt(value);
+  return big < 0n || big > RLIM_INFINITY ? RLIM_INFINITY : big;
+}
+
+// ---------------------------------------------------------------------------
+// Root filesystem: propagation, bind, mounts, devices, root switch.
+
+function isUnder(path: string, ancestor: string): boolean {
+  return ancestor === '/' ? path !== '/' : path === ancestor || path.startsWith(`${ancestor}/`);
+}
+
+function isBind(mount: OciMount): boolean {
+  return mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+}
+
+function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>): InitOp[] {
+  const { config, rootfs } = input;
+  const mounts = config.mounts ?? [];
+  const ops: InitOp[] = [];
+
+  const propagation = rootPropagation(config.linux?.rootfsPropagation, input.noPivotRoot ?? false);
+  ops.push({ op: 'mount', source: '', target: '/', fstype: '', flags: BigInt(propagation), data: '' });
+  // The host's own root needs no root switch: the private mount namespace already
+  // isolates every mount made below, and there is no old root to detach.
+  const switchRoot = rootfs !== '/';
+  if (switchRoot) {
+    ops.push(
+      { op: 'mount', source: rootfs, target: rootfs, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
+      { op: 'openRoot', path: rootfs },
+    );
+  }
+
+  // A destination is created right after the mount that contains it; those in
+  // no mount are created first, while the root may still be written.
+  const containing = (path: string, before: number): number => {
+    for (let j = before - 1; j >= 0; j--) if (isUnder(path, mounts[j]!.destination) || path === mounts[j]!.destination) return j;
+    return -1;
+  };
+  const ensure = (index: number): InitOp => {
+    const mount = mounts[index]!;
+    if (isBind(mount) && input.host.isDirectory(bindSource(mount, input.bundleDir)) === false) {
+      return { op: 'createFile', path: mount.destination, mode: 0o644 };
+    }
+    return { op: 'mkdir', path: mount.destination, mode: 0o755 };
+  };
+  const cwd = config.process!.cwd;
+  const cwdParent = containing(cwd, mounts.length);
+  for (const [index, mount] of mounts.entries()) {
+    if (containing(mount.destination, index) < 0) ops.push(ensure(index));
+  }
+  if (cwdParent < 0) ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
+  if (config.root?.readonly) ops.push({ op: 'readonly', path: '/', recursive: true });
+
+  let devMounted = false;
+  let devptsMounted = false;
+  for (const [index, mount] of mounts.entries()) {
+    if (containing(mount.destination, index) >= 0) ops.push(ensure(index));
+    ops.push(...compileMount(mount, index, input, namespaces));
+    if (mount.destination === '/dev') devMounted = !isBind(mount);
+    if (mount.destination === '/dev/pts') devptsMounted = true;
+  }
+  if (cwdParent >= 0) ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
+
+  // Device nodes go only into a /dev the container got fresh: never into the image's own files.
+  if (devMounted) ops.push(...compileDevices(input, devptsMounted));
+  if (switchRoot) ops.push(input.noPivotRoot ? { op: 'moveRoot' } : { op: 'pivotRoot' });
+  return ops;
+}
+
+function rootPropagation(requested: string | undefined, noPivotRoot: boolean): number {
+  const table: Record<string, number> = {
+    private: MS.PRIVATE,
+    rprivate: MS.PRIVATE | MS.REC,
+    slave: MS.SLAVE,
+    rslave: MS.SLAVE | MS.REC,
+    unbindable: MS.UNBINDABLE,
+    runbindable: MS.UNBINDABLE | MS.REC,
+  };
+  if (requested === undefined || requested === '') return MS.PRIVATE | MS.REC;
+  const flags = table[requested];
+  if (flags === undefined) {
+    if (requested === 'shared' || requested === 'rshared') throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
+    throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
+  }
+  if (noPivotRoot && (flags & MS.PRIVATE) !== 0) {
+    throw new InvalidConfigError('linux.rootfsPropagation', `"${requested}" is not safe without pivot_root`);
+  }
+  return flags;
+}
+
+function bindSource(mount: OciMount, bundleDir: string): string {
+  const source = mount.source ?? '';
+  if (source === '') return source;
+  return source.startsWith('/') ? source : `${bundleDir.replace(/\/$/, '')}/${source}`;
+}
+
+function compileMount(mount: OciMount, index: number, input: CompileInput, namespaces: Set<NamespaceType>): InitOp[] {
+  const field = `mounts[${index}]`;
+  const parsed = parseMountOptions(mount.options, `${field}.options`);
+  const target = mount.destination;
+  const ops: InitOp[] = [];
+  if (isBind(mount)) {
+    const source = bindSource(mount, input.bundleDir);
+    if (source === '') throw new InvalidConfigError(`${field}.source`, 'a bind mount needs a source');
+    if (input.host.isDirectory(source) === null) throw new InvalidConfigError(`${field}.source`, `${source} does not exist`);
+    ops.push({ op: 'mount', source, target, fstype: '', flags: BigInt(MS.BIND | (parsed.flags & MS.REC)), data: '' });
+    const perMount = parsed.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+    if (perMount !== 0) {
+      // A bind takes its flags only on a second, remounting call.
+      ops.push({ op: 'mount', source: '', target, fstype: '', flags: BigInt(MS.BIND | MS.REMOUNT | perMount), data: '' });
+    }
+    if (parsed.data !== '') {
+      throw new InvalidConfigError(`${field}.options`, `bind mounts cannot have filesystem options (${parsed.data})`);
+    }
+  } else if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
+    ops.push(...compileCgroupMount(mount, parsed.flags, input, namespaces.has('cgroup')));
+  } else {
+    if (!mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
+    const realDir = mount.type === 'proc' || mount.type === 'sysfs';
+    if (mount.type === 'proc' && target !== '/proc') {
+      throw new InvalidConfigError(`${field}.destination`, 'proc may only be mounted on /proc');
+    }
+    ops.push({
+      op: 'mount',
+      source: mount.source ?? mount.type,
+      target,
+      fstype: mount.type,
+      flags: BigInt(parsed.flags),
+      data: parsed.data,
+      ...(realDir ? { targetRealDir: true } : {}),
+    });
+  }
+  for (const change of parsed.propagation) ops.push({ op: 'mount', source: '', target, fstype: '', flags: BigInt(change), data: '' });
+  return ops;
+}
+
+/**
+ * A `cgroup` mount: with a cgroup namespace, fresh mounts of every hierarchy
+ * (the namespace limits what they show); without one, read-only binds of our
+ * own cgroup in each hierarchy, as runc does, so no other cgroup is visible.
+ */
+function compileCgroupMount(mount: OciMount, flags: number, input: CompileInput, cgroupNamespace: boolean): InitOp[] {
+  const target = mount.destination;
+  const hierarchies = input.host.cgroupMounts();
+  const perMount = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY | MS.RELATIME | MS.NOATIME | MS.STRICTATIME);
+  const hierarchyOps = (hierarchy: (typeof hierarchies)[number], at: string): InitOp[] => {
+    if (cgroupNamespace) {
+      return [
+        { op: 'mount', source: 'cgroup', target: at, fstype: hierarchy.fsType, flags: BigInt(perMount), data: hierarchy.controllers.join(',') },
+      ];
+    }
+    const source = hierarchy.ownCgroup === '/' ? hierarchy.mountPoint : `${hierarchy.mountPoint}${hierarchy.ownCgroup}`;
+    return [
+      { op: 'mount', source, target: at, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
+      { op: 'mount', source: '', target: at, fstype: '', flags: BigInt(MS.BIND | MS.REMOUNT | perMount), data: '' },
+    ];
+  };
+
+  const unified = hierarchies.filter((h) => h.fsType === 'cgroup2');
+  const legacy = hierarchies.filter((h) => h.fsType === 'cgroup');
+  if (legacy.length === 0) {
+    if (unified.length === 0) throw new InvalidConfigError('mounts', `${target}: the host has no cgroup hierarchy to mount`);
+    return hierarchyOps(unified[0]!, target);
+  }
+  const ops: InitOp[] = [
+    {
+      op: 'mount',
+      source: 'tmpfs',
+      target,
+      fstype: 'tmpfs',
+      flags: BigInt(MS.NOSUID | MS.NODEV | MS.NOEXEC),
+      data: 'mode=755',
+    },
+  ];
+  for (const hierarchy of hierarchies) {
+    const name = hierarchy.mountPoint.slice(hierarchy.mountPoint.lastIndexOf('/') + 1);
+    const at = `${target}/${name}`;
+    ops.push({ op: 'mkdir', path: at, mode: 0o755 }, ...hierarchyOps(hierarchy, at));
+    // Co-mounted controllers (cpu,cpuacct) are reachable under each name, as on the host.
+    if (name.includes(',')) {
+      for (const part of name.split(',')) ops.push({ op: 'symlink', target: name, path: `${target}/${part}`, ignoreExisting: true });
+    }
+  }
+  if ((flags & MS.RDONLY) !== 0) {
+    ops.push({
+      op: 'mount',
+      source: '',
+      target,
+      fstype: '',
+      flags: BigInt(MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
+      data: 'mode=755',
+    });
+  }
+  return ops;
+}
+
+function compileDevices(input: CompileInput, devptsMounted: boolean): InitOp[] {
+  const ops: InitOp[] = [];
+  const configured = input.config.linux?.devices ?? [];
+  const configuredPaths = new Set(configured.map((d) => d.path));
+  for (const device of DEFAULT_DEVICES) {
+    if (configuredPaths.has(device.path)) continue;
+    ops.push({ op: 'mknod', path: device.path, mode: S_IFCHR | 0o666, major: device.major, minor: device.minor });
+  }
+  for (const [index, device] of configured.entries()) {
+    const field = `linux.devices[${index}]`;
+    if (!isUnder(device.path, '/dev')) throw new InvalidConfigError(`${field}.path`, `${device.path} is not under /dev`);
+    const kind = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO }[device.type as 'c' | 'u' | 'b' | 'p'];
+    if (kind === undefined) throw new InvalidConfigError(`${field}.type`, `unknown device type "${device.type}"`);
+    if (kind !== S_IFIFO && (device.major === undefined || device.minor === undefined)) {
+      throw new InvalidConfigError(field, 'a character or block device needs major and minor numbers');
+    }
+    const parent = device.path.slice(0, device.path.lastIndexOf('/'));
+    if (parent !== '/dev') ops.push({ op: 'mkdir', path: parent, mode: 0o755 });
+    ops.push({
+      op: 'mknod',
+      path: device.path,
+      mode: kind | ((device.fileMode ?? 0o666) & 0o7777),
+      major: device.major ?? 0,
+      minor: device.minor ?? 0,
+    });
+  }
+  for (const [target, path] of DEV_SYMLINKS) ops.push({ op: 'symlink', target, path });
+  if (input.host.hasKcore) ops.push({ op: 'symlink', target: '/proc/kcore', path: '/dev/core' });
+  if (devptsMounted) ops.push({ op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
+  return ops;
+}
+
+const IPC_SYSCTLS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
+
+/** Only sysctls a namespace isolates may be set (runc's rule), else the host's would change. */
+function sysctlPath(key: string, namespaces: Set<NamespaceType>): string {
+  const dotted = key.replaceAll('/', '.');
+  const field = `linux.sysctl["${key}"]`;
+  if (dotted.split('.').some((part) => part === '' || part === '..')) throw new InvalidConfigError(field, 'is not a sysctl name');
+  const namespace: NamespaceType | undefined =
+    IPC_SYSCTLS.has(dotted) || dotted.startsWith('fs.mqueue.')
+      ? 'ipc'
+      : dotted.startsWith('net.')
+        ? 'network'
+        : dotted === 'kernel.hostname' || dotted === 'kernel.domainname'
+          ? 'uts'
+          : undefined;
+  if (namespace === undefined) throw new InvalidConfigError(field, 'is not in a separate kernel namespace');
+  if (!namespaces.has(namespace)) throw new InvalidConfigError(field, `needs a private ${namespace} namespace`);
+  return `/proc/sys/${dotted.replaceAll('.', '/')}`;
+}
+
+// ---------------------------------------------------------------------------
+// Identity and capabilities, in runc's order: drop the bounding set while
+// still privileged, keep capabilities across setuid, then set the final sets.
+
+function capabilityMask(names: readonly string[] | undefined, field: string, input: CompileInput, warnings: string[]): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const number = CAPABILITIES[name as keyof typeof CAPABILITIES];
+    if (number === undefined) throw new InvalidConfigError(field, `unknown capability "${name}"`);
+    if (number > input.host.capLastCap) {
+      warnings.push(`${field}: ${name} is not known to this kernel; ignored`);
+      continue;
+    }
+    mask |= 1n << BigInt(number);
+  }
+  return mask;
+}
+
+function compileIdentity(input: CompileInput, warnings: string[]): InitOp[] {
+  const process = input.config.process!;
+  const user = process.user ?? { uid: 0, gid: 0 };
+  const ops: InitOp[] = [];
+  const caps = process.capabilities;
+  const allCaps = (1n << BigInt(input.host.capLastCap + 1)) - 1n;
+  if (caps) {
+    const bounding = capabilityMask(caps.bounding, 'process.capabilities.bounding', input, warnings);
+    ops.push({ op: 'boundingDrop', mask: allCaps & ~bounding });
+  }
+  ops.push(
+    { op: 'keepcaps', on: true },
+    { op: 'setgroups', gids: [...(user.additionalGids ?? [])] },
+    { op: 'setresgid', gid: user.gid },
+    { op: 'setresuid', uid: user.uid },
+    { op: 'keepcaps', on: false },
+  );
+  if (caps) {
+    const effective = capabilityMask(caps.effective, 'process.capabilities.effective', input, warnings);
+    const permitted = capabilityMask(caps.permitted, 'process.capabilities.permitted', input, warnings);
+    const inheritable = capabilityMask(caps.inheritable, 'process.capabilities.inheritable', input, warnings);
+    let ambient = capabilityMask(caps.ambient, 'process.capabilities.ambient', input, warnings);
+    const notRaisable = ambient & ~(permitted & inheritable);
+    if (notRaisable !== 0n) {
+      // The kernel refuses an ambient capability that is not both permitted and inheritable.
+      warnings.push(
+        `process.capabilities.ambient: ${capabilityNames(notRaisable).join(', ')} not in both permitted and inheritable; not raised`,
+      );
+      ambient &= ~notRaisable;
+    }
+    if ((effective & ~permitted) !== 0n) {
+      throw new InvalidConfigError(
+        'process.capabilities.effective',
+        `${capabilityNames(effective & ~permitted).join(', ')} not in the permitted set`,
+      );
+    }
+    ops.push({ op: 'capset', effective, permitted, inheritable }, { op: 'ambient', mask: ambient });
+  } else if (user.uid !== 0) {
+    // As root without a capabilities section the process keeps root's; a non-root user gets none.
+    ops.push({ op: 'capset', effective: 0n, permitted: 0n, inheritable: 0n });
+  }
+  if (input.parentDeathSignal) ops.push({ op: 'pdeathsig', signal: input.parentDeathSignal, checkParent: true });
+  return ops;
+}
+
+function capabilityNames(mask: bigint): string[] {
+  return Object.entries(CAPABILITIES)
+    .filter(([, number]) => (mask & (1n << BigInt(number))) !== 0n)
+    .map(([name]) => name);
+}

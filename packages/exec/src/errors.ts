@@ -1,0 +1,88 @@
+// Typed errors of @nsinit/exec. Every error carries a stable `code`; messages say
+// what failed, where, and (when there is something to do) what to do.
+
+export type ExecErrorCode =
+  | 'ERR_NSINIT_UNSUPPORTED'
+  | 'ERR_NSINIT_CONFIG_INVALID'
+  | 'ERR_NSINIT_ROOTFS'
+  | 'ERR_NSINIT_STEP'
+  | 'ERR_NSINIT_INIT_FAILED'
+  | 'ERR_NSINIT_COMMAND_NOT_FOUND';
+
+export class ExecError extends Error {
+  constructor(
+    readonly code: ExecErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ExecError';
+  }
+}
+
+/** A config field asks for something nsinit does not implement (yet): never silently ignored. */
+export class UnsupportedFeatureError extends ExecError {
+  constructor(
+    readonly field: string,
+    detail?: string,
+  ) {
+    super('ERR_NSINIT_UNSUPPORTED', `${field} is not supported yet${detail ? ` (${detail})` : ''}`);
+    this.name = 'UnsupportedFeatureError';
+  }
+}
+
+/** A config that parses but cannot run as given (a semantic error). */
+export class InvalidConfigError extends ExecError {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super('ERR_NSINIT_CONFIG_INVALID', `${field}: ${problem}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** One step of the parent sequence failed; `step` names it and `cause` holds the system error. */
+export class StepError extends ExecError {
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+  readonly path: string | undefined;
+  constructor(
+    readonly step: string,
+    cause: unknown,
+  ) {
+    const system = cause as { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown; message?: unknown };
+    super('ERR_NSINIT_STEP', `${step}: ${typeof system?.message === 'string' ? system.message : String(cause)}`, { cause });
+    this.name = 'StepError';
+    this.errno = typeof system?.errno === 'number' ? system.errno : undefined;
+    this.syscall = typeof system?.syscall === 'string' ? system.syscall : undefined;
+    this.path = typeof system?.path === 'string' ? system.path : undefined;
+  }
+}
+
+/** The init helper reported a failed operation inside the container. */
+export class InitError extends ExecError {
+  constructor(
+    code: 'ERR_NSINIT_INIT_FAILED' | 'ERR_NSINIT_COMMAND_NOT_FOUND',
+    message: string,
+    /** Index of the failed operation in the init program. */
+    readonly opIndex: number,
+    /** Its name, e.g. `mount`. */
+    readonly op: string,
+    /** Positive errno from the container, 0 when the failure was not a syscall. */
+    readonly errno: number,
+    /** e.g. `ENOENT`. */
+    readonly errnoCode: string,
+    readonly detail: string,
+  ) {
+    super(code, message);
+    this.name = 'InitError';
+  }
+}
+
+export function abortError(signal: AbortSignal): Error {
+  const error = new Error('the operation was aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  (error as Error & { code: string }).code = 'ABORT_ERR';
+  return error;
+}

@@ -1,0 +1,266 @@
+// run(): the seed's parent sequence (ARCHITECTURE.md, "The parent sequence"),
+// in its order. Every step registers its undo before it creates anything; any
+// failure — bad config, an op failing in the child, an abort — unwinds in
+// reverse and leaves nothing: no child, no fds, no state directory.
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
+import {
+  createSealedMemfd,
+  describeOp,
+  type ExitStatus,
+  encodeProgram,
+  type InitOp,
+  helperFd,
+  OPCODES,
+  pidfdSendSignal,
+  socketPair,
+  spawn,
+  waitExit,
+} from '@nsinit/native';
+import { type OciConfig, parseOciConfig } from '@nsinit/spec';
+import { createContainerDir, DEFAULT_STATE_ROOT, openStateRoot, readProcessStartTime, validateContainerId } from '@nsinit/state';
+import { type ChildError, SyncChannel } from '@nsinit/syncpipe';
+import { compileProgram } from './compile.js';
+import { Container, signalNumber } from './container.js';
+import { abortError, ExecError, InitError, StepError } from './errors.js';
+import { OwnedFds } from './fds.js';
+import { readHostFacts } from './host.js';
+import { normalizeStdio, openStreams, prepareStdio, type StdioOption } from './stdio.js';
+import { UndoStack } from './undo.js';
+
+export interface RunOptions {
+  /** The command; replaces `process.args` of the config. */
+  args?: readonly string[];
+  /** One value for all three, or one each for stdin, stdout, stderr. Default 'pipe'. */
+  stdio?: StdioOption | readonly [StdioOption, StdioOption, StdioOption];
+  /** Aborting before the start unwinds it; after, kills the container (see killSignal). */
+  signal?: AbortSignal;
+  /** Sent on abort. Default SIGKILL: an init ignores signals it has no handler for. */
+  killSignal?: NodeJS.Signals | number;
+  /** Container id; default a random `nsinit-<hex>`. */
+  id?: string;
+  /** Where state directories live. Default /run/nsinit. */
+  stateRoot?: string;
+  /** Folder that a relative `root.path` and bind sources are relative to. Default the cwd. */
+  bundleDir?: string;
+  /** MS_MOVE + chroot instead of pivot_root (for a rootfs on ramfs). */
+  noPivotRoot?: boolean;
+  /** Signal the container gets if this thread exits first; null to let it outlive us. Default SIGKILL. */
+  parentDeathSignal?: NodeJS.Signals | number | null;
+  /** Receives non-fatal notices (e.g. ambient capabilities that cannot be raised). Default process.emitWarning. */
+  onWarning?: (message: string) => void;
+}
+
+// fd layout in the child: stdio, then the sync socket, then the program.
+const SYNC_FD = 3;
+const PROGRAM_FD = 4;
+
+function errnoName(errno: number): string {
+  return getSystemErrorMap().get(-errno)?.[0] ?? (errno === 0 ? 'no errno' : `errno ${errno}`);
+}
+
+function errnoMessage(errno: number): string {
+  return getSystemErrorMap().get(-errno)?.[1] ?? `error ${errno}`;
+}
+
+/** Turns the helper's report into an error that names the operation, the errno and the path. */
+export function initError(report: ChildError, ops: readonly InitOp[], id: string): InitError {
+  const op = ops[report.opIndex];
+  const opName = Object.entries(OPCODES).find(([, code]) => code === report.opcode)?.[0] ?? `opcode ${report.opcode}`;
+  const where = op ? describeOp(op) : 'decoding the init program';
+  const errno = report.errno;
+  const reason = errno === 0 ? report.detail : `${errnoMessage(errno)} (${errnoName(errno)})`;
+  const detail = report.detail && errno !== 0 && report.detail !== where ? ` [${report.detail}]` : '';
+  if (op?.op === 'exec' && (errno === 2 || errno === 13)) {
+    const command = op.args[0] ?? '';
+    const how = errno === 2 ? (command.includes('/') ? 'no such file' : 'not found in $PATH') : 'permission denied';
+    return new InitError(
+      'ERR_NSINIT_COMMAND_NOT_FOUND',
+      `container ${id}: cannot run "${command}": ${how} (${errnoName(errno)}); check the command and the container's PATH`,
+      report.opIndex,
+      opName,
+      errno,
+      errnoName(errno),
+      report.detail,
+    );
+  }
+  return new InitError(
+    'ERR_NSINIT_INIT_FAILED',
+    `container ${id}: init failed at op ${report.opIndex} (${where}): ${reason}${detail}`,
+    report.opIndex,
+    opName,
+    errno,
+    errnoName(errno),
+    report.detail,
+  );
+}
+
+/** nsinit's own typed errors pass through a step; system errors get the step's name. */
+function isNsinitError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  return error.name === 'AbortError' || (typeof code === 'string' && code.startsWith('ERR_NSINIT_'));
+}
+
+async function step<T>(name: string, signal: AbortSignal | undefined, action: () => T | Promise<T>): Promise<T> {
+  if (signal?.aborted) throw abortError(signal);
+  try {
+    return await action();
+  } catch (error) {
+    throw isNsinitError(error) ? error : new StepError(name, error);
+  }
+}
+
+/** Resolves with `promise`, or rejects with an AbortError as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolvePromise, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Starts a container from an OCI config and returns once its command runs
+ * (the helper's exec succeeded). The config is validated first; a failure at
+ * any later step unwinds everything done so far.
+ */
+export async function run(config: OciConfig, options: RunOptions = {}): Promise<Container> {
+  const signal = options.signal;
+  const undo = new UndoStack();
+  const owned = new OwnedFds();
+  undo.push('close fds', () => owned.closeAll());
+  try {
+    // 1. Validate and compile; nothing exists yet, so a bad config leaves nothing behind.
+    const valid = parseOciConfig(config);
+    const bundleDir = resolve(options.bundleDir ?? '.');
+    const rootfs = resolve(bundleDir, valid.root?.path ?? '');
+    if (!valid.root?.path) throw new ExecError('ERR_NSINIT_ROOTFS', 'root.path is required');
+    const rootStat = statSync(rootfs, { throwIfNoEntry: false });
+    if (!rootStat?.isDirectory()) {
+      throw new ExecError('ERR_NSINIT_ROOTFS', `root.path ${rootfs} ${rootStat ? 'is not a directory' : 'does not exist'}`);
+    }
+    const parentDeathSignal = options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
+    const program = compileProgram({
+      config: valid,
+      rootfs,
+      bundleDir,
+      ...(options.args ? { args: options.args } : {}),
+      noPivotRoot: options.noPivotRoot ?? false,
+      syncFd: SYNC_FD,
+      firstClosedFd: SYNC_FD,
+      parentDeathSignal,
+      host: readHostFacts(),
+    });
+    const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'NsinitWarning'));
+    for (const warning of program.warnings) warn(warning);
+    const encoded = encodeProgram(program.ops);
+    const stdio = normalizeStdio(options.stdio);
+    const killSignal = signalNumber(options.killSignal ?? 'SIGKILL');
+
+    // 1. The state directory, created atomically, and its lock.
+    const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
+    validateContainerId(id);
+    const containerDir = await step('create the state directory', signal, async () => {
+      const root = await openStateRoot(options.stateRoot ?? DEFAULT_STATE_ROOT);
+      const dir = await createContainerDir(root, id);
+      undo.push(`remove ${dir.path}`, () => dir.remove());
+      await dir.lock();
+      return dir;
+    });
+
+    // 2. The sync channel; the same socketpair carries the child's error report.
+    const [parentEnd, childEnd] = await step('create the sync channel', signal, () => socketPair().map((fd) => owned.add(fd)));
+    const sync = new SyncChannel(owned.release(parentEnd!));
+    undo.push('close the sync channel', () => sync.close());
+    const report = sync.awaitChildReport();
+    report.catch(() => {}); // consumed below, or moot once the sequence unwinds
+
+    // 3. Console: with `process.terminal` (rejected by the compiler until @nsinit/pty lands).
+
+    // 4. Spawn the helper into the new namespaces with the program on an inherited fd.
+    const prepared = await step('prepare stdio', signal, () => prepareStdio(stdio, owned));
+    const programFd = owned.add(createSealedMemfd({ name: 'nsinit-program', contents: encoded }));
+    const child = await step('spawn the init helper', signal, () =>
+      spawn({
+        helperFd: helperFd(),
+        argv: ['nsinit-init', String(PROGRAM_FD), String(SYNC_FD)],
+        cloneFlags: program.cloneFlags,
+        fds: [
+          { from: prepared.childFds[0], to: 0 },
+          { from: prepared.childFds[1], to: 1 },
+          { from: prepared.childFds[2], to: 2 },
+          { from: childEnd!, to: SYNC_FD },
+          { from: programFd, to: PROGRAM_FD },
+        ],
+        ...(parentDeathSignal ? { parentDeathSignal } : {}),
+      }),
+    );
+    const exited: Promise<ExitStatus> = waitExit({ pidfd: child.pidfd });
+    owned.add(child.pidfd);
+    undo.push(`kill and reap pid ${child.pid}`, async () => {
+      pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
+      await exited;
+    });
+    for (const fd of [childEnd!, programFd, ...prepared.childOwned]) owned.close(fd);
+
+    // 5. Attach stdio (a terminal attaches here once @nsinit/pty lands).
+    const streams = openStreams(prepared.parentFds, owned);
+    undo.push('destroy stdio streams', () => {
+      for (const stream of streams) stream?.destroy();
+    });
+
+    // 6. The pid file and state.json, with the init's start time against pid reuse.
+    await step('write the pid and state', signal, async () => {
+      const startTime = readProcessStartTime(child.pid);
+      if (startTime === null) throw new Error(`the init (pid ${child.pid}) exited before it was recorded`);
+      await containerDir.writePid(child.pid);
+      await containerDir.writeState({
+        version: 1,
+        id,
+        pid: child.pid,
+        pidStartTime: startTime,
+        rootfs,
+        bundle: options.bundleDir ? bundleDir : null,
+        created: new Date().toISOString(),
+        ...(valid.annotations ? { annotations: valid.annotations } : {}),
+      });
+    });
+
+    // 7. Cgroups: join and set resources before the child may run (config rejected by the compiler until @nsinit/cgroups lands).
+    // 8. Networking: each strategy's host side here, its context sent with the go signal (@nsinit/network).
+    const context: Record<string, string> = {};
+
+    // 9. The go signal: the context, then EOF.
+    await step('send the go signal', signal, () => sync.go(context));
+
+    // 10. EOF on the channel means the command was exec'd; a frame is the helper's error.
+    const failure = await untilAborted(report, signal);
+    if (failure) throw initError(failure, program.ops, id);
+    sync.close();
+
+    undo.commit();
+    owned.release(child.pidfd);
+    return new Container({
+      id,
+      pid: child.pid,
+      pidfd: child.pidfd,
+      stateDir: containerDir.path,
+      stdio: streams,
+      exited,
+      cleanup: () => containerDir.remove(),
+      ...(signal ? { signal } : {}),
+      killSignal,
+    });
+  } catch (error) {
+    const failures = await undo.unwind();
+    if (failures.length > 0 && error instanceof Error) {
+      error.message += `; cleanup also failed: ${failures.map((f) => f.message).join('; ')}`;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,124 @@
+// Shared pieces of the end-to-end tests: a busybox rootfs, bundles, the built
+// CLI, and checks that a run left nothing behind.
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BUSYBOX = '/bin/busybox';
+export const CLI = fileURLToPath(new URL('../../packages/nsinit/dist/cli.js', import.meta.url));
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new Error('the end-to-end tests create namespaces and mounts: run them as root');
+  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: apt-get install busybox-static`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run pnpm build first`);
+}
+
+/** A scratch directory removed by `cleanup()`. */
+export function scratch(prefix: string): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `nsinit-e2e-${prefix}-`));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const TEST_USER = { uid: 1000, gid: 1000, name: 'tester' };
+
+/**
+ * A minimal root filesystem: Debian's static busybox with a link per applet,
+ * /etc/passwd and /etc/group with root and a test user, and the usual mount points.
+ */
+export function buildBusyboxRootfs(dir: string): string {
+  for (const sub of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'home/tester']) {
+    mkdirSync(join(dir, sub), { recursive: true });
+  }
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  copyFileSync(BUSYBOX, join(dir, 'bin/busybox'));
+  chmodSync(join(dir, 'bin/busybox'), 0o755);
+  const applets = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const applet of applets) {
+    if (applet === 'busybox') continue;
+    const link = join(dir, 'bin', applet);
+    if (!existsSync(link)) symlinkSync('busybox', link);
+  }
+  writeFileSync(
+    join(dir, 'etc/passwd'),
+    `root:x:0:0:root:/root:/bin/sh\n${TEST_USER.name}:x:${TEST_USER.uid}:${TEST_USER.gid}::/home/tester:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n`,
+  );
+  writeFileSync(join(dir, 'etc/group'), `root:x:0:\n${TEST_USER.name}:x:${TEST_USER.gid}:\nwheel:x:10:tester\nnogroup:x:65534:\n`);
+  return dir;
+}
+
+/** A bundle folder with `rootfs/` and, when given, `config.json`. */
+export function makeBundle(dir: string, config?: unknown): { dir: string; rootfs: string; configPath: string } {
+  const rootfs = buildBusyboxRootfs(join(dir, 'rootfs'));
+  const configPath = join(dir, 'config.json');
+  if (config !== undefined) writeFileSync(configPath, JSON.stringify(config, null, 2));
+  return { dir, rootfs, configPath };
+}
+
+/** `runc spec`'s config, as the runc installed here generates it. */
+export function runcSpec(): Record<string, unknown> {
+  const dir = scratch('runc-spec');
+  try {
+    const result = spawnSync('runc', ['spec'], { cwd: dir.path, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`runc spec failed: ${result.stderr}`);
+    return JSON.parse(readFileSync(join(dir.path, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } finally {
+    dir.cleanup();
+  }
+}
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI to completion. */
+export function nsinit(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): CliResult {
+  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: options.cwd,
+    timeout: options.timeoutMs ?? 20_000,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts the built CLI without waiting, for tests that signal it. */
+export function nsinitAsync(args: string[]) {
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** What a run might leave behind, to compare before and after. */
+export interface Footprint {
+  fds: number;
+  stateEntries: string[];
+  children: number[];
+  mounts: number;
+}
+
+export function childPids(ppid: number = process.pid): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children.sort((a, b) => a - b);
+}
+
+export function footprint(stateRoot: string): Footprint {
+  return {
+    fds: readdirSync('/proc/self/fd').length,
+    stateEntries: existsSync(stateRoot) ? readdirSync(stateRoot).sort() : [],
+    children: childPids(),
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length,
+  };
+}

@@ -1,0 +1,186 @@
+// The in-process library on a busybox rootfs: isolation, identity, stdio,
+// exit statuses, aborts, failures that leave nothing, and many runs in a row.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { type Container, InitError, type OciConfig, run, type RunOptions } from 'nsinit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childPids, footprint, makeBundle, requireRoot, scratch, TEST_USER } from '../src/harness.js';
+
+let work: ReturnType<typeof scratch>;
+let stateRoot: string;
+let bundle: ReturnType<typeof makeBundle>;
+
+beforeAll(() => {
+  requireRoot();
+  work = scratch('lib');
+  stateRoot = join(work.path, 'state');
+  bundle = makeBundle(join(work.path, 'bundle'));
+});
+afterAll(() => work.cleanup());
+
+function config(overrides: Partial<OciConfig> = {}, process: Partial<NonNullable<OciConfig['process']>> = {}): OciConfig {
+  return {
+    ociVersion: '1.0.2',
+    process: { args: ['sh'], cwd: '/', env: ['PATH=/bin:/usr/bin', 'HOME=/root'], user: { uid: 0, gid: 0 }, ...process },
+    root: { path: bundle.rootfs },
+    hostname: 'lib-test',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+    ],
+    linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }] },
+    ...overrides,
+  } as OciConfig;
+}
+
+async function runToEnd(cfg: OciConfig, options: RunOptions = {}) {
+  const container = await run(cfg, { stateRoot, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const [stdout, stderr, exit] = await Promise.all([text(container.stdout!), text(container.stderr!), container.wait()]);
+  return { stdout, stderr, exit, container };
+}
+
+function sh(script: string): RunOptions {
+  return { args: ['sh', '-c', script] };
+}
+
+describe('isolation', () => {
+  it('runs as pid 1 with its own hostname', async () => {
+    const { stdout, exit } = await runToEnd(config(), sh('echo $$; hostname; cat /proc/1/comm; :'));
+    expect(stdout).toBe('1\nlib-test\nsh\n');
+    expect(exit).toEqual({ code: 0, signal: null, status: 0 });
+  });
+
+  it('cannot see host processes', async () => {
+    const { stdout } = await runToEnd(config(), sh(`ls -d /proc/[0-9]* | wc -l; test -e /proc/${process.pid} && echo host-visible || echo hidden`));
+    const [count, visible] = stdout.trim().split('\n');
+    // sh (pid 1), ls and wc.
+    expect(Number(count)).toBeLessThanOrEqual(3);
+    expect(visible).toBe('hidden');
+  });
+
+  it('has its own mount table rooted at the busybox rootfs, without the host mounts', async () => {
+    const { stdout } = await runToEnd(config(), sh('cat /proc/self/mountinfo'));
+    const mountPoints = stdout.trim().split('\n').map((line) => line.split(' ')[4]);
+    expect(mountPoints).toEqual(['/', '/proc', '/dev', '/tmp']);
+    // The host's table differs: this worker sees far more.
+    expect(readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').length).toBeGreaterThan(mountPoints.length);
+    const { stdout: listing } = await runToEnd(config(), sh('ls /'));
+    expect(listing.split('\n')).toContain('bin');
+    expect(listing).not.toContain('work');
+  });
+
+  it('has its own network namespace with only loopback', async () => {
+    const { stdout } = await runToEnd(config(), sh('ls /sys/class/net 2>/dev/null || cat /proc/net/dev'));
+    expect(stdout).toContain('lo');
+    expect(stdout).not.toMatch(/eth|ens|enp/);
+  });
+
+  it('runs as the configured uid, gid and supplementary groups', async () => {
+    const { stdout } = await runToEnd(
+      config({}, { user: { uid: TEST_USER.uid, gid: TEST_USER.gid, additionalGids: [10] }, cwd: '/home/tester' }),
+      sh('id -u; id -g; id -G; pwd; grep -E "^(Uid|Gid|CapEff)" /proc/self/status'),
+    );
+    const lines = stdout.trim().split('\n');
+    expect(lines.slice(0, 4)).toEqual(['1000', '1000', '1000 10', '/home/tester']);
+    expect(lines[4]).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/);
+    expect(lines[5]).toMatch(/^Gid:\s+1000\s+1000\s+1000\s+1000$/);
+    // A non-root user without a capabilities section gets none.
+    expect(lines[6]).toMatch(/^CapEff:\s+0+$/);
+  });
+
+  it('refuses writes to a read-only root', async () => {
+    const { stdout, stderr } = await runToEnd(config({ root: { path: bundle.rootfs, readonly: true } }), sh('touch /etc/x; echo status=$?; touch /tmp/x && echo tmp-ok'));
+    expect(stderr).toContain('Read-only file system');
+    expect(stdout).toBe('status=1\ntmp-ok\n');
+    expect(existsSync(join(bundle.rootfs, 'etc/x'))).toBe(false);
+  });
+});
+
+describe('exits and signals', () => {
+  it('reports exit codes 0 and 3', async () => {
+    expect((await runToEnd(config(), { args: ['true'] })).exit.status).toBe(0);
+    expect((await runToEnd(config(), sh('exit 3'))).exit).toEqual({ code: 3, signal: null, status: 3 });
+  });
+
+  it('reports a SIGKILLed container as 137', async () => {
+    const container = await run(config(), { stateRoot, stdio: 'ignore', args: ['sleep', '60'] });
+    expect(container.kill('SIGKILL')).toBe(true);
+    expect(await container.wait()).toEqual({ code: null, signal: 'SIGKILL', status: 137 });
+    expect(container.kill()).toBe(false);
+  });
+
+  it('pipes stdin through', async () => {
+    const container = await run(config(), { stateRoot, args: ['sh', '-c', 'tr a-z A-Z'] });
+    container.stdin!.end('hello\n');
+    expect(await text(container.stdout!)).toBe('HELLO\n');
+    expect((await container.wait()).status).toBe(0);
+  });
+
+  it('kills the container when the signal aborts after the start, and wait() rejects with an AbortError', async () => {
+    const controller = new AbortController();
+    const container = await run(config(), { stateRoot, stdio: 'ignore', args: ['sleep', '60'], signal: controller.signal });
+    controller.abort();
+    await expect(container.wait()).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', exit: { status: 137 } });
+    expect(readdirSync(stateRoot)).toEqual([]);
+  });
+
+  it('unwinds a start aborted before it completes and leaves nothing', async () => {
+    const before = footprint(stateRoot);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(run(config(), { stateRoot, args: ['true'], signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(footprint(stateRoot)).toEqual(before);
+  });
+
+  it('is disposable: await using kills and cleans up', async () => {
+    let container: Container | undefined;
+    {
+      await using c = await run(config(), { stateRoot, stdio: 'ignore', args: ['sleep', '60'] });
+      container = c;
+      expect(readdirSync(stateRoot)).toEqual([c.id]);
+    }
+    expect(container.exited).toBe(true);
+    expect(readdirSync(stateRoot)).toEqual([]);
+  });
+});
+
+describe('failures leave nothing behind', () => {
+  it('a command that does not exist: typed error, no child, no fds, no state', async () => {
+    const before = footprint(stateRoot);
+    const error = await run(config(), { stateRoot, args: ['/bin/nope'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InitError);
+    expect(error).toMatchObject({ code: 'ERR_NSINIT_COMMAND_NOT_FOUND', op: 'exec', errnoCode: 'ENOENT' });
+    expect((error as Error).message).toContain('"/bin/nope"');
+    expect(footprint(stateRoot)).toEqual(before);
+  });
+
+  it('an operation failing inside the container names it, with errno and path', async () => {
+    const before = footprint(stateRoot);
+    const bad = config({ mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/mnt', type: 'no-such-fs', source: 'x' }] });
+    const error = await run(bad, { stateRoot, args: ['true'] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_NSINIT_INIT_FAILED', op: 'mount', errnoCode: 'ENODEV' });
+    expect((error as Error).message).toMatch(/init failed at op \d+ \(mount x on \/mnt\): no such device \(ENODEV\)$/);
+    expect(footprint(stateRoot)).toEqual(before);
+  });
+
+  it('a bad config: validation error before anything is created', async () => {
+    const before = footprint(stateRoot);
+    const bad = { ...config(), process: { args: ['true'], cwd: '/', user: { uid: 'root', gid: 0 } } } as unknown as OciConfig;
+    await expect(run(bad, { stateRoot })).rejects.toMatchObject({ code: 'ERR_NSINIT_CONFIG_INVALID' });
+    expect(footprint(stateRoot)).toEqual(before);
+  });
+
+  it('100 sequential containers leave fds, the state root and the process table as they were', async () => {
+    const cfg = config();
+    await runToEnd(cfg, { args: ['true'] }); // warm up: the sealed helper fd is opened once per process
+    const before = footprint(stateRoot);
+    for (let i = 0; i < 100; i++) {
+      const container = await run(cfg, { stateRoot, stdio: 'ignore', args: ['true'] });
+      expect((await container.wait()).status).toBe(0);
+    }
+    expect(footprint(stateRoot)).toEqual(before);
+    expect(childPids()).toEqual([]);
+  });
+});
