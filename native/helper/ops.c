@@ -1,1 +1,721 @@
+/* The operations of the init program. Each handler either succeeds or records an errno and
+ * a short detail naming the path or value, and returns -1; the runner reports that as the
+ * op's ERROR frame. Every fd opened here is O_CLOEXEC and closed when its scope ends. */
+#include "ops.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "sys.h"
+
+struct run_state {
+	int root_fd; /* O_PATH directory every "in root" path resolves in */
+	int report_fd;
+	/* From WAIT_GO. No op reads it yet: the network ops will. */
+	struct go_context context;
+	/* The failure being reported. */
+	int error;
+	bool bad_go_frame; /* reported with OP_INDEX_NONE, like a malformed program */
+	char detail[DETAIL_MAX + 1];
+};
+
+typedef int op_handler(struct run_state *st, const struct op *op);
+
+static int fail(struct run_state *st, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct run_state *st, int error, const char *fmt, ...)
+{
+	va_list ap;
+	st->error = error;
+	va_start(ap, fmt);
+	vsnprintf(st->detail, sizeof st->detail, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void close_fd(const int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define AUTOCLOSE __attribute__((cleanup(close_fd)))
+
+/* Symlinks met on the way resolve as if the root were "/", so they never lead out of it. */
+static int open_in_root(const struct run_state *st, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	return sys_openat2(st->root_fd, path, &how);
+}
+
+/* mount(2) takes paths; an fd opened in root is reached through its magic link. */
+struct fd_path {
+	char path[32];
+};
+
+static struct fd_path fd_path(int fd)
+{
+	struct fd_path p;
+	snprintf(p.path, sizeof p.path, "/proc/self/fd/%d", fd);
+	return p;
+}
+
+/* Opens, in root, the directory holding path's last component and copies that component
+ * to name. Returns the directory fd. */
+static int open_parent(const struct run_state *st, const char *path, char name[NAME_MAX + 1])
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len);
+	dir[len] = 0;
+	char *slash = strrchr(dir, '/');
+	const char *last = slash + 1;
+	if (!*last || !strcmp(last, ".") || !strcmp(last, "..")) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (strlen(last) > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(name, last);
+	*slash = 0;
+	return open_in_root(st, slash == dir ? "/" : dir, O_PATH | O_DIRECTORY);
+}
+
+static int replace_root(struct run_state *st, int fd)
+{
+	close(st->root_fd);
+	st->root_fd = fd;
+	return 0;
+}
+
+static int enter_new_root(struct run_state *st)
+{
+	if (chdir("/") < 0)
+		return fail(st, errno, "chdir / in the new root");
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(st, errno, "open the new root");
+	return replace_root(st, fd);
+}
+
+static uint8_t go_frame[FRAME_HEADER_SIZE + FRAME_MAX_PAYLOAD + 1];
+
+static int op_wait_go(struct run_state *st, const struct op *op)
+{
+	int fd = (int)op->arg[0].u32;
+	size_t size = 0;
+	char err[DETAIL_MAX];
+
+	/* One byte more than the largest frame is enough to know there is too much. */
+	while (size < sizeof go_frame) {
+		ssize_t n = read(fd, go_frame + size, sizeof go_frame - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(st, errno, "read the go frame from fd %d", fd);
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	if (!context_decode(go_frame, size, &st->context, err, sizeof err)) {
+		st->bad_go_frame = true;
+		return fail(st, 0, "%s", err);
+	}
+	return 0;
+}
+
+static int op_setsid(struct run_state *st, const struct op *op)
+{
+	(void)op;
+	if (setsid() < 0)
+		return fail(st, errno, "setsid");
+	return 0;
+}
+
+static int op_mount(struct run_state *st, const struct op *op)
+{
+	const char *source = op->arg[0].str, *target = op->arg[1].str, *fstype = op->arg[2].str;
+	unsigned long flags = op->arg[3].u64;
+	const char *data = op->arg[4].str;
+	const char *what = *source ? source : *fstype ? fstype : "none";
+	bool real_dir = op->flags & MOUNT_TARGET_REAL_DIR;
+
+	AUTOCLOSE int target_fd = open_in_root(st, target, O_PATH | (real_dir ? O_NOFOLLOW : 0));
+	if (target_fd < 0)
+		return fail(st, errno, "mount %s on %s: open the target", what, target);
+	if (real_dir) {
+		struct stat sb;
+		if (fstat(target_fd, &sb) < 0)
+			return fail(st, errno, "mount %s on %s: stat the target", what, target);
+		if (!S_ISDIR(sb.st_mode))
+			return fail(st, ENOTDIR, "mount %s on %s: the target is not a directory", what, target);
+	}
+	AUTOCLOSE int source_fd = -1;
+	struct fd_path source_path;
+	if (op->flags & MOUNT_SOURCE_IN_ROOT) {
+		source_fd = open_in_root(st, source, O_PATH);
+		if (source_fd < 0)
+			return fail(st, errno, "mount %s on %s: open the source in root", what, target);
+		source_path = fd_path(source_fd);
+		source = source_path.path;
+	}
+	struct fd_path target_path = fd_path(target_fd);
+	if (mount(*source ? source : NULL, target_path.path, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
+		return fail(st, errno, "mount %s on %s", what, target);
+	return 0;
+}
+
+static int op_mkdir(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	mode_t mode = op->arg[1].u32;
+	char prefix[PATH_MAX];
+
+	if (strlen(path) >= sizeof prefix)
+		return fail(st, ENAMETOOLONG, "mkdir %.200s", path);
+	strcpy(prefix, path);
+	/* Each prefix is resolved from the root again, so a symlink met on the way is
+	 * followed inside the root; a missing component is created in its resolved parent. */
+	AUTOCLOSE int dir = -1;
+	int parent = st->root_fd;
+	char *name = prefix;
+	for (;;) {
+		name += strspn(name, "/");
+		if (!*name)
+			return 0;
+		char *end = name + strcspn(name, "/");
+		char saved = *end;
+		*end = 0;
+		int next = open_in_root(st, prefix, O_PATH | O_DIRECTORY);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
+				return fail(st, errno, "mkdir %s", prefix);
+			next = open_in_root(st, prefix, O_PATH | O_DIRECTORY);
+		}
+		if (next < 0)
+			return fail(st, errno, "mkdir %s", prefix);
+		close_fd(&dir);
+		dir = parent = next;
+		*end = saved;
+		name = end;
+	}
+}
+
+static int op_mknod(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	mode_t mode = op->arg[1].u32;
+	char name[NAME_MAX + 1];
+
+	AUTOCLOSE int dir = open_parent(st, path, name);
+	if (dir < 0)
+		return fail(st, errno, "mknod %s: open the parent directory", path);
+	if (mknodat(dir, name, mode, makedev(op->arg[2].u32, op->arg[3].u32)) < 0)
+		return fail(st, errno, "mknod %s", path);
+	/* NOFOLLOW: should the node be swapped for a symlink meanwhile, chmod fails rather
+	 * than following it out of the root. */
+	if (fchmodat(dir, name, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(st, errno, "chmod %s to 0%o", path, mode & 07777);
+	return 0;
+}
+
+static int op_symlink(struct run_state *st, const struct op *op)
+{
+	const char *target = op->arg[0].str, *path = op->arg[1].str;
+	char name[NAME_MAX + 1];
+
+	AUTOCLOSE int dir = open_parent(st, path, name);
+	if (dir < 0)
+		return fail(st, errno, "symlink %s -> %s: open the parent directory", path, target);
+	if (symlinkat(target, dir, name) < 0 && !(errno == EEXIST && op->flags & SYMLINK_IGNORE_EXISTING))
+		return fail(st, errno, "symlink %s -> %s", path, target);
+	return 0;
+}
+
+static int op_create_file(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	char name[NAME_MAX + 1];
+
+	AUTOCLOSE int dir = open_parent(st, path, name);
+	if (dir < 0)
+		return fail(st, errno, "create file %s: open the parent directory", path);
+	/* mknodat creates without opening: nothing of the container's is ever opened here. */
+	if (mknodat(dir, name, S_IFREG | op->arg[1].u32, 0) < 0 && errno != EEXIST)
+		return fail(st, errno, "create file %s", path);
+	return 0;
+}
+
+static int op_open_root(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	int fd = open_in_root(st, path, O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return fail(st, errno, "open root %s", path);
+	return replace_root(st, fd);
+}
+
+static int op_pivot_root(struct run_state *st, const struct op *op)
+{
+	(void)op;
+	if (fchdir(st->root_fd) < 0)
+		return fail(st, errno, "pivot_root: chdir to the new root");
+	if (sys_pivot_root(".", ".") < 0)
+		return fail(st, errno, "pivot_root");
+	/* The old root is now stacked on the new one at ".": keep its unmount from
+	 * propagating to the host, then detach it. */
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return fail(st, errno, "pivot_root: make the old root a slave mount");
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(st, errno, "pivot_root: detach the old root");
+	return enter_new_root(st);
+}
+
+static int op_move_root(struct run_state *st, const struct op *op)
+{
+	(void)op;
+	if (fchdir(st->root_fd) < 0)
+		return fail(st, errno, "move root: chdir to the new root");
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return fail(st, errno, "move root: move the new root onto /");
+	if (chroot(".") < 0)
+		return fail(st, errno, "move root: chroot");
+	return enter_new_root(st);
+}
+
+static int op_readonly(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	unsigned int recursive = op->flags & READONLY_RECURSIVE ? AT_RECURSIVE : 0;
+
+	AUTOCLOSE int fd = open_in_root(st, path, O_PATH);
+	if (fd < 0 && errno == ENOENT && op->flags & READONLY_IGNORE_MISSING)
+		return 0;
+	if (fd < 0)
+		return fail(st, errno, "make %s read-only: open it", path);
+	if (!(op->flags & READONLY_BIND_FIRST)) {
+		if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | recursive, &attr) < 0)
+			return fail(st, errno, "make %s read-only", path);
+		return 0;
+	}
+	/* Clone the tree, make the clone read-only while it is still detached, then attach it
+	 * onto the path: the path is never writable-and-bound in between. */
+	AUTOCLOSE int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return fail(st, errno, "make %s read-only: bind it onto itself", path);
+	if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | recursive, &attr) < 0)
+		return fail(st, errno, "make %s read-only", path);
+	if (sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(st, errno, "make %s read-only: bind it onto itself", path);
+	return 0;
+}
+
+static int mask_with_tmpfs(struct run_state *st, const char *path, int target)
+{
+	AUTOCLOSE int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return fail(st, errno, "mask %s: create a tmpfs", path);
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fail(st, errno, "mask %s: create a tmpfs", path);
+	AUTOCLOSE int mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+	if (mnt < 0)
+		return fail(st, errno, "mask %s: mount a tmpfs", path);
+	if (sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(st, errno, "mask %s with a tmpfs", path);
+	return 0;
+}
+
+static int mask_with_null(struct run_state *st, const char *path, int target)
+{
+	struct stat sb;
+	/* An image may ship /dev/null as a symlink or a regular file; binding that over a
+	 * masked path would expose whatever it leads to. Only the real null device will do. */
+	AUTOCLOSE int null = open_in_root(st, "/dev/null", O_PATH);
+	if (null < 0)
+		return fail(st, errno, "mask %s: open /dev/null", path);
+	if (fstat(null, &sb) < 0)
+		return fail(st, errno, "mask %s: stat /dev/null", path);
+	if (!S_ISCHR(sb.st_mode) || sb.st_rdev != makedev(1, 3))
+		return fail(st, EINVAL, "mask %s: /dev/null in the root is not the null device (char 1:3)", path);
+	AUTOCLOSE int tree = sys_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return fail(st, errno, "mask %s: bind /dev/null", path);
+	if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(st, errno, "mask %s with /dev/null", path);
+	return 0;
+}
+
+static int op_mask(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	struct stat sb;
+
+	AUTOCLOSE int fd = open_in_root(st, path, O_PATH);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return fail(st, errno, "mask %s: open it", path);
+	if (fstat(fd, &sb) < 0)
+		return fail(st, errno, "mask %s: stat it", path);
+	return S_ISDIR(sb.st_mode) ? mask_with_tmpfs(st, path, fd) : mask_with_null(st, path, fd);
+}
+
+static int op_sethostname(struct run_state *st, const struct op *op)
+{
+	const char *name = op->arg[0].str;
+	if (sethostname(name, strlen(name)) < 0)
+		return fail(st, errno, "sethostname \"%s\"", name);
+	return 0;
+}
+
+static int op_setdomainname(struct run_state *st, const struct op *op)
+{
+	const char *name = op->arg[0].str;
+	if (setdomainname(name, strlen(name)) < 0)
+		return fail(st, errno, "setdomainname \"%s\"", name);
+	return 0;
+}
+
+static int op_setrlimit(struct run_state *st, const struct op *op)
+{
+	uint32_t resource = op->arg[0].u32;
+	/* RLIM_INFINITY is all ones, so the u64 values pass through unchanged. */
+	struct rlimit limit = { .rlim_cur = op->arg[1].u64, .rlim_max = op->arg[2].u64 };
+	if (prlimit(0, resource, &limit, NULL) < 0)
+		return fail(st, errno, "setrlimit resource %" PRIu32 " to soft %" PRIu64 " hard %" PRIu64, resource,
+			    op->arg[1].u64, op->arg[2].u64);
+	return 0;
+}
+
+static int op_setgroups(struct run_state *st, const struct op *op)
+{
+	const struct u32list *gids = &op->arg[0].u32list;
+	if (setgroups(gids->count, gids->items) < 0)
+		return fail(st, errno, "setgroups (%" PRIu32 " groups)", gids->count);
+	return 0;
+}
+
+static int op_setresgid(struct run_state *st, const struct op *op)
+{
+	gid_t gid = op->arg[0].u32;
+	if (setresgid(gid, gid, gid) < 0)
+		return fail(st, errno, "setresgid %u", gid);
+	return 0;
+}
+
+static int op_setresuid(struct run_state *st, const struct op *op)
+{
+	uid_t uid = op->arg[0].u32;
+	if (setresuid(uid, uid, uid) < 0)
+		return fail(st, errno, "setresuid %u", uid);
+	return 0;
+}
+
+static int op_keepcaps(struct run_state *st, const struct op *op)
+{
+	if (prctl(PR_SET_KEEPCAPS, op->arg[0].u32, 0, 0, 0) < 0)
+		return fail(st, errno, "set keepcaps to %" PRIu32, op->arg[0].u32);
+	return 0;
+}
+
+static int op_bounding_drop(struct run_state *st, const struct op *op)
+{
+	uint64_t mask = op->arg[0].u64;
+	for (unsigned int cap = 0; cap < 64; cap++)
+		if (mask >> cap & 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return fail(st, errno, "drop capability %u from the bounding set", cap);
+	return 0;
+}
+
+static int op_capset(struct run_state *st, const struct op *op)
+{
+	uint64_t effective = op->arg[0].u64, permitted = op->arg[1].u64, inheritable = op->arg[2].u64;
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	for (int i = 0; i < 2; i++)
+		data[i] = (struct __user_cap_data_struct){
+			.effective = (uint32_t)(effective >> 32 * i),
+			.permitted = (uint32_t)(permitted >> 32 * i),
+			.inheritable = (uint32_t)(inheritable >> 32 * i),
+		};
+	if (sys_capset(&header, data) < 0)
+		return fail(st, errno, "capset effective 0x%" PRIx64 " permitted 0x%" PRIx64 " inheritable 0x%" PRIx64,
+			    effective, permitted, inheritable);
+	return 0;
+}
+
+static int op_ambient(struct run_state *st, const struct op *op)
+{
+	uint64_t mask = op->arg[0].u64;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return fail(st, errno, "clear the ambient capabilities");
+	for (unsigned int cap = 0; cap < 64; cap++)
+		if (mask >> cap & 1 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return fail(st, errno, "raise ambient capability %u", cap);
+	return 0;
+}
+
+static int op_no_new_privs(struct run_state *st, const struct op *op)
+{
+	(void)op;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(st, errno, "set no_new_privs");
+	return 0;
+}
+
+static int op_chdir(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	char cwd[PATH_MAX];
+
+	if (chdir(path) < 0)
+		return fail(st, errno, "chdir %s", path);
+	/* The raw syscall (unlike glibc's getcwd) shows a directory outside the root as
+	 * "(unreachable)/...": a leaked host directory must never become the cwd. */
+	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
+		return fail(st, errno, "chdir %s: getcwd", path);
+	if (cwd[0] != '/')
+		return fail(st, ENOENT, "chdir %s: the directory is outside the container's root", path);
+	return 0;
+}
+
+static int op_umask(struct run_state *st, const struct op *op)
+{
+	(void)st;
+	umask(op->arg[0].u32);
+	return 0;
+}
+
+/* The kernel's sigset: one bit per signal 1..NSIG-1. */
+#define KERNEL_SIGSET_SIZE ((NSIG - 1) / 8)
+
+static int op_reset_signals(struct run_state *st, const struct op *op)
+{
+	/* All zeroes is SIG_DFL, no flags and an empty mask in every architecture's kernel
+	 * sigaction, whatever its layout; the buffer is larger than any of them. The raw call
+	 * also reaches the signals glibc reserves for itself. */
+	static const unsigned long default_action[8];
+	static const uint8_t empty_set[KERNEL_SIGSET_SIZE];
+	(void)op;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, sig, default_action, NULL, KERNEL_SIGSET_SIZE) < 0)
+			return fail(st, errno, "reset the action of signal %d", sig);
+	}
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty_set, NULL, KERNEL_SIGSET_SIZE) < 0)
+		return fail(st, errno, "unblock all signals");
+	return 0;
+}
+
+static const char *find_path(char *const *env)
+{
+	for (; *env; env++)
+		if (!strncmp(*env, "PATH=", 5))
+			return *env + 5;
+	return NULL;
+}
+
+static int op_exec(struct run_state *st, const struct op *op)
+{
+	char *const *args = op->arg[0].strlist.items, *const *env = op->arg[1].strlist.items;
+	const char *file = args[0];
+
+	if (!*file)
+		return fail(st, ENOENT, "exec \"\": the command is empty");
+	if (strchr(file, '/')) {
+		execve(file, args, env);
+		return fail(st, errno, "exec \"%s\"", file);
+	}
+	const char *search = find_path(env);
+	if (!search)
+		return fail(st, ENOENT, "exec \"%s\": no PATH in the environment", file);
+	/* As execvp: an empty entry is the cwd; EACCES is remembered in case nothing else is
+	 * found, ENOENT and ENOTDIR move on, any other error stops the search. */
+	bool denied = false;
+	for (const char *dir = search;; dir++) {
+		size_t dir_len = strcspn(dir, ":");
+		char candidate[PATH_MAX];
+		int n = snprintf(candidate, sizeof candidate, "%.*s%s%s", (int)dir_len, dir, dir_len ? "/" : "", file);
+		if (n > 0 && (size_t)n < sizeof candidate) {
+			execve(candidate, args, env);
+			if (errno == EACCES)
+				denied = true;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return fail(st, errno, "exec \"%s\"", candidate);
+		}
+		dir += dir_len;
+		if (!*dir)
+			break;
+	}
+	if (denied)
+		return fail(st, EACCES, "exec \"%s\": permission denied in PATH", file);
+	return fail(st, ENOENT, "exec \"%s\": not found in PATH", file);
+}
+
+static int op_dumpable(struct run_state *st, const struct op *op)
+{
+	if (prctl(PR_SET_DUMPABLE, op->arg[0].u32, 0, 0, 0) < 0)
+		return fail(st, errno, "set dumpable to %" PRIu32, op->arg[0].u32);
+	return 0;
+}
+
+static int op_pdeathsig(struct run_state *st, const struct op *op)
+{
+	uint32_t sig = op->arg[0].u32;
+	if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0)
+		return fail(st, errno, "set the parent-death signal to %" PRIu32, sig);
+	/* Reparented to init before the signal was armed: the parent has already gone. */
+	if (op->flags & PDEATHSIG_CHECK_PARENT && getppid() == 1)
+		return fail(st, ESRCH, "the parent exited before the parent-death signal was set");
+	return 0;
+}
+
+static int op_cloexec_from(struct run_state *st, const struct op *op)
+{
+	uint32_t fd = op->arg[0].u32;
+	if (sys_close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return fail(st, errno, "mark fds from %" PRIu32 " close-on-exec", fd);
+	return 0;
+}
+
+/* The helper's own fds are off limits to DUP2 and CLOSE: the report channel must stay
+ * private until exec closes it, and the root fd (whose number the program cannot know)
+ * moves out of the way when a DUP2 targets its number. */
+static int op_dup2(struct run_state *st, const struct op *op)
+{
+	int from = (int)op->arg[0].u32, to = (int)op->arg[1].u32;
+
+	if (from == st->report_fd || to == st->report_fd)
+		return fail(st, EBUSY, "dup2 %d to %d: fd %d is the report channel", from, to, st->report_fd);
+	if (from == st->root_fd)
+		return fail(st, EBADF, "dup2 %d to %d: fd %d is the helper's root", from, to, from);
+	if (to == st->root_fd) {
+		int moved = fcntl(st->root_fd, F_DUPFD_CLOEXEC, 0);
+		if (moved < 0)
+			return fail(st, errno, "dup2 %d to %d: move the helper's root fd away", from, to);
+		replace_root(st, moved);
+	}
+	if (from == to) {
+		int flags = fcntl(from, F_GETFD);
+		if (flags < 0 || fcntl(from, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+			return fail(st, errno, "clear close-on-exec on fd %d", from);
+		return 0;
+	}
+	if (dup3(from, to, 0) < 0)
+		return fail(st, errno, "dup2 %d to %d", from, to);
+	return 0;
+}
+
+static int op_write_file(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str, *data = op->arg[1].str;
+	size_t len = strlen(data);
+
+	AUTOCLOSE int fd = open_in_root(st, path, O_WRONLY | O_TRUNC | O_NOCTTY);
+	if (fd < 0)
+		return fail(st, errno, "write %s: open it", path);
+	ssize_t n = write(fd, data, len);
+	if (n < 0)
+		return fail(st, errno, "write %s", path);
+	if ((size_t)n != len)
+		return fail(st, EIO, "write %s: only %zd of %zu bytes written", path, n, len);
+	return 0;
+}
+
+static int op_close(struct run_state *st, const struct op *op)
+{
+	int fd = (int)op->arg[0].u32;
+
+	if (fd == st->report_fd)
+		return fail(st, EBUSY, "close %d: it is the report channel", fd);
+	if (fd == st->root_fd)
+		return fail(st, EBADF, "close %d: it is the helper's root", fd);
+	if (close(fd) < 0)
+		return fail(st, errno, "close %d", fd);
+	return 0;
+}
+
+static op_handler *const handlers[] = {
+	[OP_WAIT_GO] = op_wait_go,
+	[OP_SETSID] = op_setsid,
+	[OP_MOUNT] = op_mount,
+	[OP_MKDIR] = op_mkdir,
+	[OP_MKNOD] = op_mknod,
+	[OP_SYMLINK] = op_symlink,
+	[OP_CREATE_FILE] = op_create_file,
+	[OP_OPEN_ROOT] = op_open_root,
+	[OP_PIVOT_ROOT] = op_pivot_root,
+	[OP_MOVE_ROOT] = op_move_root,
+	[OP_READONLY] = op_readonly,
+	[OP_MASK] = op_mask,
+	[OP_SETHOSTNAME] = op_sethostname,
+	[OP_SETDOMAINNAME] = op_setdomainname,
+	[OP_SETRLIMIT] = op_setrlimit,
+	[OP_SETGROUPS] = op_setgroups,
+	[OP_SETRESGID] = op_setresgid,
+	[OP_SETRESUID] = op_setresuid,
+	[OP_KEEPCAPS] = op_keepcaps,
+	[OP_BOUNDING_DROP] = op_bounding_drop,
+	[OP_CAPSET] = op_capset,
+	[OP_AMBIENT] = op_ambient,
+	[OP_NO_NEW_PRIVS] = op_no_new_privs,
+	[OP_CHDIR] = op_chdir,
+	[OP_UMASK] = op_umask,
+	[OP_RESET_SIGNALS] = op_reset_signals,
+	[OP_EXEC] = op_exec,
+	[OP_DUMPABLE] = op_dumpable,
+	[OP_PDEATHSIG] = op_pdeathsig,
+	[OP_CLOEXEC_FROM] = op_cloexec_from,
+	[OP_DUP2] = op_dup2,
+	[OP_WRITE_FILE] = op_write_file,
+	[OP_CLOSE] = op_close,
+};
+
+int program_run(const struct program *program, int report_fd)
+{
+	static struct run_state st;
+
+	st.report_fd = report_fd;
+	st.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (st.root_fd < 0) {
+		report_error(report_fd, OP_INDEX_NONE, 0, errno, "open the helper's root /");
+		return 1;
+	}
+	for (uint32_t i = 0; i < program->count; i++) {
+		const struct op *op = &program->ops[i];
+		if (handlers[op->code](&st, op) < 0) {
+			report_error(report_fd, st.bad_go_frame ? OP_INDEX_NONE : i, op->code, st.error, st.detail);
+			return 1;
+		}
+	}
+	/* The decoder only accepts programs that end with EXEC, which returns only by failing. */
+	report_error(report_fd, OP_INDEX_NONE, 0, 0, "the program ended without EXEC");
+	return 1;
+}

@@ -1,1 +1,355 @@
+/* Decoding and validation of the init program (../PROGRAM.md, "Encoding"). Nothing runs
+ * until the whole program has passed: every op is described once in `layouts`, and one
+ * generic loop reads its payload field by field. */
+#include "program.h"
 
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "wire.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct cursor cursor_start(uint8_t *buf, size_t size, char *err, size_t err_size)
+{
+	return (struct cursor){ .pos = buf, .left = size, .offset = 0, .err = err, .err_size = err_size };
+}
+
+bool cursor_fail(const struct cursor *c, const char *what, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	snprintf(c->err, c->err_size, "%s: %s (byte %zu)", what, message, c->offset);
+	return false;
+}
+
+static void advance(struct cursor *c, size_t n)
+{
+	c->pos += n;
+	c->left -= n;
+	c->offset += n;
+}
+
+bool cursor_bytes(struct cursor *c, size_t n, const char *what, uint8_t **out)
+{
+	if (n > c->left)
+		return cursor_fail(c, what, "truncated: needs %zu bytes, %zu left", n, c->left);
+	*out = c->pos;
+	advance(c, n);
+	return true;
+}
+
+bool cursor_u16(struct cursor *c, const char *what, uint16_t *out)
+{
+	uint8_t *p = NULL;
+	if (!cursor_bytes(c, 2, what, &p))
+		return false;
+	*out = (uint16_t)(p[0] | p[1] << 8);
+	return true;
+}
+
+bool cursor_u32(struct cursor *c, const char *what, uint32_t *out)
+{
+	uint8_t *p = NULL;
+	if (!cursor_bytes(c, 4, what, &p))
+		return false;
+	*out = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return true;
+}
+
+bool cursor_u64(struct cursor *c, const char *what, uint64_t *out)
+{
+	uint32_t low, high;
+	if (!cursor_u32(c, what, &low) || !cursor_u32(c, what, &high))
+		return false;
+	*out = (uint64_t)high << 32 | low;
+	return true;
+}
+
+bool cursor_split(struct cursor *c, size_t n, const char *what, struct cursor *part)
+{
+	if (n > c->left)
+		return cursor_fail(c, what, "truncated: payload of %zu bytes, %zu left", n, c->left);
+	*part = *c;
+	part->left = n;
+	advance(c, n);
+	return true;
+}
+
+bool cursor_str(struct cursor *c, uint32_t max, const char *what, char **out)
+{
+	uint8_t *prefix = c->pos;
+	uint32_t len;
+	uint8_t *bytes = NULL;
+	if (!cursor_u32(c, what, &len))
+		return false;
+	if (len > max)
+		return cursor_fail(c, what, "string of %" PRIu32 " bytes exceeds the limit of %" PRIu32, len, max);
+	if (!cursor_bytes(c, len, what, &bytes))
+		return false;
+	if (memchr(bytes, 0, len))
+		return cursor_fail(c, what, "string contains a NUL byte");
+	memmove(prefix, bytes, len);
+	prefix[len] = 0;
+	*out = (char *)prefix;
+	return true;
+}
+
+bool cursor_end(const struct cursor *c, const char *what)
+{
+	if (c->left != 0)
+		return cursor_fail(c, what, "%zu unexpected bytes left over", c->left);
+	return true;
+}
+
+enum arg_kind { ARG_NONE, ARG_U32, ARG_U64, ARG_STR, ARG_PATH, ARG_STRLIST, ARG_U32LIST };
+
+struct arg_layout {
+	enum arg_kind kind;
+	const char *name;
+	uint32_t max; /* ARG_U32 only */
+};
+
+struct op_layout {
+	const char *name;
+	uint16_t flags; /* the op flag bits this opcode accepts */
+	struct arg_layout args[OP_MAX_ARGS];
+};
+
+#define U32(n, m) { ARG_U32, n, m }
+#define U64(n) { ARG_U64, n, 0 }
+#define STR(n) { ARG_STR, n, 0 }
+#define PATH(n) { ARG_PATH, n, 0 } /* a string that must start with '/' */
+#define STRLIST(n) { ARG_STRLIST, n, 0 }
+#define U32LIST(n) { ARG_U32LIST, n, 0 }
+#define FD(n) U32(n, INT32_MAX)
+#define BOOL(n) U32(n, 1)
+#define MODE(n) U32(n, 07777)
+/* (uid_t)-1 tells setresuid "leave unchanged": a program must never ask for it by accident. */
+#define ID(n) U32(n, UINT32_MAX - 1)
+/* The kernel's dev_t for mknod holds a 12-bit major and a 20-bit minor. */
+#define MAJOR(n) U32(n, 0xfff)
+#define MINOR(n) U32(n, 0xfffff)
+#define NONE { { ARG_NONE, NULL, 0 } }
+
+static const struct op_layout layouts[] = {
+	[OP_WAIT_GO] = { "WAIT_GO", 0, { FD("fd") } },
+	[OP_SETSID] = { "SETSID", 0, NONE },
+	[OP_MOUNT] = { "MOUNT", MOUNT_SOURCE_IN_ROOT | MOUNT_TARGET_REAL_DIR,
+		       { STR("source"), PATH("target"), STR("fstype"), U64("flags"), STR("data") } },
+	[OP_MKDIR] = { "MKDIR", 0, { PATH("path"), MODE("mode") } },
+	[OP_MKNOD] = { "MKNOD", 0, { PATH("path"), U32("mode", UINT32_MAX), MAJOR("major"), MINOR("minor") } },
+	[OP_SYMLINK] = { "SYMLINK", SYMLINK_IGNORE_EXISTING, { STR("target"), PATH("path") } },
+	[OP_CREATE_FILE] = { "CREATE_FILE", 0, { PATH("path"), MODE("mode") } },
+	[OP_OPEN_ROOT] = { "OPEN_ROOT", 0, { PATH("path") } },
+	[OP_PIVOT_ROOT] = { "PIVOT_ROOT", 0, NONE },
+	[OP_MOVE_ROOT] = { "MOVE_ROOT", 0, NONE },
+	[OP_READONLY] = { "READONLY", READONLY_BIND_FIRST | READONLY_RECURSIVE | READONLY_IGNORE_MISSING,
+			  { PATH("path") } },
+	[OP_MASK] = { "MASK", 0, { PATH("path") } },
+	[OP_SETHOSTNAME] = { "SETHOSTNAME", 0, { STR("name") } },
+	[OP_SETDOMAINNAME] = { "SETDOMAINNAME", 0, { STR("name") } },
+	[OP_SETRLIMIT] = { "SETRLIMIT", 0, { U32("resource", RLIM_NLIMITS - 1), U64("soft"), U64("hard") } },
+	[OP_SETGROUPS] = { "SETGROUPS", 0, { U32LIST("gids") } },
+	[OP_SETRESGID] = { "SETRESGID", 0, { ID("gid") } },
+	[OP_SETRESUID] = { "SETRESUID", 0, { ID("uid") } },
+	[OP_KEEPCAPS] = { "KEEPCAPS", 0, { BOOL("on") } },
+	[OP_BOUNDING_DROP] = { "BOUNDING_DROP", 0, { U64("mask") } },
+	[OP_CAPSET] = { "CAPSET", 0, { U64("effective"), U64("permitted"), U64("inheritable") } },
+	[OP_AMBIENT] = { "AMBIENT", 0, { U64("mask") } },
+	[OP_NO_NEW_PRIVS] = { "NO_NEW_PRIVS", 0, NONE },
+	[OP_CHDIR] = { "CHDIR", 0, { PATH("path") } },
+	[OP_UMASK] = { "UMASK", 0, { U32("mask", 0777) } },
+	[OP_RESET_SIGNALS] = { "RESET_SIGNALS", 0, NONE },
+	[OP_EXEC] = { "EXEC", 0, { STRLIST("args"), STRLIST("env") } },
+	[OP_DUMPABLE] = { "DUMPABLE", 0, { BOOL("on") } },
+	[OP_PDEATHSIG] = { "PDEATHSIG", PDEATHSIG_CHECK_PARENT, { U32("signal", NSIG - 1) } },
+	[OP_CLOEXEC_FROM] = { "CLOEXEC_FROM", 0, { FD("fd") } },
+	[OP_DUP2] = { "DUP2", 0, { FD("from"), FD("to") } },
+	[OP_WRITE_FILE] = { "WRITE_FILE", 0, { PATH("path"), STR("data") } },
+	[OP_CLOSE] = { "CLOSE", 0, { FD("fd") } },
+};
+
+static const struct op_layout *layout_of(uint32_t code)
+{
+	if (code >= ARRAY_SIZE(layouts) || layouts[code].name == NULL)
+		return NULL;
+	return &layouts[code];
+}
+
+const char *opcode_name(uint32_t code)
+{
+	const struct op_layout *layout = layout_of(code);
+	return layout ? layout->name : NULL;
+}
+
+static bool decode_strlist(struct cursor *c, const char *what, struct strlist *out)
+{
+	if (!cursor_u32(c, what, &out->count))
+		return false;
+	if (out->count > PROGRAM_MAX_LIST)
+		return cursor_fail(c, what, "%" PRIu32 " entries exceed the limit of %u", out->count,
+				   PROGRAM_MAX_LIST);
+	/* Each entry takes at least its 4-byte length: refuse a count the payload cannot hold
+	 * before allocating for it. */
+	if (out->count > c->left / 4)
+		return cursor_fail(c, what, "%" PRIu32 " entries cannot fit in %zu bytes", out->count, c->left);
+	out->items = calloc((size_t)out->count + 1, sizeof *out->items);
+	if (!out->items)
+		return cursor_fail(c, what, "out of memory");
+	for (uint32_t i = 0; i < out->count; i++)
+		if (!cursor_str(c, PROGRAM_MAX_STR, what, &out->items[i]))
+			return false;
+	return true;
+}
+
+static bool decode_u32list(struct cursor *c, const char *what, struct u32list *out)
+{
+	if (!cursor_u32(c, what, &out->count))
+		return false;
+	if (out->count > PROGRAM_MAX_LIST)
+		return cursor_fail(c, what, "%" PRIu32 " entries exceed the limit of %u", out->count,
+				   PROGRAM_MAX_LIST);
+	if (out->count > c->left / 4)
+		return cursor_fail(c, what, "%" PRIu32 " entries cannot fit in %zu bytes", out->count, c->left);
+	out->items = calloc(out->count ? out->count : 1, sizeof *out->items);
+	if (!out->items)
+		return cursor_fail(c, what, "out of memory");
+	for (uint32_t i = 0; i < out->count; i++)
+		if (!cursor_u32(c, what, &out->items[i]))
+			return false;
+	return true;
+}
+
+static bool decode_arg(struct cursor *c, const struct arg_layout *layout, const char *what, union arg *out)
+{
+	switch (layout->kind) {
+	case ARG_U32:
+		if (!cursor_u32(c, what, &out->u32))
+			return false;
+		if (out->u32 > layout->max)
+			return cursor_fail(c, what, "%" PRIu32 " is above the limit of %" PRIu32, out->u32,
+					   layout->max);
+		return true;
+	case ARG_U64:
+		return cursor_u64(c, what, &out->u64);
+	case ARG_STR:
+		return cursor_str(c, PROGRAM_MAX_STR, what, &out->str);
+	case ARG_PATH:
+		if (!cursor_str(c, PROGRAM_MAX_STR, what, &out->str))
+			return false;
+		if (out->str[0] != '/')
+			return cursor_fail(c, what, "path \"%.200s\" is not absolute", out->str);
+		return true;
+	case ARG_STRLIST:
+		return decode_strlist(c, what, &out->strlist);
+	case ARG_U32LIST:
+		return decode_u32list(c, what, &out->u32list);
+	case ARG_NONE:
+		break;
+	}
+	return cursor_fail(c, what, "no such field");
+}
+
+/* Rules that span fields: what no single field layout can say. */
+static bool check_op(const struct cursor *c, const char *what, const struct op *op)
+{
+	switch (op->code) {
+	case OP_MOUNT: {
+		uint64_t flags = op->arg[3].u64;
+		bool bind = (flags & MS_BIND) && !(flags & MS_REMOUNT);
+		if ((op->flags & MOUNT_SOURCE_IN_ROOT) && !bind)
+			return cursor_fail(c, what, "flag SOURCE_IN_ROOT needs MS_BIND without MS_REMOUNT");
+		if (bind && op->arg[0].str[0] != '/')
+			return cursor_fail(c, what, "bind source \"%.200s\" is not an absolute path", op->arg[0].str);
+		return true;
+	}
+	case OP_MKNOD: {
+		uint32_t mode = op->arg[1].u32;
+		uint32_t type = mode & S_IFMT;
+		if (mode & ~(uint32_t)(S_IFMT | 07777) || (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO))
+			return cursor_fail(c, what, "mode 0%" PRIo32 " is not a device or fifo mode", mode);
+		return true;
+	}
+	case OP_EXEC:
+		if (op->arg[0].strlist.count == 0)
+			return cursor_fail(c, what, "args is empty");
+		return true;
+	}
+	return true;
+}
+
+static bool decode_op(struct cursor *c, uint32_t index, struct op *op)
+{
+	char what[96];
+	uint32_t payload_len;
+	struct cursor payload;
+
+	snprintf(what, sizeof what, "op %" PRIu32, index);
+	if (!cursor_u16(c, what, &op->code) || !cursor_u16(c, what, &op->flags) ||
+	    !cursor_u32(c, what, &payload_len))
+		return false;
+	const struct op_layout *layout = layout_of(op->code);
+	if (!layout)
+		return cursor_fail(c, what, "unknown opcode %u", op->code);
+	snprintf(what, sizeof what, "op %" PRIu32 " %s", index, layout->name);
+	if (op->flags & ~layout->flags)
+		return cursor_fail(c, what, "unknown flag bits 0x%x", op->flags & ~layout->flags);
+	if (!cursor_split(c, payload_len, what, &payload))
+		return false;
+	for (size_t i = 0; i < OP_MAX_ARGS && layout->args[i].kind != ARG_NONE; i++) {
+		char arg_what[128];
+		snprintf(arg_what, sizeof arg_what, "%s %s", what, layout->args[i].name);
+		if (!decode_arg(&payload, &layout->args[i], arg_what, &op->arg[i]))
+			return false;
+	}
+	return cursor_end(&payload, what) && check_op(c, what, op);
+}
+
+bool program_decode(uint8_t *buf, size_t size, struct program *program, char *err, size_t err_size)
+{
+	struct cursor c = cursor_start(buf, size, err, err_size);
+	uint8_t *magic = NULL;
+	uint32_t version;
+
+	if (size > PROGRAM_MAX_SIZE)
+		return cursor_fail(&c, "program", "%zu bytes exceed the limit of %u", size, PROGRAM_MAX_SIZE);
+	if (!cursor_bytes(&c, 4, "header", &magic) || !cursor_u32(&c, "header", &version) ||
+	    !cursor_u32(&c, "header", &program->count))
+		return false;
+	if (memcmp(magic, "NSIP", 4) != 0)
+		return cursor_fail(&c, "header", "bad magic (not an nsinit program)");
+	if (version != PROGRAM_VERSION)
+		return cursor_fail(&c, "header", "version %" PRIu32 " is not supported (this helper reads %u)",
+				   version, PROGRAM_VERSION);
+	if (program->count == 0 || program->count > PROGRAM_MAX_OPS)
+		return cursor_fail(&c, "header", "op count %" PRIu32 " is outside 1..%u", program->count,
+				   PROGRAM_MAX_OPS);
+	if (program->count > c.left / OP_HEADER_SIZE)
+		return cursor_fail(&c, "header", "%" PRIu32 " ops cannot fit in %zu bytes", program->count, c.left);
+	program->ops = calloc(program->count, sizeof *program->ops);
+	if (!program->ops)
+		return cursor_fail(&c, "program", "out of memory");
+
+	for (uint32_t i = 0; i < program->count; i++) {
+		if (!decode_op(&c, i, &program->ops[i]))
+			return false;
+		/* EXEC only returns on failure: anything after it could never run. */
+		bool exec = program->ops[i].code == OP_EXEC, last = i + 1 == program->count;
+		if (exec && !last)
+			return cursor_fail(&c, "program", "EXEC at op %" PRIu32 " is not the last op", i);
+		if (last && !exec)
+			return cursor_fail(&c, "program", "the last op must be EXEC");
+	}
+	return cursor_end(&c, "program");
+}

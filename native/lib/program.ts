@@ -1,0 +1,672 @@
+// The init program's encoder: TypeScript side of the contract in ../PROGRAM.md.
+// Every op is described once in LAYOUTS (its fields in payload order, its flag
+// bits); one generic loop validates and encodes it. Validation mirrors what the
+// helper's decoder rejects, so a bad program fails here, with the op and field
+// named, instead of as an opaque report from inside the container.
+
+export const PROGRAM_VERSION = 1;
+
+/** The format's limits; the helper rejects anything beyond them. */
+export const PROGRAM_LIMITS = {
+  maxBytes: 4 * 1024 * 1024,
+  maxOps: 4096,
+  maxStringBytes: 131072,
+  maxListEntries: 65536,
+} as const;
+
+// mount(2) flags (<linux/mount.h>).
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_SYNCHRONOUS = 0x10;
+export const MS_REMOUNT = 0x20;
+export const MS_MANDLOCK = 0x40;
+export const MS_DIRSYNC = 0x80;
+export const MS_NOSYMFOLLOW = 0x100;
+export const MS_NOATIME = 0x400;
+export const MS_NODIRATIME = 0x800;
+export const MS_BIND = 0x1000;
+export const MS_MOVE = 0x2000;
+export const MS_REC = 0x4000;
+export const MS_SILENT = 0x8000;
+export const MS_POSIXACL = 0x10000;
+export const MS_UNBINDABLE = 0x20000;
+export const MS_PRIVATE = 0x40000;
+export const MS_SLAVE = 0x80000;
+export const MS_SHARED = 0x100000;
+export const MS_RELATIME = 0x200000;
+export const MS_I_VERSION = 0x800000;
+export const MS_STRICTATIME = 0x1000000;
+export const MS_LAZYTIME = 0x2000000;
+
+/** The MS_* flags by name without the prefix, e.g. `MountFlags.BIND | MountFlags.REC`. */
+export const MountFlags = Object.freeze({
+  RDONLY: MS_RDONLY,
+  NOSUID: MS_NOSUID,
+  NODEV: MS_NODEV,
+  NOEXEC: MS_NOEXEC,
+  SYNCHRONOUS: MS_SYNCHRONOUS,
+  REMOUNT: MS_REMOUNT,
+  MANDLOCK: MS_MANDLOCK,
+  DIRSYNC: MS_DIRSYNC,
+  NOSYMFOLLOW: MS_NOSYMFOLLOW,
+  NOATIME: MS_NOATIME,
+  NODIRATIME: MS_NODIRATIME,
+  BIND: MS_BIND,
+  MOVE: MS_MOVE,
+  REC: MS_REC,
+  SILENT: MS_SILENT,
+  POSIXACL: MS_POSIXACL,
+  UNBINDABLE: MS_UNBINDABLE,
+  PRIVATE: MS_PRIVATE,
+  SLAVE: MS_SLAVE,
+  SHARED: MS_SHARED,
+  RELATIME: MS_RELATIME,
+  I_VERSION: MS_I_VERSION,
+  STRICTATIME: MS_STRICTATIME,
+  LAZYTIME: MS_LAZYTIME,
+});
+
+/** SETRLIMIT's "no limit". */
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+/** Bytes of a string field: text is encoded as UTF-8. */
+export type ProgramBytes = string | Uint8Array;
+
+/**
+ * One operation of the init program. `op` is the opcode name of PROGRAM.md in
+ * camelCase (`WAIT_GO` → `waitGo`, `SETHOSTNAME` → `sethostname`); fields keep the
+ * payload's names; op flags are optional booleans; u64 values are bigints.
+ */
+export type InitOp =
+  | { op: 'waitGo'; fd: number }
+  | { op: 'setsid' }
+  | {
+      op: 'mount';
+      /** Empty is NULL. A path for MS_BIND: in root with `sourceInRoot`, else a host path. */
+      source: string;
+      /** In root. */
+      target: string;
+      /** Empty is NULL. */
+      fstype: string;
+      /** MS_* flags. */
+      flags: bigint | number;
+      /** Empty is NULL. */
+      data: string;
+      sourceInRoot?: boolean;
+      /** The target's last component must be a real directory (for /proc and /sys). */
+      targetRealDir?: boolean;
+    }
+  | { op: 'mkdir'; path: string; mode: number }
+  | {
+      op: 'mknod';
+      path: string /** S_IFCHR, S_IFBLK or S_IFIFO with permission bits. */;
+      mode: number;
+      major: number;
+      minor: number;
+    }
+  | { op: 'symlink' /** Stored verbatim. */; target: string; path: string; ignoreExisting?: boolean }
+  | { op: 'createFile'; path: string; mode: number }
+  | { op: 'openRoot'; path: string }
+  | { op: 'pivotRoot' }
+  | { op: 'moveRoot' }
+  | { op: 'readonly'; path: string; bindFirst?: boolean; recursive?: boolean; ignoreMissing?: boolean }
+  | { op: 'mask'; path: string }
+  | { op: 'sethostname'; name: string }
+  | { op: 'setdomainname'; name: string }
+  | { op: 'setrlimit' /** RLIMIT_* number. */; resource: number; soft: bigint; hard: bigint }
+  | { op: 'setgroups'; gids: readonly number[] }
+  | { op: 'setresgid'; gid: number }
+  | { op: 'setresuid'; uid: number }
+  | { op: 'keepcaps'; on: boolean }
+  | { op: 'boundingDrop' /** Bit n drops capability n. */; mask: bigint }
+  | { op: 'capset'; effective: bigint; permitted: bigint; inheritable: bigint }
+  | { op: 'ambient' /** Bit n raises capability n; every other is cleared. */; mask: bigint }
+  | { op: 'noNewPrivs' }
+  | { op: 'chdir'; path: string }
+  | { op: 'umask'; mask: number }
+  | { op: 'resetSignals' }
+  | { op: 'exec'; args: readonly string[]; env: readonly string[] }
+  | { op: 'dumpable'; on: boolean }
+  | { op: 'pdeathsig'; signal: number; checkParent?: boolean }
+  | { op: 'cloexecFrom'; fd: number }
+  | { op: 'dup2'; from: number; to: number }
+  | { op: 'writeFile'; path: string; data: ProgramBytes }
+  | { op: 'close'; fd: number };
+
+export type InitOpName = InitOp['op'];
+
+/** Opcode numbers by op name, to name the op of a child's ERROR frame. */
+export const OPCODES = Object.freeze({
+  waitGo: 1,
+  setsid: 2,
+  mount: 3,
+  mkdir: 4,
+  mknod: 5,
+  symlink: 6,
+  createFile: 7,
+  openRoot: 8,
+  pivotRoot: 9,
+  moveRoot: 10,
+  readonly: 11,
+  mask: 12,
+  sethostname: 13,
+  setdomainname: 14,
+  setrlimit: 15,
+  setgroups: 16,
+  setresgid: 17,
+  setresuid: 18,
+  keepcaps: 19,
+  boundingDrop: 20,
+  capset: 21,
+  ambient: 22,
+  noNewPrivs: 23,
+  chdir: 24,
+  umask: 25,
+  resetSignals: 26,
+  exec: 27,
+  dumpable: 28,
+  pdeathsig: 29,
+  cloexecFrom: 30,
+  dup2: 31,
+  writeFile: 32,
+  close: 33,
+} as const satisfies Record<InitOpName, number>);
+
+/** The op name of an opcode, or undefined for a number that is none. */
+export function opName(opcode: number): InitOpName | undefined {
+  for (const [name, code] of Object.entries(OPCODES)) if (code === opcode) return name as InitOpName;
+  return undefined;
+}
+
+export class ProgramEncodeError extends Error {
+  readonly code = 'ERR_NSINIT_PROGRAM';
+  /** Index of the offending op, when one is to blame. */
+  readonly opIndex: number | undefined;
+  /** Name of the offending field or flag, when one is to blame. */
+  readonly field: string | undefined;
+
+  constructor(message: string, opIndex?: number, field?: string) {
+    super(message);
+    this.name = 'ProgramEncodeError';
+    this.opIndex = opIndex;
+    this.field = field;
+  }
+}
+
+type FieldKind =
+  | { kind: 'u32'; max: number }
+  | { kind: 'bool' }
+  | { kind: 'u64' }
+  | { kind: 'str' }
+  | { kind: 'path' }
+  | { kind: 'strlist' }
+  | { kind: 'u32list' };
+
+const U32_MAX = 0xffff_ffff;
+const u32 = (max = U32_MAX): FieldKind => ({ kind: 'u32', max });
+const FD = u32(0x7fff_ffff);
+const MODE = u32(0o7777);
+/** (uid_t)-1 means "leave unchanged" to setresuid: never encode it by accident. */
+const ID = u32(U32_MAX - 1);
+const BOOL: FieldKind = { kind: 'bool' };
+const U64: FieldKind = { kind: 'u64' };
+const STR: FieldKind = { kind: 'str' };
+const PATH: FieldKind = { kind: 'path' };
+
+type OpOf<K extends InitOpName> = Extract<InitOp, { op: K }>;
+type FieldName<T> = Exclude<keyof T, 'op'> & string;
+
+interface Layout<T> {
+  /** Payload fields in wire order. */
+  fields: readonly (readonly [FieldName<T>, FieldKind])[];
+  /** Op flag bit of each boolean option. */
+  flags?: { readonly [F in FieldName<T>]?: number };
+}
+
+const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
+  waitGo: { fields: [['fd', FD]] },
+  setsid: { fields: [] },
+  mount: {
+    fields: [
+      ['source', STR],
+      ['target', PATH],
+      ['fstype', STR],
+      ['flags', U64],
+      ['data', STR],
+    ],
+    flags: { sourceInRoot: 1, targetRealDir: 2 },
+  },
+  mkdir: {
+    fields: [
+      ['path', PATH],
+      ['mode', MODE],
+    ],
+  },
+  mknod: {
+    fields: [
+      ['path', PATH],
+      ['mode', u32()],
+      ['major', u32(0xfff)],
+      ['minor', u32(0xfffff)],
+    ],
+  },
+  symlink: {
+    fields: [
+      ['target', STR],
+      ['path', PATH],
+    ],
+    flags: { ignoreExisting: 1 },
+  },
+  createFile: {
+    fields: [
+      ['path', PATH],
+      ['mode', MODE],
+    ],
+  },
+  openRoot: { fields: [['path', PATH]] },
+  pivotRoot: { fields: [] },
+  moveRoot: { fields: [] },
+  readonly: { fields: [['path', PATH]], flags: { bindFirst: 1, recursive: 2, ignoreMissing: 4 } },
+  mask: { fields: [['path', PATH]] },
+  sethostname: { fields: [['name', STR]] },
+  setdomainname: { fields: [['name', STR]] },
+  setrlimit: {
+    fields: [
+      ['resource', u32(15)],
+      ['soft', U64],
+      ['hard', U64],
+    ],
+  },
+  setgroups: { fields: [['gids', { kind: 'u32list' }]] },
+  setresgid: { fields: [['gid', ID]] },
+  setresuid: { fields: [['uid', ID]] },
+  keepcaps: { fields: [['on', BOOL]] },
+  boundingDrop: { fields: [['mask', U64]] },
+  capset: {
+    fields: [
+      ['effective', U64],
+      ['permitted', U64],
+      ['inheritable', U64],
+    ],
+  },
+  ambient: { fields: [['mask', U64]] },
+  noNewPrivs: { fields: [] },
+  chdir: { fields: [['path', PATH]] },
+  umask: { fields: [['mask', u32(0o777)]] },
+  resetSignals: { fields: [] },
+  exec: {
+    fields: [
+      ['args', { kind: 'strlist' }],
+      ['env', { kind: 'strlist' }],
+    ],
+  },
+  dumpable: { fields: [['on', BOOL]] },
+  pdeathsig: { fields: [['signal', u32(64)]], flags: { checkParent: 1 } },
+  cloexecFrom: { fields: [['fd', FD]] },
+  dup2: {
+    fields: [
+      ['from', FD],
+      ['to', FD],
+    ],
+  },
+  writeFile: {
+    fields: [
+      ['path', PATH],
+      ['data', STR],
+    ],
+  },
+  close: { fields: [['fd', FD]] },
+};
+
+const S_IFMT = 0o170000;
+const DEVICE_TYPES: ReadonlyMap<number, string> = new Map([
+  [0o020000, 'char'],
+  [0o060000, 'block'],
+  [0o010000, 'fifo'],
+]);
+
+/** Appends little-endian values; every op payload is built in one so its length is known. */
+class Writer {
+  private readonly chunks: Buffer[] = [];
+  length = 0;
+
+  bytes(bytes: Uint8Array): void {
+    this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.length += bytes.byteLength;
+  }
+
+  u16(value: number): void {
+    const b = Buffer.allocUnsafe(2);
+    b.writeUInt16LE(value);
+    this.bytes(b);
+  }
+
+  u32(value: number): void {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32LE(value);
+    this.bytes(b);
+  }
+
+  u64(value: bigint): void {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigUInt64LE(value);
+    this.bytes(b);
+  }
+
+  finish(): Buffer {
+    return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+/** Reports a problem with one op; `where` is filled in by encodeProgram. */
+class FieldProblem {
+  constructor(
+    readonly field: string | undefined,
+    readonly problem: string,
+  ) {}
+}
+
+function stringBytes(value: unknown, field: string, path: boolean): Buffer {
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+    throw new FieldProblem(field, `must be a string${path ? '' : ' or bytes'}, got ${typeof value}`);
+  }
+  if (path && typeof value !== 'string') throw new FieldProblem(field, 'must be a string');
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  if (bytes.includes(0)) throw new FieldProblem(field, 'contains a NUL byte');
+  if (bytes.length > PROGRAM_LIMITS.maxStringBytes) {
+    throw new FieldProblem(
+      field,
+      `is ${bytes.length} bytes long, over the limit of ${PROGRAM_LIMITS.maxStringBytes}`,
+    );
+  }
+  if (path && bytes[0] !== 0x2f)
+    throw new FieldProblem(field, `must be an absolute path, got ${JSON.stringify(value)}`);
+  return bytes;
+}
+
+function writeString(out: Writer, value: unknown, field: string, path = false): void {
+  const bytes = stringBytes(value, field, path);
+  out.u32(bytes.length);
+  out.bytes(bytes);
+}
+
+function listOf(value: unknown, field: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw new FieldProblem(field, 'must be an array');
+  if (value.length > PROGRAM_LIMITS.maxListEntries) {
+    throw new FieldProblem(
+      field,
+      `has ${value.length} entries, over the limit of ${PROGRAM_LIMITS.maxListEntries}`,
+    );
+  }
+  return value;
+}
+
+function checkU32(value: unknown, field: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new FieldProblem(field, `must be an integer from 0 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkU64(value: unknown, field: string): bigint {
+  const big = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (typeof big !== 'bigint' || big < 0n || big > RLIM_INFINITY) {
+    throw new FieldProblem(field, `must be a bigint from 0 to 2^64-1, got ${String(value)}`);
+  }
+  return big;
+}
+
+function writeField(out: Writer, kind: FieldKind, value: unknown, field: string): void {
+  switch (kind.kind) {
+    case 'u32':
+      out.u32(checkU32(value, field, kind.max));
+      return;
+    case 'bool':
+      if (typeof value !== 'boolean') throw new FieldProblem(field, `must be a boolean, got ${typeof value}`);
+      out.u32(value ? 1 : 0);
+      return;
+    case 'u64':
+      out.u64(checkU64(value, field));
+      return;
+    case 'str':
+    case 'path':
+      writeString(out, value, field, kind.kind === 'path');
+      return;
+    case 'strlist': {
+      const list = listOf(value, field);
+      out.u32(list.length);
+      for (const [i, item] of list.entries()) {
+        if (typeof item !== 'string')
+          throw new FieldProblem(`${field}[${i}]`, `must be a string, got ${typeof item}`);
+        writeString(out, item, `${field}[${i}]`);
+      }
+      return;
+    }
+    case 'u32list': {
+      const list = listOf(value, field);
+      out.u32(list.length);
+      for (const [i, item] of list.entries()) out.u32(checkU32(item, `${field}[${i}]`, U32_MAX));
+    }
+  }
+}
+
+/** Rules that span fields, as the helper's decoder checks them. */
+function checkOp(op: InitOp): void {
+  switch (op.op) {
+    case 'mount': {
+      const flags = checkU64(op.flags, 'flags');
+      const bind = (flags & BigInt(MS_BIND)) !== 0n && (flags & BigInt(MS_REMOUNT)) === 0n;
+      if (op.sourceInRoot && !bind)
+        throw new FieldProblem('sourceInRoot', 'needs MS_BIND without MS_REMOUNT');
+      if (bind && !op.source.startsWith('/')) {
+        throw new FieldProblem(
+          'source',
+          `a bind mount source must be an absolute path, got ${JSON.stringify(op.source)}`,
+        );
+      }
+      return;
+    }
+    case 'mknod':
+      if ((op.mode & ~(S_IFMT | 0o7777)) !== 0 || !DEVICE_TYPES.has(op.mode & S_IFMT)) {
+        throw new FieldProblem('mode', `0o${op.mode.toString(8)} is not a char, block or fifo mode`);
+      }
+      return;
+    case 'exec':
+      if (op.args.length === 0) throw new FieldProblem('args', 'must not be empty');
+      return;
+    default:
+  }
+}
+
+function encodeOp(op: InitOp): Buffer {
+  const layout = (LAYOUTS as Readonly<Record<string, Layout<Record<string, unknown>>>>)[op.op];
+  if (layout === undefined) throw new FieldProblem('op', `unknown op ${JSON.stringify(op.op)}`);
+  const values: Readonly<Record<string, unknown>> = op;
+  const known = new Set<string>([
+    'op',
+    ...layout.fields.map(([name]) => name),
+    ...Object.keys(layout.flags ?? {}),
+  ]);
+  for (const key of Object.keys(values)) {
+    if (!known.has(key) && values[key] !== undefined)
+      throw new FieldProblem(key, `is not a field of ${op.op}`);
+  }
+
+  let flags = 0;
+  for (const [name, bit] of Object.entries(layout.flags ?? {})) {
+    const value = values[name];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new FieldProblem(name, `must be a boolean, got ${typeof value}`);
+    }
+    if (value === true) flags |= bit ?? 0;
+  }
+  const payload = new Writer();
+  for (const [name, kind] of layout.fields) writeField(payload, kind, values[name], name);
+  checkOp(op);
+
+  const out = new Writer();
+  out.u16(OPCODES[op.op]);
+  out.u16(flags);
+  out.u32(payload.length);
+  const encoded = payload.finish();
+  out.bytes(encoded);
+  return out.finish();
+}
+
+function safeDescription(op: unknown): string {
+  try {
+    return describeOp(op as InitOp);
+  } catch {
+    return 'an unreadable op';
+  }
+}
+
+/**
+ * Encodes and validates a program. Throws ProgramEncodeError naming the op and
+ * field for anything the helper would reject.
+ */
+export function encodeProgram(ops: readonly InitOp[]): Buffer {
+  if (!Array.isArray(ops)) throw new ProgramEncodeError('init program: ops must be an array');
+  if (ops.length === 0) throw new ProgramEncodeError('init program: has no ops (it must end with exec)');
+  if (ops.length > PROGRAM_LIMITS.maxOps) {
+    throw new ProgramEncodeError(
+      `init program: ${ops.length} ops, over the limit of ${PROGRAM_LIMITS.maxOps}`,
+    );
+  }
+  const header = Buffer.alloc(12);
+  header.write('NSIP', 0, 'latin1');
+  header.writeUInt32LE(PROGRAM_VERSION, 4);
+  header.writeUInt32LE(ops.length, 8);
+  const chunks: Buffer[] = [header];
+  let length = header.length;
+  for (const [index, op] of ops.entries()) {
+    const where = `init program op ${index} (${safeDescription(op)})`;
+    if (typeof op !== 'object' || op === null) throw new ProgramEncodeError(`${where}: not an object`, index);
+    const last = index === ops.length - 1;
+    if (op.op === 'exec' && !last) {
+      throw new ProgramEncodeError(
+        `${where}: exec must be the last op (it only returns on failure)`,
+        index,
+        'op',
+      );
+    }
+    if (last && op.op !== 'exec')
+      throw new ProgramEncodeError(`${where}: the last op must be exec`, index, 'op');
+    let encoded: Buffer;
+    try {
+      encoded = encodeOp(op);
+    } catch (error) {
+      if (!(error instanceof FieldProblem)) throw error;
+      const field = error.field === undefined ? '' : `${error.field} `;
+      throw new ProgramEncodeError(`${where}: ${field}${error.problem}`, index, error.field);
+    }
+    length += encoded.length;
+    if (length > PROGRAM_LIMITS.maxBytes) {
+      throw new ProgramEncodeError(
+        `${where}: the program grows past ${PROGRAM_LIMITS.maxBytes} bytes here`,
+        index,
+      );
+    }
+    chunks.push(encoded);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+const RLIMIT_NAMES = [
+  'RLIMIT_CPU',
+  'RLIMIT_FSIZE',
+  'RLIMIT_DATA',
+  'RLIMIT_STACK',
+  'RLIMIT_CORE',
+  'RLIMIT_RSS',
+  'RLIMIT_NPROC',
+  'RLIMIT_NOFILE',
+  'RLIMIT_MEMLOCK',
+  'RLIMIT_AS',
+  'RLIMIT_LOCKS',
+  'RLIMIT_SIGPENDING',
+  'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE',
+  'RLIMIT_RTPRIO',
+  'RLIMIT_RTTIME',
+];
+
+const hex = (value: bigint | number): string => `0x${value.toString(16)}`;
+const limit = (value: bigint): string => (value === RLIM_INFINITY ? 'unlimited' : String(value));
+const onOff = (on: boolean): string => (on ? 'on' : 'off');
+
+/** One line naming what an op does, e.g. `mount proc on /proc`, for error messages. */
+export function describeOp(op: InitOp): string {
+  switch (op.op) {
+    case 'waitGo':
+      return `wait for the go signal on fd ${op.fd}`;
+    case 'setsid':
+      return 'setsid';
+    case 'mount':
+      return `mount ${op.source || op.fstype || 'none'} on ${op.target}`;
+    case 'mkdir':
+      return `mkdir ${op.path}`;
+    case 'mknod':
+      return `mknod ${op.path} (${DEVICE_TYPES.get(op.mode & S_IFMT) ?? `mode 0o${op.mode.toString(8)}`} ${op.major}:${op.minor})`;
+    case 'symlink':
+      return `symlink ${op.path} -> ${op.target}`;
+    case 'createFile':
+      return `create file ${op.path}`;
+    case 'openRoot':
+      return `open root ${op.path}`;
+    case 'pivotRoot':
+      return 'pivot_root into the new root';
+    case 'moveRoot':
+      return 'move the new root onto / and chroot';
+    case 'readonly':
+      return `make ${op.path} read-only`;
+    case 'mask':
+      return `mask ${op.path}`;
+    case 'sethostname':
+      return `sethostname ${JSON.stringify(op.name)}`;
+    case 'setdomainname':
+      return `setdomainname ${JSON.stringify(op.name)}`;
+    case 'setrlimit':
+      return `setrlimit ${RLIMIT_NAMES[op.resource] ?? `resource ${op.resource}`} soft ${limit(op.soft)} hard ${limit(op.hard)}`;
+    case 'setgroups':
+      return `setgroups [${op.gids.join(', ')}]`;
+    case 'setresgid':
+      return `setresgid ${op.gid}`;
+    case 'setresuid':
+      return `setresuid ${op.uid}`;
+    case 'keepcaps':
+      return `keepcaps ${onOff(op.on)}`;
+    case 'boundingDrop':
+      return `drop capabilities ${hex(op.mask)} from the bounding set`;
+    case 'capset':
+      return `capset effective ${hex(op.effective)} permitted ${hex(op.permitted)} inheritable ${hex(op.inheritable)}`;
+    case 'ambient':
+      return `set the ambient capabilities to ${hex(op.mask)}`;
+    case 'noNewPrivs':
+      return 'set no_new_privs';
+    case 'chdir':
+      return `chdir ${op.path}`;
+    case 'umask':
+      return `umask 0${op.mask.toString(8).padStart(3, '0')}`;
+    case 'resetSignals':
+      return 'reset signal dispositions and unblock signals';
+    case 'exec':
+      return `exec ${JSON.stringify(op.args[0] ?? '')}`;
+    case 'dumpable':
+      return `dumpable ${onOff(op.on)}`;
+    case 'pdeathsig':
+      return `set the parent-death signal to ${op.signal}`;
+    case 'cloexecFrom':
+      return `mark fds from ${op.fd} close-on-exec`;
+    case 'dup2':
+      return `dup2 fd ${op.from} to ${op.to}`;
+    case 'writeFile':
+      return `write ${op.path}`;
+    case 'close':
+      return `close fd ${op.fd}`;
+    default:
+      return `unknown op ${JSON.stringify((op as { op?: unknown }).op)}`;
+  }
+}

@@ -1,0 +1,248 @@
+// The init program encoder (lib/program.ts): exact bytes, validation, descriptions.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  describeOp,
+  encodeProgram,
+  type InitOp,
+  MountFlags,
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_REMOUNT,
+  OPCODES,
+  opName,
+  PROGRAM_VERSION,
+  ProgramEncodeError,
+  RLIM_INFINITY,
+} from '../lib/program.js';
+
+const exec: InitOp = { op: 'exec', args: ['/bin/true'], env: [] };
+
+/** Throws the error encodeProgram throws, for matching. */
+function encodeError(ops: readonly unknown[]): ProgramEncodeError {
+  try {
+    encodeProgram(ops as InitOp[]);
+  } catch (error) {
+    if (error instanceof ProgramEncodeError) return error;
+    throw error;
+  }
+  throw new Error('encodeProgram accepted the program');
+}
+
+describe('encodeProgram', () => {
+  it('encodes the header and ops little-endian, exactly', () => {
+    const bytes = encodeProgram([{ op: 'mkdir', path: '/a', mode: 0o755 }, exec]);
+    expect(bytes.toString('hex')).toBe(
+      [
+        '4e534950', // "NSIP"
+        '01000000', // version 1
+        '02000000', // 2 ops
+        '0400', // MKDIR
+        '0000', // no flags
+        '0a000000', // payload: 10 bytes
+        '02000000', // path: 2 bytes
+        '2f61', // "/a"
+        'ed010000', // mode 0755
+        '1b00', // EXEC
+        '0000',
+        '15000000', // payload: 21 bytes
+        '01000000', // 1 arg
+        '09000000', // 9 bytes
+        Buffer.from('/bin/true').toString('hex'),
+        '00000000', // no env
+      ].join(''),
+    );
+  });
+
+  it('encodes op flags, u64 values and empty strings', () => {
+    const bytes = encodeProgram([
+      {
+        op: 'mount',
+        source: 'proc',
+        target: '/proc',
+        fstype: 'proc',
+        flags: MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        data: '',
+        targetRealDir: true,
+      },
+      { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },
+      exec,
+    ]);
+    const mount = bytes.subarray(12, 12 + 8 + 4 + 4 + 4 + 5 + 4 + 4 + 8 + 4);
+    expect(mount.toString('hex')).toBe(
+      [
+        '0300', // MOUNT
+        '0200', // TARGET_REAL_DIR
+        '25000000', // payload: 37 bytes
+        '04000000',
+        Buffer.from('proc').toString('hex'),
+        '05000000',
+        Buffer.from('/proc').toString('hex'),
+        '04000000',
+        Buffer.from('proc').toString('hex'),
+        '0e00000000000000', // MS_NOSUID | MS_NODEV | MS_NOEXEC
+        '00000000', // data: empty
+      ].join(''),
+    );
+    const setrlimit = bytes.subarray(12 + mount.length, 12 + mount.length + 8 + 20);
+    expect(setrlimit.toString('hex')).toBe(
+      ['0f00', '0000', '14000000', '07000000', '0004000000000000', 'ffffffffffffffff'].join(''),
+    );
+  });
+
+  it('accepts bytes as file data, and a number or a bigint as mount flags', () => {
+    const withBytes = encodeProgram([{ op: 'writeFile', path: '/f', data: Uint8Array.of(0xff, 0xfe) }, exec]);
+    expect(withBytes.subarray(12 + 8 + 6, 12 + 8 + 12).toString('hex')).toBe('02000000fffe');
+    const mount = (flags: bigint | number): InitOp => ({
+      op: 'mount',
+      source: '',
+      target: '/',
+      fstype: '',
+      flags,
+      data: '',
+    });
+    expect(encodeProgram([mount(MS_BIND | MS_REMOUNT), exec])).toEqual(encodeProgram([mount(0x1020n), exec]));
+  });
+
+  it('names the op and the field of what the helper would reject', () => {
+    const cases: [unknown[], number, string | undefined, RegExp][] = [
+      [
+        [{ op: 'mkdir', path: 'relative', mode: 0o755 }, exec],
+        0,
+        'path',
+        /op 0 \(mkdir relative\): path must be an absolute path/,
+      ],
+      [[{ op: 'mkdir', path: '/a\0b', mode: 0o755 }, exec], 0, 'path', /NUL/],
+      [
+        [{ op: 'mkdir', path: '/a', mode: 0o10000 }, exec],
+        0,
+        'mode',
+        /mode must be an integer from 0 to 4095/,
+      ],
+      [
+        [{ op: 'sethostname', name: 'x'.repeat(131073) }, exec],
+        0,
+        'name',
+        /131073 bytes long, over the limit of 131072/,
+      ],
+      [[{ op: 'exec', args: ['/x'], env: Array(65537).fill('A=1') }], 0, 'env', /65537 entries/],
+      [[{ op: 'exec', args: [], env: [] }], 0, 'args', /must not be empty/],
+      [[{ op: 'exec', args: ['/x', 1], env: [] }], 0, 'args[1]', /must be a string/],
+      [[{ op: 'setresuid', uid: 0xffffffff }, exec], 0, 'uid', /uid must be an integer from 0 to 4294967294/],
+      [[{ op: 'close', fd: -1 }, exec], 0, 'fd', /fd must be an integer/],
+      [[{ op: 'dup2', from: 1.5, to: 3 }, exec], 0, 'from', /from must be an integer/],
+      [[{ op: 'keepcaps', on: 1 }, exec], 0, 'on', /must be a boolean/],
+      [[{ op: 'ambient', mask: -1n }, exec], 0, 'mask', /must be a bigint from 0 to 2\^64-1/],
+      [
+        [{ op: 'capset', effective: 1n << 64n, permitted: 0n, inheritable: 0n }, exec],
+        0,
+        'effective',
+        /2\^64-1/,
+      ],
+      [[{ op: 'setgroups', gids: [1, 2 ** 32] }, exec], 0, 'gids[1]', /from 0 to 4294967295/],
+      [[{ op: 'pdeathsig', signal: 65 }, exec], 0, 'signal', /from 0 to 64/],
+      [
+        [{ op: 'mknod', path: '/f', mode: 0o100644, major: 0, minor: 0 }, exec],
+        0,
+        'mode',
+        /not a char, block or fifo mode/,
+      ],
+      [
+        [{ op: 'mount', source: 'rel', target: '/t', fstype: '', flags: MS_BIND, data: '' }, exec],
+        0,
+        'source',
+        /absolute/,
+      ],
+      [
+        [
+          {
+            op: 'mount',
+            source: '/s',
+            target: '/t',
+            fstype: '',
+            flags: MS_BIND | MS_REMOUNT,
+            data: '',
+            sourceInRoot: true,
+          },
+          exec,
+        ],
+        0,
+        'sourceInRoot',
+        /needs MS_BIND without MS_REMOUNT/,
+      ],
+      [[{ op: 'readonly', path: '/p', bindfirst: true }, exec], 0, 'bindfirst', /is not a field of readonly/],
+      [[{ op: 'readonly', path: '/p', recursive: 'yes' }, exec], 0, 'recursive', /must be a boolean/],
+      [[{ op: 'fork' }, exec], 0, 'op', /unknown op "fork"/],
+      [[exec, exec], 0, 'op', /exec must be the last op/],
+      [[{ op: 'setsid' }], 0, 'op', /the last op must be exec/],
+      [[{ op: 'setsid' }, null, exec], 1, undefined, /op 1 \(an unreadable op\): not an object/],
+    ];
+    for (const [ops, opIndex, field, message] of cases) {
+      const error = encodeError(ops);
+      expect(error.code).toBe('ERR_NSINIT_PROGRAM');
+      expect({ opIndex: error.opIndex, field: error.field }).toEqual({ opIndex, field });
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('enforces the program limits', () => {
+    expect(encodeError([]).message).toMatch(/has no ops/);
+    expect(encodeError(Array(4097).fill(exec)).message).toMatch(/4097 ops, over the limit of 4096/);
+    const big: InitOp = { op: 'writeFile', path: '/f', data: 'x'.repeat(131072) };
+    const error = encodeError([...Array(32).fill(big), exec]);
+    expect(error.opIndex).toBe(31);
+    expect(error.message).toMatch(/grows past 4194304 bytes/);
+    expect(encodeProgram([...Array(31).fill(big), exec]).length).toBeLessThanOrEqual(4 * 1024 * 1024);
+  });
+});
+
+describe('opcodes and names', () => {
+  it('match the table of PROGRAM.md, name for name', () => {
+    const doc = readFileSync(new URL('../PROGRAM.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| (\d+) \| `([A-Z_0-9]+)` \|/gm)];
+    const fromDoc = Object.fromEntries(
+      rows.map(([, code, name]) => [
+        name!.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+        Number(code),
+      ]),
+    );
+    expect(fromDoc).toEqual({ ...OPCODES });
+    expect(doc).toMatch(new RegExp(`version:u32 = ${PROGRAM_VERSION}\\b`));
+  });
+
+  it('map an opcode back to its op name', () => {
+    expect(opName(27)).toBe('exec');
+    expect(opName(OPCODES.waitGo)).toBe('waitGo');
+    expect(opName(0)).toBeUndefined();
+    expect(opName(34)).toBeUndefined();
+  });
+
+  it('export every MS_* flag by name', () => {
+    expect(MountFlags.BIND).toBe(MS_BIND);
+    expect(MountFlags.REC | MountFlags.PRIVATE).toBe(0x44000);
+  });
+});
+
+describe('describeOp', () => {
+  const cases: [InitOp, string][] = [
+    [
+      { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: 0, data: '' },
+      'mount proc on /proc',
+    ],
+    [{ op: 'mount', source: '', target: '/', fstype: '', flags: 0x44000, data: '' }, 'mount none on /'],
+    [{ op: 'mknod', path: '/dev/null', mode: 0o020666, major: 1, minor: 3 }, 'mknod /dev/null (char 1:3)'],
+    [
+      { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },
+      'setrlimit RLIMIT_NOFILE soft 1024 hard unlimited',
+    ],
+    [{ op: 'umask', mask: 0o22 }, 'umask 0022'],
+    [{ op: 'exec', args: ['sh', '-c', 'x'], env: [] }, 'exec "sh"'],
+    [{ op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' }, 'symlink /dev/fd -> /proc/self/fd'],
+    [{ op: 'boundingDrop', mask: 0x2000n }, 'drop capabilities 0x2000 from the bounding set'],
+  ];
+  it.each(cases.map(([op, text]) => ({ op, text })))('says $text', ({ op, text }) => {
+    expect(describeOp(op)).toBe(text);
+  });
+});

@@ -1,0 +1,622 @@
+// The helper's operations, run for real as root. Everything that changes the machine
+// happens under `unshare` in fresh namespaces (mounts die with them) or inside a temp
+// dir used as the root (removed after each test). Results are checked with host tools
+// that the program execs as its last op.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  encodeProgram,
+  type InitOp,
+  MS_BIND,
+  MS_NODEV,
+  MS_NOSUID,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  OPCODES,
+  RLIM_INFINITY,
+} from '../lib/program.js';
+import {
+  assertHelperBuilt,
+  type HelperRun,
+  onlyError,
+  parseErrorFrames,
+  runHelper,
+} from './helper-harness.js';
+
+beforeAll(assertHelperBuilt);
+
+const S_IFCHR = 0o020000;
+const S_IFIFO = 0o010000;
+const ENOENT = 2;
+const EACCES = 13;
+const EBUSY = 16;
+const ENOTDIR = 20;
+const EINVAL = 22;
+const ELOOP = 40;
+const RLIMIT_NOFILE = 7;
+
+/** A mount namespace keeps every mount private to the run; pid and uts keep the rest off the host. */
+const IN_NAMESPACES = ['unshare', '--mount', '--uts', '--pid', '--fork', '--'];
+const PATH = 'PATH=/usr/bin:/bin';
+
+const sh = (script: string): InitOp => ({ op: 'exec', args: ['/bin/sh', '-c', script], env: [PATH] });
+
+async function run(ops: InitOp[], wrap: readonly string[] = IN_NAMESPACES): Promise<HelperRun> {
+  return runHelper(encodeProgram(ops), { wrap });
+}
+
+/** Runs a program that must exec successfully; returns its stdout. */
+async function stdoutOf(ops: InitOp[], wrap?: readonly string[]): Promise<string> {
+  const result = await run(ops, wrap);
+  expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return result.stdout;
+}
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'nsinit-ops-'));
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('names and limits', () => {
+  it('sets the hostname and domain name', async () => {
+    const out = await stdoutOf([
+      { op: 'sethostname', name: 'nsinit-box' },
+      { op: 'setdomainname', name: 'nsinit.test' },
+      sh('hostname; cat /proc/sys/kernel/domainname'),
+    ]);
+    expect(out).toBe('nsinit-box\nnsinit.test\n');
+  });
+
+  it('sets resource limits, and reports the kernel refusing one', async () => {
+    const limit = (soft: bigint, hard: bigint): InitOp => ({
+      op: 'setrlimit',
+      resource: RLIMIT_NOFILE,
+      soft,
+      hard,
+    });
+    expect(await stdoutOf([limit(100n, 200n), sh('ulimit -n; ulimit -Hn')], [])).toBe('100\n200\n');
+    const error = onlyError(await run([limit(300n, 200n), sh('true')], []));
+    expect(error).toMatchObject({ opIndex: 0, opcode: OPCODES.setrlimit, errno: EINVAL });
+    expect(error.detail).toBe('setrlimit resource 7 to soft 300 hard 200');
+  });
+
+  it('passes RLIM_INFINITY through unchanged', async () => {
+    const out = await stdoutOf(
+      [{ op: 'setrlimit', resource: 4, soft: RLIM_INFINITY, hard: RLIM_INFINITY }, sh('ulimit -c')],
+      [],
+    );
+    expect(out).toBe('unlimited\n');
+  });
+
+  it('sets the umask that later ops and the command inherit', async () => {
+    const out = await stdoutOf(
+      [
+        { op: 'openRoot', path: root },
+        { op: 'umask', mask: 0o077 },
+        { op: 'createFile', path: '/file', mode: 0o666 },
+        sh(`stat -c %a ${root}/file; umask`),
+      ],
+      [],
+    );
+    expect(out).toBe('600\n0077\n');
+  });
+});
+
+describe('files in the root', () => {
+  it('builds a tree: mkdir -p, tmpfs, device nodes, symlinks, files', async () => {
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/a/b/c', mode: 0o750 },
+      { op: 'mkdir', path: '/a/b', mode: 0o700 },
+      {
+        op: 'mount',
+        source: 'tmpfs',
+        target: '/a/b/c',
+        fstype: 'tmpfs',
+        flags: MS_NOSUID | MS_NODEV,
+        data: 'mode=711',
+      },
+      { op: 'mkdir', path: '/dev', mode: 0o755 },
+      { op: 'mknod', path: '/dev/null', mode: S_IFCHR | 0o666, major: 1, minor: 3 },
+      { op: 'mknod', path: '/dev/fifo', mode: S_IFIFO | 0o640, major: 0, minor: 0 },
+      { op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' },
+      { op: 'symlink', target: 'elsewhere', path: '/dev/fd', ignoreExisting: true },
+      { op: 'createFile', path: '/a/file', mode: 0o640 },
+      { op: 'createFile', path: '/a/file', mode: 0o600 },
+      { op: 'writeFile', path: '/a/file', data: 'hello' },
+      sh(
+        `cd ${root} && stat -c '%n %F %a' a/b a/b/c dev/fifo a/file && stat -c '%n %t:%T %a' dev/null && ` +
+          `readlink dev/fd && cat a/file && echo && grep -c " ${root}/a/b/c tmpfs rw,nosuid,nodev" /proc/self/mounts`,
+      ),
+    ]);
+    expect(out).toBe(
+      [
+        'a/b directory 750',
+        'a/b/c directory 711',
+        'dev/fifo fifo 640',
+        'a/file regular file 640',
+        'dev/null 1:3 666',
+        '/proc/self/fd',
+        'hello',
+        '1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('fails on an existing non-directory in mkdir, and on an existing symlink without ignoreExisting', async () => {
+    const mkdir = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'createFile', path: '/file', mode: 0o644 },
+        { op: 'mkdir', path: '/file/sub', mode: 0o755 },
+        sh('true'),
+      ]),
+    );
+    expect(mkdir).toMatchObject({ opIndex: 2, opcode: OPCODES.mkdir, errno: ENOTDIR, detail: 'mkdir /file' });
+    const symlink = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'symlink', target: 'a', path: '/link' },
+        { op: 'symlink', target: 'b', path: '/link' },
+        sh('true'),
+      ]),
+    );
+    expect(symlink).toMatchObject({
+      opIndex: 2,
+      opcode: OPCODES.symlink,
+      errno: 17,
+      detail: 'symlink /link -> b',
+    });
+  });
+
+  it('resolves every path inside the root: no symlink leads out of it', async () => {
+    const name = `nsinit-escape-${process.pid}`;
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'symlink', target: '/', path: '/abs' },
+      { op: 'symlink', target: '../../../../../..', path: '/up' },
+      { op: 'mkdir', path: `/abs/${name}`, mode: 0o755 },
+      { op: 'mkdir', path: `/up/etc/${name}`, mode: 0o755 },
+      sh(
+        `test -d ${root}/${name} && test -d ${root}/etc/${name} && test ! -e /${name} && test ! -e /etc/${name} && echo contained`,
+      ),
+    ]);
+    expect(out).toBe('contained\n');
+
+    const hostname = readFileSync('/etc/hostname');
+    const write = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'writeFile', path: '/abs/etc/hostname', data: 'pwned' },
+        sh('true'),
+      ]),
+    );
+    expect(write).toMatchObject({ opIndex: 1, opcode: OPCODES.writeFile, errno: ENOENT });
+    expect(readFileSync('/etc/hostname')).toEqual(hostname);
+  });
+
+  it('refuses magic links such as /proc/self/root on the way', async () => {
+    const hostname = readFileSync('/etc/hostname');
+    const error = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/proc', mode: 0o555 },
+        {
+          op: 'mount',
+          source: 'proc',
+          target: '/proc',
+          fstype: 'proc',
+          flags: 0,
+          data: '',
+          targetRealDir: true,
+        },
+        { op: 'writeFile', path: '/proc/self/root/etc/hostname', data: 'pwned' },
+        sh('true'),
+      ]),
+    );
+    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.writeFile, errno: ELOOP });
+    expect(readFileSync('/etc/hostname')).toEqual(hostname);
+  });
+});
+
+describe('mounts', () => {
+  it('binds a source in root, and keeps a symlinked source inside the root', async () => {
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/src', mode: 0o755 },
+      { op: 'createFile', path: '/src/inside', mode: 0o644 },
+      { op: 'mkdir', path: '/dst', mode: 0o755 },
+      {
+        op: 'mount',
+        source: '/src',
+        target: '/dst',
+        fstype: '',
+        flags: MS_BIND,
+        data: '',
+        sourceInRoot: true,
+      },
+      sh(`ls ${root}/dst`),
+    ]);
+    expect(out).toBe('inside\n');
+
+    const error = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'symlink', target: '/etc', path: '/evil' },
+        { op: 'mkdir', path: '/dst2', mode: 0o755 },
+        {
+          op: 'mount',
+          source: '/evil',
+          target: '/dst2',
+          fstype: '',
+          flags: MS_BIND,
+          data: '',
+          sourceInRoot: true,
+        },
+        sh('true'),
+      ]),
+    );
+    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.mount, errno: ENOENT });
+    expect(error.detail).toBe('mount /evil on /dst2: open the source in root');
+  });
+
+  it('refuses a symlink as the target of a real-directory mount', async () => {
+    const mountProc = (target: string, targetRealDir: boolean): InitOp => ({
+      op: 'mount',
+      source: 'tmpfs',
+      target,
+      fstype: 'tmpfs',
+      flags: 0,
+      data: '',
+      targetRealDir,
+    });
+    const error = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/real', mode: 0o755 },
+        { op: 'symlink', target: '/real', path: '/link' },
+        mountProc('/link', true),
+        sh('true'),
+      ]),
+    );
+    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.mount, errno: ENOTDIR });
+    expect(error.detail).toBe('mount tmpfs on /link: the target is not a directory');
+    // Without the flag the symlink (left by the run above) is followed, inside the root.
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      mountProc('/link', false),
+      sh(`grep -c " ${root}/real tmpfs " /proc/self/mounts`),
+    ]);
+    expect(out).toBe('1\n');
+  });
+
+  it('makes mounts read-only: in place, bound first, recursively or not', async () => {
+    const tmpfs = (target: string): InitOp => ({
+      op: 'mount',
+      source: 'tmpfs',
+      target,
+      fstype: 'tmpfs',
+      flags: 0,
+      data: '',
+    });
+    const probe = (path: string) =>
+      `touch ${root}${path}/x 2>/dev/null && echo ${path} rw || echo ${path} ro`;
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/mounted', mode: 0o755 },
+      tmpfs('/mounted'),
+      { op: 'readonly', path: '/mounted' },
+      { op: 'mkdir', path: '/plain', mode: 0o755 },
+      { op: 'readonly', path: '/plain', bindFirst: true },
+      { op: 'mkdir', path: '/rec', mode: 0o755 },
+      tmpfs('/rec'),
+      { op: 'mkdir', path: '/rec/sub', mode: 0o755 },
+      tmpfs('/rec/sub'),
+      { op: 'readonly', path: '/rec', recursive: true },
+      { op: 'mkdir', path: '/top', mode: 0o755 },
+      tmpfs('/top'),
+      { op: 'mkdir', path: '/top/sub', mode: 0o755 },
+      tmpfs('/top/sub'),
+      { op: 'readonly', path: '/top' },
+      { op: 'readonly', path: '/missing', ignoreMissing: true },
+      sh(['/mounted', '/plain', '/rec', '/rec/sub', '/top', '/top/sub'].map(probe).join('; ')),
+    ]);
+    expect(out).toBe('/mounted ro\n/plain ro\n/rec ro\n/rec/sub ro\n/top ro\n/top/sub rw\n');
+
+    const missing = onlyError(
+      await run([{ op: 'openRoot', path: root }, { op: 'readonly', path: '/missing' }, sh('true')]),
+    );
+    expect(missing).toMatchObject({ opIndex: 1, opcode: OPCODES.readonly, errno: ENOENT });
+    const notMount = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/d', mode: 0o755 },
+        { op: 'readonly', path: '/d' },
+        sh('true'),
+      ]),
+    );
+    expect(notMount).toMatchObject({
+      opIndex: 2,
+      opcode: OPCODES.readonly,
+      errno: EINVAL,
+      detail: 'make /d read-only',
+    });
+  });
+
+  it('masks a directory with an empty read-only tmpfs and a file with /dev/null', async () => {
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/dev', mode: 0o755 },
+      { op: 'mknod', path: '/dev/null', mode: S_IFCHR | 0o666, major: 1, minor: 3 },
+      { op: 'mkdir', path: '/secret', mode: 0o755 },
+      { op: 'createFile', path: '/secret/key', mode: 0o600 },
+      { op: 'createFile', path: '/file', mode: 0o644 },
+      { op: 'writeFile', path: '/file', data: 'data' },
+      { op: 'mask', path: '/secret' },
+      { op: 'mask', path: '/file' },
+      { op: 'mask', path: '/missing' },
+      sh(
+        `ls -A ${root}/secret | wc -l; wc -c < ${root}/file; stat -c %t:%T ${root}/file; ` +
+          `touch ${root}/secret/x 2>/dev/null || echo read-only`,
+      ),
+    ]);
+    expect(out).toBe('0\n0\n1:3\nread-only\n');
+  });
+
+  it('refuses to mask with a /dev/null that is not the null device', async () => {
+    const error = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/dev', mode: 0o755 },
+        { op: 'createFile', path: '/dev/null', mode: 0o666 },
+        { op: 'createFile', path: '/file', mode: 0o644 },
+        { op: 'mask', path: '/file' },
+        sh('true'),
+      ]),
+    );
+    expect(error).toMatchObject({ opIndex: 4, opcode: OPCODES.mask, errno: EINVAL });
+    expect(error.detail).toMatch(/not the null device/);
+  });
+
+  for (const rootSwitch of ['pivotRoot', 'moveRoot'] as const) {
+    it(`switches the root with ${rootSwitch}`, async () => {
+      const out = await stdoutOf([
+        { op: 'mount', source: '', target: '/', fstype: '', flags: MS_PRIVATE | MS_REC, data: '' },
+        { op: 'mount', source: root, target: root, fstype: '', flags: MS_BIND | MS_REC, data: '' },
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/usr', mode: 0o755 },
+        { op: 'mount', source: '/usr', target: '/usr', fstype: '', flags: MS_BIND | MS_REC, data: '' },
+        {
+          op: 'mount',
+          source: '',
+          target: '/usr',
+          fstype: '',
+          flags: MS_BIND | MS_REC | MS_RDONLY | MS_REMOUNT,
+          data: '',
+        },
+        { op: 'symlink', target: 'usr/bin', path: '/bin' },
+        { op: 'symlink', target: 'usr/lib', path: '/lib' },
+        { op: 'symlink', target: 'usr/lib64', path: '/lib64' },
+        { op: 'mkdir', path: '/proc', mode: 0o555 },
+        {
+          op: 'mount',
+          source: 'proc',
+          target: '/proc',
+          fstype: 'proc',
+          flags: 0,
+          data: '',
+          targetRealDir: true,
+        },
+        { op: rootSwitch },
+        { op: 'chdir', path: '/' },
+        sh('ls /; echo $$; test -e /work || echo no-host-root'),
+      ]);
+      expect(out).toBe('bin\nlib\nlib64\nproc\nusr\n1\nno-host-root\n');
+    });
+  }
+});
+
+describe('identity and capabilities', () => {
+  it('sets groups, gid and uid', async () => {
+    const out = await stdoutOf(
+      [
+        { op: 'setgroups', gids: [1, 2] },
+        { op: 'setresgid', gid: 3 },
+        { op: 'setresuid', uid: 4 },
+        { op: 'exec', args: ['/bin/grep', '-E', '^(Uid|Gid|Groups)', '/proc/self/status'], env: [] },
+      ],
+      [],
+    );
+    expect(out).toBe('Uid:\t4\t4\t4\t4\nGid:\t3\t3\t3\t3\nGroups:\t1 2 \n');
+  });
+
+  it('drops from the bounding set, sets the inheritable and ambient sets', async () => {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const permitted = BigInt(`0x${/^CapPrm:\s*([0-9a-f]+)$/m.exec(status)![1]}`);
+    const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1]}`);
+    const CAP_KILL = 1n << 5n;
+    const CAP_NET_RAW = 1n << 13n;
+    const out = await stdoutOf(
+      [
+        { op: 'boundingDrop', mask: CAP_NET_RAW },
+        { op: 'capset', effective: permitted, permitted, inheritable: CAP_KILL },
+        { op: 'ambient', mask: CAP_KILL },
+        { op: 'exec', args: ['/bin/grep', '-E', '^Cap(Inh|Bnd|Amb)', '/proc/self/status'], env: [] },
+      ],
+      [],
+    );
+    const hex = (mask: bigint) => mask.toString(16).padStart(16, '0');
+    expect(out).toBe(
+      `CapInh:\t${hex(CAP_KILL)}\nCapBnd:\t${hex(bounding & ~CAP_NET_RAW)}\nCapAmb:\t${hex(CAP_KILL)}\n`,
+    );
+  });
+
+  it('reports a capability the kernel refuses to raise', async () => {
+    const error = onlyError(await run([{ op: 'ambient', mask: 1n << 5n }, sh('true')], []));
+    expect(error).toMatchObject({
+      opIndex: 0,
+      opcode: OPCODES.ambient,
+      errno: 1,
+      detail: 'raise ambient capability 5',
+    });
+  });
+});
+
+describe('process state', () => {
+  it('sets no_new_privs and resets ignored signals', async () => {
+    // sh leaves SIGINT and SIGUSR1 ignored across its exec of the helper, as Node leaves SIGPIPE.
+    const ignoring = ['/bin/sh', '-c', 'trap "" INT USR1; exec "$0" "$@"'];
+    const grep: InitOp = {
+      op: 'exec',
+      args: ['/bin/grep', '-E', '^(SigIgn|NoNewPrivs)', '/proc/self/status'],
+      env: [],
+    };
+    const ignored = (out: string) => BigInt(`0x${/^SigIgn:\s*([0-9a-f]+)$/m.exec(out)![1]}`);
+    const before = await stdoutOf([grep], ignoring);
+    expect(ignored(before) & 0x202n).toBe(0x202n);
+    expect(before).toMatch(/^NoNewPrivs:\t0$/m);
+    // All of them, even those glibc reserves (32 and 33), which a caller may leave ignored too.
+    expect(await stdoutOf([{ op: 'noNewPrivs' }, { op: 'resetSignals' }, grep], ignoring)).toBe(
+      'SigIgn:\t0000000000000000\nNoNewPrivs:\t1\n',
+    );
+  });
+
+  it('starts a new session with setsid', async () => {
+    const script = 'echo $$ $(cut -d" " -f6 /proc/$$/stat)';
+    const [pid, session] = (await stdoutOf([{ op: 'setsid' }, sh(script)], [])).trim().split(' ');
+    expect(session).toBe(pid);
+    const [otherPid, otherSession] = (await stdoutOf([sh(script)], [])).trim().split(' ');
+    expect(otherSession).not.toBe(otherPid);
+  });
+
+  it('changes directory, and only into a directory that exists', async () => {
+    expect(
+      await stdoutOf(
+        [
+          { op: 'chdir', path: '/usr' },
+          { op: 'exec', args: ['/bin/pwd'], env: [] },
+        ],
+        [],
+      ),
+    ).toBe('/usr\n');
+    const error = onlyError(await run([{ op: 'chdir', path: '/nonexistent' }, sh('true')], []));
+    expect(error).toMatchObject({
+      opIndex: 0,
+      opcode: OPCODES.chdir,
+      errno: ENOENT,
+      detail: 'chdir /nonexistent',
+    });
+  });
+
+  it('arms the parent-death signal when the parent is outside the pid namespace', async () => {
+    // getppid() is 0 there: the check must not mistake that for a dead parent.
+    expect(await stdoutOf([{ op: 'pdeathsig', signal: 9, checkParent: true }, sh('echo armed')])).toBe(
+      'armed\n',
+    );
+  });
+});
+
+describe('fds', () => {
+  it('places fds with dup2, and clears close-on-exec when from equals to', async () => {
+    const out = await stdoutOf(
+      [
+        { op: 'dup2', from: 1, to: 7 },
+        { op: 'dup2', from: 1, to: 6 },
+        { op: 'cloexecFrom', fd: 5 },
+        { op: 'dup2', from: 6, to: 6 },
+        sh('echo to-six >&6; echo to-seven 2>/dev/null >&7 || echo seven-closed'),
+      ],
+      [],
+    );
+    expect(out).toBe('to-six\nseven-closed\n');
+  });
+
+  it('moves its root fd away when a dup2 targets its number', async () => {
+    // The program fd 3 is closed after reading; the root fd "/" then takes number 3.
+    const out = await stdoutOf(
+      [
+        { op: 'dup2', from: 1, to: 3 },
+        { op: 'mkdir', path: `${root}/made`, mode: 0o755 },
+        sh(`echo via-three >&3; test -d ${root}/made && echo made`),
+      ],
+      [],
+    );
+    expect(out).toBe('via-three\nmade\n');
+  });
+
+  it('closes fds, and leaves only the planned ones after cloexecFrom', async () => {
+    const closed = await run([{ op: 'close', fd: 1 }, sh('echo lost; echo kept >&2')], []);
+    expect(closed).toMatchObject({ status: 0, stdout: '', stderr: expect.stringContaining('kept') });
+    const out = await stdoutOf(
+      [
+        { op: 'cloexecFrom', fd: 3 },
+        { op: 'exec', args: ['/bin/ls', '/proc/self/fd'], env: [] },
+      ],
+      [],
+    );
+    expect(out).toBe('0\n1\n2\n3\n');
+  });
+
+  it('keeps the report channel out of reach of dup2 and close', async () => {
+    for (const op of [
+      { op: 'dup2', from: 4, to: 1 },
+      { op: 'dup2', from: 1, to: 4 },
+      { op: 'close', fd: 4 },
+    ] as const) {
+      const error = onlyError(await run([op, sh('true')], []));
+      expect(error).toMatchObject({ opIndex: 0, opcode: OPCODES[op.op], errno: EBUSY });
+    }
+  });
+});
+
+describe('exec', () => {
+  it('searches PATH like execvp and passes the environment', async () => {
+    const out = await stdoutOf(
+      [{ op: 'exec', args: ['env'], env: ['PATH=/nonexistent::/usr/bin', 'A=1'] }],
+      [],
+    );
+    expect(out).toBe('PATH=/nonexistent::/usr/bin\nA=1\n');
+  });
+
+  it('reports a command that is not found, with the command in the detail', async () => {
+    const cases: [InitOp, string][] = [
+      [
+        { op: 'exec', args: ['nsinit-no-such-command'], env: [PATH] },
+        'exec "nsinit-no-such-command": not found in PATH',
+      ],
+      [{ op: 'exec', args: ['/bin/nope'], env: [PATH] }, 'exec "/bin/nope"'],
+      [{ op: 'exec', args: ['true'], env: ['HOME=/'] }, 'exec "true": no PATH in the environment'],
+    ];
+    for (const [exec, detail] of cases) {
+      expect(onlyError(await run([exec], []))).toEqual({
+        opIndex: 0,
+        opcode: OPCODES.exec,
+        errno: ENOENT,
+        detail,
+      });
+    }
+  });
+
+  it('reports EACCES for a command in PATH that cannot be executed', async () => {
+    writeFileSync(join(root, 'tool'), '#!/bin/sh\n', { mode: 0o644 });
+    const error = onlyError(
+      await run([{ op: 'exec', args: ['tool'], env: [`PATH=/nonexistent:${root}`] }], []),
+    );
+    expect(error).toEqual({
+      opIndex: 0,
+      opcode: OPCODES.exec,
+      errno: EACCES,
+      detail: 'exec "tool": permission denied in PATH',
+    });
+  });
+});
