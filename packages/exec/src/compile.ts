@@ -1,6 +1,7 @@
 // Compiles an OCI config into the init program that the static helper runs
 // inside the container. All policy lives here: which mounts, in which order,
 // which devices, which capabilities. The helper only executes the list.
+import { DEFAULT_ALLOWED_DEVICES, type DeviceRule, findV1Hierarchy } from '@nsinit/cgroups';
 import type { InitOp } from '@nsinit/native';
 import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/spec';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
@@ -36,7 +37,18 @@ export interface CompileInput {
   firstClosedFd: number;
   /** Re-armed after the identity switch, which clears it. */
   parentDeathSignal?: number;
+  /** Container id: names the cgroup the container gets when its config asks for one. */
+  id: string;
   host: HostFacts;
+}
+
+/** A cgroup the parent creates for the container (step 7), with what to write into it. */
+export interface CgroupPlan {
+  /** The devices hierarchy's mount point, e.g. /sys/fs/cgroup/devices. */
+  mountPoint: string;
+  /** The container's cgroup in it, e.g. /nsinit-<id>. */
+  path: string;
+  rules: DeviceRule[];
 }
 
 export interface CompiledProgram {
@@ -44,6 +56,8 @@ export interface CompiledProgram {
   cloneFlags: number;
   /** Things runc would warn about: the program still runs. */
   warnings: string[];
+  /** Set when the config restricts devices: the devices cgroup to create before the go signal. */
+  devicesCgroup: CgroupPlan | null;
 }
 
 const DEFAULT_UMASK = 0o022;
@@ -78,13 +92,14 @@ export function compileProgram(input: CompileInput): CompiledProgram {
   if (args.length === 0) throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
   rejectUnsupported(config);
   const namespaces = namespaceSet(config);
+  const devicesCgroup = planDevicesCgroup(input);
 
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
   if (process.oomScoreAdj !== undefined) {
     // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
     ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
   }
-  ops.push(...compileRootfs(input, namespaces));
+  ops.push(...compileRootfs(input, namespaces, devicesCgroup));
 
   for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
     ops.push({ op: 'writeFile', path: sysctlPath(key, namespaces), data: value });
@@ -123,7 +138,7 @@ export function compileProgram(input: CompileInput): CompiledProgram {
 
   let cloneFlags = 0;
   for (const type of namespaces) cloneFlags |= NAMESPACE_FLAGS[type];
-  return { ops, cloneFlags, warnings };
+  return { ops, cloneFlags, warnings, devicesCgroup };
 }
 
 function rejectUnsupported(config: OciConfig): void {
@@ -146,9 +161,9 @@ function rejectUnsupported(config: OciConfig): void {
   if (linux.uidMappings?.length || linux.gidMappings?.length) throw new UnsupportedFeatureError('linux.uidMappings/gidMappings');
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0) throw new UnsupportedFeatureError('linux.timeOffsets');
   if (linux.seccomp) throw new UnsupportedFeatureError('linux.seccomp');
-  if (linux.cgroupsPath) throw new UnsupportedFeatureError('linux.cgroupsPath', 'cgroups come with @nsinit/cgroups');
-  if (linux.resources && Object.keys(linux.resources).length > 0) {
-    throw new UnsupportedFeatureError('linux.resources', 'cgroups come with @nsinit/cgroups');
+  if (linux.cgroupsPath) throw new UnsupportedFeatureError('linux.cgroupsPath');
+  for (const [key, value] of Object.entries(linux.resources ?? {})) {
+    if (key !== 'devices' && value !== undefined) throw new UnsupportedFeatureError(`linux.resources.${key}`);
   }
   if (linux.intelRdt) throw new UnsupportedFeatureError('linux.intelRdt');
   if (linux.personality) throw new UnsupportedFeatureError('linux.personality');
@@ -190,7 +205,39 @@ function isBind(mount: OciMount): boolean {
   return mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 
-function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>): InitOp[] {
+/**
+ * Device rules in runc's order: the config's, then the devices every container
+ * may use, then the config's own device nodes. Only a config with rules gets a
+ * devices cgroup: without one, nothing would restrict anything anyway.
+ */
+function planDevicesCgroup(input: CompileInput): CgroupPlan | null {
+  const configured = input.config.linux?.resources?.devices ?? [];
+  if (configured.length === 0) return null;
+  const hierarchy = findV1Hierarchy(input.host.cgroupMounts(), 'devices');
+  if (!hierarchy) {
+    throw new UnsupportedFeatureError(
+      'linux.resources.devices without a cgroup v1 devices controller',
+      'cgroup v2 device rules need an eBPF program',
+    );
+  }
+  const rules: DeviceRule[] = configured.map((rule) => ({
+    allow: rule.allow,
+    type: rule.type ?? 'a',
+    major: rule.major === undefined || rule.major < 0 ? null : rule.major,
+    minor: rule.minor === undefined || rule.minor < 0 ? null : rule.minor,
+    access: rule.access || 'rwm',
+  }));
+  rules.push(...DEFAULT_ALLOWED_DEVICES);
+  for (const device of input.config.linux?.devices ?? []) {
+    if (device.type === 'p') continue;
+    const type = device.type === 'b' ? 'b' : 'c';
+    rules.push({ allow: true, type, major: device.major ?? null, minor: device.minor ?? null, access: 'rwm' });
+  }
+  const parent = hierarchy.ownCgroup === '/' ? '' : hierarchy.ownCgroup;
+  return { mountPoint: hierarchy.mountPoint, path: `${parent}/nsinit-${input.id}`, rules };
+}
+
+function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, devicesCgroup: CgroupPlan | null): InitOp[] {
   const { config, rootfs } = input;
   const mounts = config.mounts ?? [];
   const ops: InitOp[] = [];
@@ -232,7 +279,7 @@ function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>): Ini
   let devptsMounted = false;
   for (const [index, mount] of mounts.entries()) {
     if (containing(mount.destination, index) >= 0) ops.push(ensure(index));
-    ops.push(...compileMount(mount, index, input, namespaces));
+    ops.push(...compileMount(mount, index, input, namespaces, devicesCgroup));
     if (mount.destination === '/dev') devMounted = !isBind(mount);
     if (mount.destination === '/dev/pts') devptsMounted = true;
   }
@@ -271,7 +318,13 @@ function bindSource(mount: OciMount, bundleDir: string): string {
   return source.startsWith('/') ? source : `${bundleDir.replace(/\/$/, '')}/${source}`;
 }
 
-function compileMount(mount: OciMount, index: number, input: CompileInput, namespaces: Set<NamespaceType>): InitOp[] {
+function compileMount(
+  mount: OciMount,
+  index: number,
+  input: CompileInput,
+  namespaces: Set<NamespaceType>,
+  devicesCgroup: CgroupPlan | null,
+): InitOp[] {
   const field = `mounts[${index}]`;
   const parsed = parseMountOptions(mount.options, `${field}.options`);
   const target = mount.destination;
@@ -290,7 +343,7 @@ function compileMount(mount: OciMount, index: number, input: CompileInput, names
       throw new InvalidConfigError(`${field}.options`, `bind mounts cannot have filesystem options (${parsed.data})`);
     }
   } else if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
-    ops.push(...compileCgroupMount(mount, parsed.flags, input, namespaces.has('cgroup')));
+    ops.push(...compileCgroupMount(mount, parsed.flags, input, namespaces.has('cgroup'), devicesCgroup));
   } else {
     if (!mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
     const realDir = mount.type === 'proc' || mount.type === 'sysfs';
@@ -316,7 +369,13 @@ function compileMount(mount: OciMount, index: number, input: CompileInput, names
  * (the namespace limits what they show); without one, read-only binds of our
  * own cgroup in each hierarchy, as runc does, so no other cgroup is visible.
  */
-function compileCgroupMount(mount: OciMount, flags: number, input: CompileInput, cgroupNamespace: boolean): InitOp[] {
+function compileCgroupMount(
+  mount: OciMount,
+  flags: number,
+  input: CompileInput,
+  cgroupNamespace: boolean,
+  devicesCgroup: CgroupPlan | null,
+): InitOp[] {
   const target = mount.destination;
   const hierarchies = input.host.cgroupMounts();
   const perMount = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY | MS.RELATIME | MS.NOATIME | MS.STRICTATIME);
@@ -326,7 +385,9 @@ function compileCgroupMount(mount: OciMount, flags: number, input: CompileInput,
         { op: 'mount', source: 'cgroup', target: at, fstype: hierarchy.fsType, flags: BigInt(perMount), data: hierarchy.controllers.join(',') },
       ];
     }
-    const source = hierarchy.ownCgroup === '/' ? hierarchy.mountPoint : `${hierarchy.mountPoint}${hierarchy.ownCgroup}`;
+    // The container's own cgroup where it gets one, else the one it inherits from us.
+    const cgroup = hierarchy.mountPoint === devicesCgroup?.mountPoint ? devicesCgroup.path : hierarchy.ownCgroup;
+    const source = cgroup === '/' ? hierarchy.mountPoint : `${hierarchy.mountPoint}${cgroup}`;
     return [
       { op: 'mount', source, target: at, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
       { op: 'mount', source: '', target: at, fstype: '', flags: BigInt(MS.BIND | MS.REMOUNT | perMount), data: '' },

@@ -19,6 +19,7 @@ import {
   spawn,
   waitExit,
 } from '@nsinit/native';
+import { DevicesCgroupV1 } from '@nsinit/cgroups';
 import { type OciConfig, parseOciConfig } from '@nsinit/spec';
 import { createContainerDir, DEFAULT_STATE_ROOT, openStateRoot, readProcessStartTime, validateContainerId } from '@nsinit/state';
 import { type ChildError, SyncChannel } from '@nsinit/syncpipe';
@@ -145,7 +146,10 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       throw new ExecError('ERR_NSINIT_ROOTFS', `root.path ${rootfs} ${rootStat ? 'is not a directory' : 'does not exist'}`);
     }
     const parentDeathSignal = options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
+    const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
+    validateContainerId(id);
     const program = compileProgram({
+      id,
       config: valid,
       rootfs,
       bundleDir,
@@ -163,8 +167,6 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const killSignal = signalNumber(options.killSignal ?? 'SIGKILL');
 
     // 1. The state directory, created atomically, and its lock.
-    const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
-    validateContainerId(id);
     const containerDir = await step('create the state directory', signal, async () => {
       const root = await openStateRoot(options.stateRoot ?? DEFAULT_STATE_ROOT);
       const dir = await createContainerDir(root, id);
@@ -231,7 +233,22 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       });
     });
 
-    // 7. Cgroups: join and set resources before the child may run (config rejected by the compiler until @nsinit/cgroups lands).
+    // 7. Cgroups: join and set resources before the child may run, so nothing escapes them.
+    const plan = program.devicesCgroup;
+    const cgroup = plan
+      ? await step('set up the devices cgroup', signal, async () => {
+          const created = await DevicesCgroupV1.create(plan.mountPoint, plan.path);
+          // The cgroup can only go once its processes have: kill and reap first.
+          undo.push(`remove ${created.path}`, async () => {
+            pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
+            await exited;
+            await created.destroy();
+          });
+          await created.setRules(plan.rules);
+          await created.addProcess(child.pid);
+          return created;
+        })
+      : null;
     // 8. Networking: each strategy's host side here, its context sent with the go signal (@nsinit/network).
     const context: Record<string, string> = {};
 
@@ -252,7 +269,10 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       stateDir: containerDir.path,
       stdio: streams,
       exited,
-      cleanup: () => containerDir.remove(),
+      cleanup: async () => {
+        await cgroup?.destroy();
+        await containerDir.remove();
+      },
       ...(signal ? { signal } : {}),
       killSignal,
     });
