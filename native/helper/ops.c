@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -662,6 +663,26 @@ static int op_close(struct run_state *st, const struct op *op)
 	return 0;
 }
 
+static int op_unshare(struct run_state *st, const struct op *op)
+{
+	if (unshare((int)op->arg[0].u64) < 0)
+		return fail(st, errno, "unshare 0x%" PRIx64, op->arg[0].u64);
+	return 0;
+}
+
+static int op_chown(struct run_state *st, const struct op *op)
+{
+	const char *path = op->arg[0].str;
+	char name[NAME_MAX + 1];
+
+	AUTOCLOSE int dir = open_parent(st, path, name);
+	if (dir < 0)
+		return fail(st, errno, "chown %s: open the parent directory", path);
+	if (fchownat(dir, name, op->arg[1].u32, op->arg[2].u32, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(st, errno, "chown %s to %" PRIu32 ":%" PRIu32, path, op->arg[1].u32, op->arg[2].u32);
+	return 0;
+}
+
 static op_handler *const handlers[] = {
 	[OP_WAIT_GO] = op_wait_go,
 	[OP_SETSID] = op_setsid,
@@ -696,6 +717,8 @@ static op_handler *const handlers[] = {
 	[OP_DUP2] = op_dup2,
 	[OP_WRITE_FILE] = op_write_file,
 	[OP_CLOSE] = op_close,
+	[OP_UNSHARE] = op_unshare,
+	[OP_CHOWN] = op_chown,
 };
 
 int program_run(const struct program *program, int report_fd)

@@ -3,7 +3,9 @@
  * generic loop reads its payload field by field. */
 #include "program.h"
 
+
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -178,6 +180,8 @@ static const struct op_layout layouts[] = {
 	[OP_DUP2] = { "DUP2", 0, { FD("from"), FD("to") } },
 	[OP_WRITE_FILE] = { "WRITE_FILE", 0, { PATH("path"), STR("data") } },
 	[OP_CLOSE] = { "CLOSE", 0, { FD("fd") } },
+	[OP_UNSHARE] = { "UNSHARE", 0, { U64("flags") } },
+	[OP_CHOWN] = { "CHOWN", 0, { PATH("path"), ID("uid"), ID("gid") } },
 };
 
 static const struct op_layout *layout_of(uint32_t code)
@@ -279,6 +283,13 @@ static bool check_op(const struct cursor *c, const char *what, const struct op *
 		uint32_t type = mode & S_IFMT;
 		if (mode & ~(uint32_t)(S_IFMT | 07777) || (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO))
 			return cursor_fail(c, what, "mode 0%" PRIo32 " is not a device or fifo mode", mode);
+		return true;
+	}
+	case OP_UNSHARE: {
+		const uint64_t namespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+		if (op->arg[0].u64 == 0 || op->arg[0].u64 & ~namespaces)
+			return cursor_fail(c, what, "flags 0x%" PRIx64 " are not namespace flags this helper may unshare",
+					   op->arg[0].u64);
 		return true;
 	}
 	case OP_EXEC:

@@ -51,6 +51,8 @@ enum opcode {
 	OP_DUP2 = 31,
 	OP_WRITE_FILE = 32,
 	OP_CLOSE = 33,
+	OP_UNSHARE = 34,
+	OP_CHOWN = 35,
 };
 
 /* Op flag bits, per opcode. */

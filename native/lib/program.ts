@@ -133,7 +133,9 @@ export type InitOp =
   | { op: 'cloexecFrom'; fd: number }
   | { op: 'dup2'; from: number; to: number }
   | { op: 'writeFile'; path: string; data: ProgramBytes }
-  | { op: 'close'; fd: number };
+  | { op: 'close'; fd: number }
+  | { op: 'unshare'; /** CLONE_NEWNS, NEWUTS, NEWIPC, NEWNET or NEWCGROUP. */ flags: bigint | number }
+  | { op: 'chown'; path: string; uid: number; gid: number };
 
 export type InitOpName = InitOp['op'];
 
@@ -172,6 +174,8 @@ export const OPCODES = Object.freeze({
   dup2: 31,
   writeFile: 32,
   close: 33,
+  unshare: 34,
+  chown: 35,
 } as const satisfies Record<InitOpName, number>);
 
 /** The op name of an opcode, or undefined for a number that is none. */
@@ -318,6 +322,14 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
     ],
   },
   close: { fields: [['fd', FD]] },
+  unshare: { fields: [['flags', U64]] },
+  chown: {
+    fields: [
+      ['path', PATH],
+      ['uid', ID],
+      ['gid', ID],
+    ],
+  },
 };
 
 const S_IFMT = 0o170000;
@@ -452,8 +464,16 @@ function writeField(out: Writer, kind: FieldKind, value: unknown, field: string)
   }
 }
 
+const UNSHAREABLE = 0x0002_0000n | 0x0400_0000n | 0x0800_0000n | 0x4000_0000n | 0x0200_0000n;
+
 /** Rules that span fields, as the helper's decoder checks them. */
 function checkOp(op: InitOp): void {
+  if (op.op === 'unshare') {
+    const flags = checkU64(op.flags, 'flags');
+    if (flags === 0n || (flags & ~UNSHAREABLE) !== 0n) {
+      throw new FieldProblem('flags', `${hex(flags)} are not namespace flags the helper may unshare`);
+    }
+  }
   switch (op.op) {
     case 'mount': {
       const flags = checkU64(op.flags, 'flags');
@@ -666,6 +686,10 @@ export function describeOp(op: InitOp): string {
       return `write ${op.path}`;
     case 'close':
       return `close fd ${op.fd}`;
+    case 'unshare':
+      return `unshare ${hex(BigInt(op.flags))}`;
+    case 'chown':
+      return `chown ${op.path} to ${op.uid}:${op.gid}`;
     default:
       return `unknown op ${JSON.stringify((op as { op?: unknown }).op)}`;
   }

@@ -216,7 +216,8 @@ describe('opcodes and names', () => {
     expect(opName(27)).toBe('exec');
     expect(opName(OPCODES.waitGo)).toBe('waitGo');
     expect(opName(0)).toBeUndefined();
-    expect(opName(34)).toBeUndefined();
+    expect(opName(34)).toBe('unshare');
+    expect(opName(36)).toBeUndefined();
   });
 
   it('export every MS_* flag by name', () => {

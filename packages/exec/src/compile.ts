@@ -95,6 +95,9 @@ export function compileProgram(input: CompileInput): CompiledProgram {
   const devicesCgroup = planDevicesCgroup(input);
 
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
+  // A cgroup namespace is made after the go signal, so it is rooted at the cgroups
+  // the parent moved the process into (step 7), not at ours.
+  if (namespaces.has('cgroup')) ops.push({ op: 'unshare', flags: NAMESPACE_FLAGS.cgroup });
   if (process.oomScoreAdj !== undefined) {
     // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
     ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
@@ -117,7 +120,9 @@ export function compileProgram(input: CompileInput): CompiledProgram {
     ops.push({ op: 'setdomainname', name: config.domainname });
   }
 
-  ops.push({ op: 'umask', mask: process.user?.umask ?? DEFAULT_UMASK });
+  const umask = process.user?.umask ?? DEFAULT_UMASK;
+  if (umask > 0o777) throw new InvalidConfigError('process.user.umask', `0o${umask.toString(8)} is more than permission bits (at most 0o777)`);
+  ops.push({ op: 'umask', mask: umask });
   for (const [index, limit] of (process.rlimits ?? []).entries()) {
     const resource = RLIMITS[limit.type as keyof typeof RLIMITS];
     if (resource === undefined) throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
@@ -137,7 +142,7 @@ export function compileProgram(input: CompileInput): CompiledProgram {
   );
 
   let cloneFlags = 0;
-  for (const type of namespaces) cloneFlags |= NAMESPACE_FLAGS[type];
+  for (const type of namespaces) if (type !== 'cgroup') cloneFlags |= NAMESPACE_FLAGS[type];
   return { ops, cloneFlags, warnings, devicesCgroup };
 }
 
@@ -168,11 +173,6 @@ function rejectUnsupported(config: OciConfig): void {
   if (linux.intelRdt) throw new UnsupportedFeatureError('linux.intelRdt');
   if (linux.personality) throw new UnsupportedFeatureError('linux.personality');
   if (linux.mountLabel) throw new UnsupportedFeatureError('linux.mountLabel');
-  for (const [index, device] of (linux.devices ?? []).entries()) {
-    if ((device.uid ?? 0) !== 0 || (device.gid ?? 0) !== 0) {
-      throw new UnsupportedFeatureError(`linux.devices[${index}].uid/gid`, 'device nodes are owned by root');
-    }
-  }
   for (const [index, mount] of (config.mounts ?? []).entries()) {
     if (mount.uidMappings?.length || mount.gidMappings?.length) {
       throw new UnsupportedFeatureError(`mounts[${index}].uidMappings/gidMappings`, 'id-mapped mounts');
@@ -457,6 +457,9 @@ function compileDevices(input: CompileInput, devptsMounted: boolean): InitOp[] {
       major: device.major ?? 0,
       minor: device.minor ?? 0,
     });
+    if ((device.uid ?? 0) !== 0 || (device.gid ?? 0) !== 0) {
+      ops.push({ op: 'chown', path: device.path, uid: device.uid ?? 0, gid: device.gid ?? 0 });
+    }
   }
   for (const [target, path] of DEV_SYMLINKS) ops.push({ op: 'symlink', target, path });
   if (input.host.hasKcore) ops.push({ op: 'symlink', target: '/proc/kcore', path: '/dev/core' });

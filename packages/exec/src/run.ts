@@ -70,7 +70,8 @@ function errnoMessage(errno: number): string {
 export function initError(report: ChildError, ops: readonly InitOp[], id: string): InitError {
   const op = ops[report.opIndex];
   const opName = Object.entries(OPCODES).find(([, code]) => code === report.opcode)?.[0] ?? `opcode ${report.opcode}`;
-  const where = op ? describeOp(op) : 'decoding the init program';
+  // A report about no op in particular: the helper could not read its program or the go signal.
+  const where = op ? describeOp(op) : report.opcode === OPCODES.waitGo ? 'reading the go signal' : 'decoding the init program';
   const errno = report.errno;
   const reason = errno === 0 ? report.detail : `${errnoMessage(errno)} (${errnoName(errno)})`;
   const detail = report.detail && errno !== 0 && report.detail !== where ? ` [${report.detail}]` : '';
