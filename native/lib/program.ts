@@ -340,35 +340,52 @@ const DEVICE_TYPES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Appends little-endian values; every op payload is built in one so its length is known. */
+const PROGRAM_MAGIC = Buffer.from('NSIP', 'latin1');
+
 class Writer {
-  private readonly chunks: Buffer[] = [];
+  // One growing buffer: a program is hundreds of small fields, and a Buffer per field
+  // cost more than the rest of a container start's planning.
+  private buffer = Buffer.allocUnsafe(256);
   length = 0;
 
+  private reserve(size: number): number {
+    const at = this.length;
+    if (at + size > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, at + size));
+      this.buffer.copy(grown, 0, 0, at);
+      this.buffer = grown;
+    }
+    this.length = at + size;
+    return at;
+  }
+
+  // reserve() may replace the buffer: take the offset before touching it.
   bytes(bytes: Uint8Array): void {
-    this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    this.length += bytes.byteLength;
+    const at = this.reserve(bytes.byteLength);
+    this.buffer.set(bytes, at);
   }
 
   u16(value: number): void {
-    const b = Buffer.allocUnsafe(2);
-    b.writeUInt16LE(value);
-    this.bytes(b);
+    const at = this.reserve(2);
+    this.buffer.writeUInt16LE(value, at);
   }
 
   u32(value: number): void {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32LE(value);
-    this.bytes(b);
+    const at = this.reserve(4);
+    this.buffer.writeUInt32LE(value, at);
   }
 
   u64(value: bigint): void {
-    const b = Buffer.allocUnsafe(8);
-    b.writeBigUInt64LE(value);
-    this.bytes(b);
+    const at = this.reserve(8);
+    this.buffer.writeBigUInt64LE(value, at);
+  }
+
+  patchU32(at: number, value: number): void {
+    this.buffer.writeUInt32LE(value, at);
   }
 
   finish(): Buffer {
-    return Buffer.concat(this.chunks, this.length);
+    return Buffer.from(this.buffer.subarray(0, this.length));
   }
 }
 
@@ -500,39 +517,46 @@ function checkOp(op: InitOp): void {
   }
 }
 
-function encodeOp(op: InitOp): Buffer {
+const knownKeys = new Map<string, ReadonlySet<string>>();
+
+/** The keys an op of this layout may carry, computed once per layout. */
+function keysOf(name: string, layout: Layout<Record<string, unknown>>): ReadonlySet<string> {
+  let keys = knownKeys.get(name);
+  if (keys === undefined) {
+    keys = new Set(['op', ...layout.fields.map(([field]) => field), ...Object.keys(layout.flags ?? {})]);
+    knownKeys.set(name, keys);
+  }
+  return keys;
+}
+
+/** Appends one op (header and payload) to `out`. */
+function encodeOp(op: InitOp, out: Writer): void {
   const layout = (LAYOUTS as Readonly<Record<string, Layout<Record<string, unknown>>>>)[op.op];
   if (layout === undefined) throw new FieldProblem('op', `unknown op ${JSON.stringify(op.op)}`);
   const values: Readonly<Record<string, unknown>> = op;
-  const known = new Set<string>([
-    'op',
-    ...layout.fields.map(([name]) => name),
-    ...Object.keys(layout.flags ?? {}),
-  ]);
-  for (const key of Object.keys(values)) {
+  const known = keysOf(op.op, layout);
+  for (const key in values) {
     if (!known.has(key) && values[key] !== undefined)
       throw new FieldProblem(key, `is not a field of ${op.op}`);
   }
 
   let flags = 0;
-  for (const [name, bit] of Object.entries(layout.flags ?? {})) {
-    const value = values[name];
-    if (value !== undefined && typeof value !== 'boolean') {
-      throw new FieldProblem(name, `must be a boolean, got ${typeof value}`);
+  if (layout.flags) {
+    for (const [name, bit] of Object.entries(layout.flags)) {
+      const value = values[name];
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw new FieldProblem(name, `must be a boolean, got ${typeof value}`);
+      }
+      if (value === true) flags |= bit ?? 0;
     }
-    if (value === true) flags |= bit ?? 0;
   }
-  const payload = new Writer();
-  for (const [name, kind] of layout.fields) writeField(payload, kind, values[name], name);
-  checkOp(op);
-
-  const out = new Writer();
   out.u16(OPCODES[op.op]);
   out.u16(flags);
-  out.u32(payload.length);
-  const encoded = payload.finish();
-  out.bytes(encoded);
-  return out.finish();
+  const lengthAt = out.length;
+  out.u32(0); // the payload length, known once the payload is written
+  for (const [name, kind] of layout.fields) writeField(out, kind, values[name], name);
+  checkOp(op);
+  out.patchU32(lengthAt, out.length - lengthAt - 4);
 }
 
 function safeDescription(op: unknown): string {
@@ -555,43 +579,39 @@ export function encodeProgram(ops: readonly InitOp[]): Buffer {
       `init program: ${ops.length} ops, over the limit of ${PROGRAM_LIMITS.maxOps}`,
     );
   }
-  const header = Buffer.alloc(12);
-  header.write('NSIP', 0, 'latin1');
-  header.writeUInt32LE(PROGRAM_VERSION, 4);
-  header.writeUInt32LE(ops.length, 8);
-  const chunks: Buffer[] = [header];
-  let length = header.length;
+  const out = new Writer();
+  out.bytes(PROGRAM_MAGIC);
+  out.u32(PROGRAM_VERSION);
+  out.u32(ops.length);
   for (const [index, op] of ops.entries()) {
-    const where = `init program op ${index} (${safeDescription(op)})`;
-    if (typeof op !== 'object' || op === null) throw new ProgramEncodeError(`${where}: not an object`, index);
+    // Only an error needs the description: building it for every op would dominate the encoding.
+    const where = () => `init program op ${index} (${safeDescription(op)})`;
+    if (typeof op !== 'object' || op === null) throw new ProgramEncodeError(`${where()}: not an object`, index);
     const last = index === ops.length - 1;
     if (op.op === 'exec' && !last) {
       throw new ProgramEncodeError(
-        `${where}: exec must be the last op (it only returns on failure)`,
+        `${where()}: exec must be the last op (it only returns on failure)`,
         index,
         'op',
       );
     }
     if (last && op.op !== 'exec')
-      throw new ProgramEncodeError(`${where}: the last op must be exec`, index, 'op');
-    let encoded: Buffer;
+      throw new ProgramEncodeError(`${where()}: the last op must be exec`, index, 'op');
     try {
-      encoded = encodeOp(op);
+      encodeOp(op, out);
     } catch (error) {
       if (!(error instanceof FieldProblem)) throw error;
       const field = error.field === undefined ? '' : `${error.field} `;
-      throw new ProgramEncodeError(`${where}: ${field}${error.problem}`, index, error.field);
+      throw new ProgramEncodeError(`${where()}: ${field}${error.problem}`, index, error.field);
     }
-    length += encoded.length;
-    if (length > PROGRAM_LIMITS.maxBytes) {
+    if (out.length > PROGRAM_LIMITS.maxBytes) {
       throw new ProgramEncodeError(
-        `${where}: the program grows past ${PROGRAM_LIMITS.maxBytes} bytes here`,
+        `${where()}: the program grows past ${PROGRAM_LIMITS.maxBytes} bytes here`,
         index,
       );
     }
-    chunks.push(encoded);
   }
-  return Buffer.concat(chunks, length);
+  return out.finish();
 }
 
 const RLIMIT_NAMES = [

@@ -432,6 +432,12 @@ function compileCgroupMount(
   return ops;
 }
 
+/** A path inside the fresh /dev: no `.`, `..` or empty component that could lead elsewhere. */
+function isDevicePath(path: string): boolean {
+  const [root, dev, ...rest] = path.split('/');
+  return root === '' && dev === 'dev' && rest.length > 0 && rest.every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
 function compileDevices(input: CompileInput, devptsMounted: boolean): InitOp[] {
   const ops: InitOp[] = [];
   const configured = input.config.linux?.devices ?? [];
@@ -442,7 +448,7 @@ function compileDevices(input: CompileInput, devptsMounted: boolean): InitOp[] {
   }
   for (const [index, device] of configured.entries()) {
     const field = `linux.devices[${index}]`;
-    if (!isUnder(device.path, '/dev')) throw new InvalidConfigError(`${field}.path`, `${device.path} is not under /dev`);
+    if (!isDevicePath(device.path)) throw new InvalidConfigError(`${field}.path`, `${device.path} is not under /dev`);
     const kind = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO }[device.type as 'c' | 'u' | 'b' | 'p'];
     if (kind === undefined) throw new InvalidConfigError(`${field}.type`, `unknown device type "${device.type}"`);
     if (kind !== S_IFIFO && (device.major === undefined || device.minor === undefined)) {

@@ -168,11 +168,10 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const killSignal = signalNumber(options.killSignal ?? 'SIGKILL');
 
     // 1. The state directory, created atomically, and its lock.
-    const containerDir = await step('create the state directory', signal, async () => {
-      const root = await openStateRoot(options.stateRoot ?? DEFAULT_STATE_ROOT);
-      const dir = await createContainerDir(root, id);
+    const containerDir = await step('create the state directory', signal, () => {
+      const dir = createContainerDir(openStateRoot(options.stateRoot ?? DEFAULT_STATE_ROOT), id);
       undo.push(`remove ${dir.path}`, () => dir.remove());
-      await dir.lock();
+      dir.lock();
       return dir;
     });
 
@@ -218,11 +217,11 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     });
 
     // 6. The pid file and state.json, with the init's start time against pid reuse.
-    await step('write the pid and state', signal, async () => {
+    await step('write the pid and state', signal, () => {
       const startTime = readProcessStartTime(child.pid);
       if (startTime === null) throw new Error(`the init (pid ${child.pid}) exited before it was recorded`);
-      await containerDir.writePid(child.pid);
-      await containerDir.writeState({
+      containerDir.writePid(child.pid);
+      containerDir.writeState({
         version: 1,
         id,
         pid: child.pid,
@@ -272,7 +271,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       exited,
       cleanup: async () => {
         await cgroup?.destroy();
-        await containerDir.remove();
+        containerDir.remove();
       },
       ...(signal ? { signal } : {}),
       killSignal,

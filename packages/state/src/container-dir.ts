@@ -1,5 +1,17 @@
-import { closeSync, constants, type Dirent, fstatSync, openSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rmdir, unlink } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  type Dirent,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { flock } from '@nsinit/native';
 import { TEMP_FILE_PATTERN, writeFileAtomically } from './atomic-file.js';
@@ -35,9 +47,9 @@ export class ContainerDirNotEmptyError extends StateError {
   readonly code = 'ERR_NSINIT_STATE_NOT_EMPTY';
 }
 
-async function unlinkIfPresent(path: string): Promise<void> {
+function unlinkIfPresent(path: string): void {
   try {
-    await unlink(path);
+    unlinkSync(path);
   } catch (error) {
     if (systemErrorCode(error) !== 'ENOENT') throw error;
   }
@@ -123,16 +135,16 @@ export class ContainerDir implements Disposable {
   }
 
   /** Write `<dir>/pid`: the decimal pid, no newline, mode 0644, replaced atomically. */
-  async writePid(pid: number): Promise<void> {
-    await writeFileAtomically(this.path, PID_FILE, String(checkPid(pid)), PID_FILE_MODE);
+  writePid(pid: number): void {
+    writeFileAtomically(this.path, PID_FILE, String(checkPid(pid)), PID_FILE_MODE);
   }
 
-  async deletePid(): Promise<void> {
-    await unlinkIfPresent(this.pidFilePath);
+  deletePid(): void {
+    unlinkIfPresent(this.pidFilePath);
   }
 
-  /** Write `state.json` (mode 0600) through a temp file, fsync and rename: never a partial file. */
-  async writeState(state: ContainerState): Promise<void> {
+  /** Write `state.json` (mode 0600) through a temp file and a rename: never a partial file. */
+  writeState(state: ContainerState): void {
     const problem = findStateProblem(state);
     if (problem !== undefined) {
       throw new InvalidStateError(`refusing to write ${this.stateFilePath}: ${problem}`);
@@ -142,15 +154,15 @@ export class ContainerDir implements Disposable {
         `refusing to write ${this.stateFilePath}: "id" is ${quoteId(state.id)}, the directory is for ${quoteId(this.id)}`,
       );
     }
-    await writeFileAtomically(this.path, STATE_FILE, `${JSON.stringify(state, null, 2)}\n`, STATE_FILE_MODE);
+    writeFileAtomically(this.path, STATE_FILE, `${JSON.stringify(state, null, 2)}\n`, STATE_FILE_MODE);
   }
 
   /** Read and check `state.json`; CorruptStateError (naming the file) for anything malformed. */
-  async readState(): Promise<ContainerState> {
+  readState(): ContainerState {
     const path = this.stateFilePath;
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (error) {
       if (systemErrorCode(error) === 'ENOENT') {
         throw new ContainerNotFoundError(
@@ -184,27 +196,27 @@ export class ContainerDir implements Disposable {
    * Delete the pid file, state.json, temp files left by an interrupted write, and the directory;
    * then release the lock. Idempotent. Files it does not know are left alone (and reported).
    */
-  async remove(): Promise<void> {
+  remove(): void {
     try {
-      await unlinkIfPresent(this.pidFilePath);
-      await unlinkIfPresent(this.stateFilePath);
+      unlinkIfPresent(this.pidFilePath);
+      unlinkIfPresent(this.stateFilePath);
       let entries: string[];
       try {
-        entries = await readdir(this.path);
+        entries = readdirSync(this.path);
       } catch (error) {
         if (systemErrorCode(error) === 'ENOENT') return;
         throw error;
       }
       for (const name of entries) {
-        if (TEMP_FILE_PATTERN.test(name)) await unlinkIfPresent(join(this.path, name));
+        if (TEMP_FILE_PATTERN.test(name)) unlinkIfPresent(join(this.path, name));
       }
       try {
-        await rmdir(this.path);
+        rmdirSync(this.path);
       } catch (error) {
         const code = systemErrorCode(error);
         if (code === 'ENOENT') return;
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-          const left = (await readdir(this.path)).map((name) => JSON.stringify(name)).join(', ');
+          const left = readdirSync(this.path).map((name) => JSON.stringify(name)).join(', ');
           throw new ContainerDirNotEmptyError(
             `cannot remove ${this.path}: it holds files nsinit did not write (${left}); remove them first`,
             { cause: error },
@@ -226,10 +238,10 @@ export class ContainerDir implements Disposable {
  * Create `<root>/<id>` (mode 0711) atomically: exactly one caller can create a given id, any
  * other gets ContainerExistsError. `root` must exist (see openStateRoot()).
  */
-export async function createContainerDir(root: string, id: string): Promise<ContainerDir> {
+export function createContainerDir(root: string, id: string): ContainerDir {
   const dir = new ContainerDir(root, id);
   try {
-    await mkdir(dir.path, { mode: CONTAINER_DIR_MODE });
+    mkdirSync(dir.path, { mode: CONTAINER_DIR_MODE });
   } catch (error) {
     const code = systemErrorCode(error);
     if (code === 'EEXIST') throw new ContainerExistsError(id, dir.root);
@@ -246,20 +258,22 @@ export async function createContainerDir(root: string, id: string): Promise<Cont
   }
   try {
     // mkdir's mode is reduced by the umask.
-    await chmod(dir.path, CONTAINER_DIR_MODE);
+    chmodSync(dir.path, CONTAINER_DIR_MODE);
   } catch (error) {
-    await rmdir(dir.path).catch(() => undefined);
+    try {
+      rmdirSync(dir.path);
+    } catch {}
     throw error;
   }
   return dir;
 }
 
 /** The directory of an existing container; ContainerNotFoundError when there is none. */
-export async function loadContainerDir(root: string, id: string): Promise<ContainerDir> {
+export function loadContainerDir(root: string, id: string): ContainerDir {
   const dir = new ContainerDir(root, id);
   let isDirectory: boolean;
   try {
-    isDirectory = (await lstat(dir.path)).isDirectory();
+    isDirectory = lstatSync(dir.path).isDirectory();
   } catch (error) {
     const code = systemErrorCode(error);
     if (code === 'ENAMETOOLONG') throw nameTooLong(id, error);
@@ -275,10 +289,10 @@ export async function loadContainerDir(root: string, id: string): Promise<Contai
 }
 
 /** Ids of the containers under `root`, sorted; an absent root has none. */
-export async function listContainers(root: string): Promise<string[]> {
+export function listContainers(root: string): string[] {
   let entries: Dirent[];
   try {
-    entries = await readdir(resolve(root), { withFileTypes: true });
+    entries = readdirSync(resolve(root), { withFileTypes: true });
   } catch (error) {
     if (systemErrorCode(error) === 'ENOENT') return [];
     throw error;

@@ -1,4 +1,4 @@
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StateRootError } from './errors.js';
 import { systemErrorCode } from './system.js';
@@ -10,14 +10,14 @@ const ROOT_MODE = 0o700;
  * Make sure the state root exists as a directory of mode 0700 (only its owner may look at the
  * containers in it) and return its absolute path. A root with looser permissions is tightened.
  */
-export async function openStateRoot(root: string = DEFAULT_STATE_ROOT): Promise<string> {
+export function openStateRoot(root: string = DEFAULT_STATE_ROOT): string {
   const path = resolve(root);
   const notADirectory = (): StateRootError =>
     new StateRootError(
       `the state root ${path} exists but is not a directory; remove it or choose another root`,
     );
   try {
-    await mkdir(path, { recursive: true, mode: ROOT_MODE });
+    mkdirSync(path, { recursive: true, mode: ROOT_MODE });
   } catch (error) {
     const code = systemErrorCode(error);
     if (code === 'EEXIST') throw notADirectory();
@@ -31,8 +31,8 @@ export async function openStateRoot(root: string = DEFAULT_STATE_ROOT): Promise<
     }
     throw error;
   }
-  const stats = await stat(path);
+  const stats = statSync(path);
   if (!stats.isDirectory()) throw notADirectory();
-  if ((stats.mode & 0o7777) !== ROOT_MODE) await chmod(path, ROOT_MODE);
+  if ((stats.mode & 0o7777) !== ROOT_MODE) chmodSync(path, ROOT_MODE);
   return path;
 }
