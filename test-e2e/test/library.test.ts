@@ -90,6 +90,28 @@ describe('isolation', () => {
     expect(lines[6]).toMatch(/^CapEff:\s+0+$/);
   });
 
+  it('roots a cgroup namespace at the devices cgroup the container was put in', async () => {
+    const cfg = config({
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro', 'nosuid', 'nodev', 'noexec'] },
+        { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'nodev', 'noexec'] },
+      ],
+      linux: {
+        namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }, { type: 'cgroup' }],
+        resources: { devices: [{ allow: false, access: 'rwm' }] },
+      },
+    });
+    const { stdout, exit } = await runToEnd(cfg, sh('grep -E ":devices:" /proc/self/cgroup; head -1 /sys/fs/cgroup/devices/devices.list'));
+    expect(exit.status).toBe(0);
+    const [membership, firstRule] = stdout.trim().split('\n');
+    expect(membership).toMatch(/^\d+:devices:\/$/);
+    // Deny-all, then runc's default list: mknod of any char device comes first.
+    expect(firstRule).toBe('c *:* m');
+    const devicesRoot = '/sys/fs/cgroup/devices';
+    expect(readdirSync(devicesRoot).filter((name) => name.startsWith('nsinit-'))).toEqual([]);
+  });
+
   it('refuses writes to a read-only root', async () => {
     const { stdout, stderr } = await runToEnd(config({ root: { path: bundle.rootfs, readonly: true } }), sh('touch /etc/x; echo status=$?; touch /tmp/x && echo tmp-ok'));
     expect(stderr).toContain('Read-only file system');

@@ -90,7 +90,7 @@ export function initError(report: ChildError, ops: readonly InitOp[], id: string
   }
   return new InitError(
     'ERR_NSINIT_INIT_FAILED',
-    `container ${id}: init failed at op ${report.opIndex} (${where}): ${reason}${detail}`,
+    `container ${id}: init failed ${op ? `at op ${report.opIndex} (${where})` : where}: ${reason}${detail}`,
     report.opIndex,
     opName,
     errno,
