@@ -2,9 +2,18 @@
 // happens under `unshare` in fresh namespaces (mounts die with them) or inside a temp
 // dir used as the root (removed after each test). Results are checked with host tools
 // that the program execs as its last op.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   encodeProgram,
@@ -617,6 +626,113 @@ describe('exec', () => {
       opcode: OPCODES.exec,
       errno: EACCES,
       detail: 'exec "tool": permission denied in PATH',
+    });
+  });
+});
+
+describe('namespaces after the clone: unshare', () => {
+  const CLONE_NEWUTS = 0x0400_0000;
+  const CLONE_NEWCGROUP = 0x0200_0000;
+
+  it('unshares a UTS namespace: a hostname set after it leaves the outer namespace alone', async () => {
+    const host = hostname();
+    // The helper runs as a child of a shell in a UTS namespace of its own, which reports its
+    // hostname once the helper's command is done.
+    const outer = [
+      'unshare',
+      '--uts',
+      '--',
+      '/bin/sh',
+      '-c',
+      'hostname outer && "$0" "$@"; echo "outer: $(hostname)"',
+    ];
+    const rename: InitOp[] = [{ op: 'sethostname', name: 'inner' }, sh('hostname')];
+    expect(await stdoutOf([{ op: 'unshare', flags: CLONE_NEWUTS }, ...rename], outer)).toBe(
+      'inner\nouter: outer\n',
+    );
+    // Without the unshare the same ops rename the outer namespace: the check above can fail.
+    expect(await stdoutOf(rename, outer)).toBe('inner\nouter: inner\n');
+    expect(hostname()).toBe(host);
+  });
+
+  it('unshares a cgroup namespace rooted at the cgroups the helper is in', async () => {
+    const readCgroups = { op: 'exec', args: ['/bin/cat', '/proc/self/cgroup'], env: [] } as const;
+    const own = readFileSync('/proc/self/cgroup', 'utf8');
+    expect(await stdoutOf([readCgroups], [])).toBe(own);
+    const rooted = own.replace(/^(\d+:[^:]*:).*$/gm, '$1/');
+    expect(await stdoutOf([{ op: 'unshare', flags: CLONE_NEWCGROUP }, readCgroups], [])).toBe(rooted);
+  });
+});
+
+describe('owners: chown', () => {
+  const owner = (path: string) => {
+    const stats = lstatSync(path);
+    return `${stats.uid}:${stats.gid}`;
+  };
+
+  it('changes the owner of a device node in the root', async () => {
+    await stdoutOf(
+      [
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/dev', mode: 0o755 },
+        { op: 'mknod', path: '/dev/null', mode: S_IFCHR | 0o600, major: 1, minor: 3 },
+        { op: 'chown', path: '/dev/null', uid: 1000, gid: 1000 },
+        { op: 'createFile', path: '/dev/file', mode: 0o644 },
+        { op: 'chown', path: '/dev/file', uid: 1001, gid: 0 },
+        sh('true'),
+      ],
+      [],
+    );
+    expect(owner(join(root, 'dev/null'))).toBe('1000:1000');
+    expect(statSync(join(root, 'dev/null')).isCharacterDevice()).toBe(true);
+    expect(owner(join(root, 'dev/file'))).toBe('1001:0');
+  });
+
+  it('changes a symlink itself, never what it points to', async () => {
+    writeFileSync(join(root, 'target'), '');
+    symlinkSync('/target', join(root, 'link'));
+    await stdoutOf(
+      [{ op: 'openRoot', path: root }, { op: 'chown', path: '/link', uid: 1000, gid: 1000 }, sh('true')],
+      [],
+    );
+    expect(owner(join(root, 'link'))).toBe('1000:1000');
+    expect(owner(join(root, 'target'))).toBe('0:0');
+  });
+
+  it('resolves the path inside the root: a symlink on the way cannot reach a host file', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'nsinit-ops-outside-'));
+    try {
+      const victim = join(outside, 'victim');
+      writeFileSync(victim, '');
+      symlinkSync(dirname(victim), join(root, 'escape'));
+      const error = onlyError(
+        await run([
+          { op: 'openRoot', path: root },
+          { op: 'chown', path: '/escape/victim', uid: 1000, gid: 1000 },
+          sh('true'),
+        ]),
+      );
+      expect(error).toMatchObject({ opIndex: 1, opcode: OPCODES.chown, errno: ENOENT });
+      expect(owner(victim)).toBe('0:0');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a missing path, naming it and the owner', async () => {
+    mkdirSync(join(root, 'dev'));
+    const error = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'chown', path: '/dev/missing', uid: 1000, gid: 5 },
+        sh('true'),
+      ]),
+    );
+    expect(error).toEqual({
+      opIndex: 1,
+      opcode: OPCODES.chown,
+      errno: ENOENT,
+      detail: 'chown /dev/missing to 1000:5',
     });
   });
 });

@@ -156,6 +156,30 @@ describe('exits and signals', () => {
     expect(footprint(stateRoot)).toEqual(before);
   });
 
+  it('leaves nothing when aborted at any moment of the start', async () => {
+    await runToEnd(config(), { args: ['true'] }); // the sealed helper fd is opened once per process
+    const before = footprint(stateRoot);
+    const outcomes = new Set<string>();
+    for (let delay = 0; delay < 24; delay++) {
+      const controller = new AbortController();
+      // 0: as soon as the I/O phase comes; then later and later into the start.
+      const timer = delay === 0 ? setImmediate(() => controller.abort()) : setTimeout(() => controller.abort(), delay / 4);
+      try {
+        const container = await run(config(), { stateRoot, stdio: 'ignore', args: ['sleep', '60'], signal: controller.signal });
+        // Started before the abort came: the abort kills it, and wait() says so.
+        await expect(container.wait()).rejects.toMatchObject({ name: 'AbortError', exit: { status: 137 } });
+        outcomes.add('killed after the start');
+      } catch (error) {
+        expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+        outcomes.add('start unwound');
+      }
+      clearTimeout(timer as NodeJS.Timeout);
+      clearImmediate(timer as NodeJS.Immediate);
+      expect(footprint(stateRoot)).toEqual(before);
+    }
+    expect(outcomes.has('start unwound')).toBe(true);
+  });
+
   it('is disposable: await using kills and cleans up', async () => {
     let container: Container | undefined;
     {

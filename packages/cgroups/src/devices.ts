@@ -65,9 +65,12 @@ export class DevicesCgroupV1 {
   }
 
   async setRules(rules: readonly DeviceRule[]): Promise<void> {
-    for (const rule of rules) {
-      const file = `${this.path}/${rule.allow ? 'devices.allow' : 'devices.deny'}`;
-      const line = formatDeviceRule(rule);
+    // Every rule is checked before the first is written: a bad one must not leave half a policy.
+    const lines = rules.map(
+      (rule) => [rule.allow ? 'devices.allow' : 'devices.deny', formatDeviceRule(rule)] as const,
+    );
+    for (const [name, line] of lines) {
+      const file = `${this.path}/${name}`;
       try {
         await writeFile(file, line);
       } catch (error) {

@@ -2,11 +2,12 @@
 // inside the container. All policy lives here: which mounts, in which order,
 // which devices, which capabilities. The helper only executes the list.
 import { DEFAULT_ALLOWED_DEVICES, type DeviceRule, findV1Hierarchy } from '@nsinit/cgroups';
+import { posix } from 'node:path';
 import type { InitOp } from '@nsinit/native';
 import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/spec';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 import type { HostFacts } from './host.js';
-import { MS, parseMountOptions } from './mount-options.js';
+import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options.js';
 
 export const NAMESPACE_FLAGS = {
   mount: 0x00020000,
@@ -83,7 +84,33 @@ const DEV_SYMLINKS: readonly [target: string, path: string][] = [
   ['/proc/self/fd/2', '/dev/stderr'],
 ];
 
-export function compileProgram(input: CompileInput): CompiledProgram {
+/** `/tmp/` and `/a/./b/../c` name the same places as `/tmp` and `/a/c`; policy compares paths, so clean them first. */
+function cleanPath(path: string): string {
+  const clean = posix.normalize(path);
+  return clean.length > 1 && clean.endsWith('/') ? clean.slice(0, -1) : clean;
+}
+
+function withCleanPaths(config: OciConfig): OciConfig {
+  const linux = config.linux;
+  return {
+    ...config,
+    ...(config.process ? { process: { ...config.process, cwd: cleanPath(config.process.cwd) } } : {}),
+    ...(config.mounts ? { mounts: config.mounts.map((m) => ({ ...m, destination: cleanPath(m.destination) })) } : {}),
+    ...(linux
+      ? {
+          linux: {
+            ...linux,
+            ...(linux.devices ? { devices: linux.devices.map((d) => ({ ...d, path: cleanPath(d.path) })) } : {}),
+            ...(linux.maskedPaths ? { maskedPaths: linux.maskedPaths.map(cleanPath) } : {}),
+            ...(linux.readonlyPaths ? { readonlyPaths: linux.readonlyPaths.map(cleanPath) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+export function compileProgram(rawInput: CompileInput): CompiledProgram {
+  const input = { ...rawInput, config: withCleanPaths(rawInput.config) };
   const { config } = input;
   const warnings: string[] = [];
   const process = config.process;
@@ -242,11 +269,11 @@ function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, devi
   const mounts = config.mounts ?? [];
   const ops: InitOp[] = [];
 
-  const propagation = rootPropagation(config.linux?.rootfsPropagation, input.noPivotRoot ?? false);
-  ops.push({ op: 'mount', source: '', target: '/', fstype: '', flags: BigInt(propagation), data: '' });
   // The host's own root needs no root switch: the private mount namespace already
   // isolates every mount made below, and there is no old root to detach.
   const switchRoot = rootfs !== '/';
+  const propagation = rootPropagation(config.linux?.rootfsPropagation, switchRoot && (input.noPivotRoot ?? false));
+  ops.push({ op: 'mount', source: '', target: '/', fstype: '', flags: BigInt(propagation), data: '' });
   if (switchRoot) {
     ops.push(
       { op: 'mount', source: rootfs, target: rootfs, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
@@ -272,7 +299,7 @@ function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, devi
   for (const [index, mount] of mounts.entries()) {
     if (containing(mount.destination, index) < 0) ops.push(ensure(index));
   }
-  if (cwdParent < 0) ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
+  if (cwdParent < 0 && cwd !== '/') ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
   if (config.root?.readonly) ops.push({ op: 'readonly', path: '/', recursive: true });
 
   let devMounted = false;
@@ -292,20 +319,13 @@ function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, devi
 }
 
 function rootPropagation(requested: string | undefined, noPivotRoot: boolean): number {
-  const table: Record<string, number> = {
-    private: MS.PRIVATE,
-    rprivate: MS.PRIVATE | MS.REC,
-    slave: MS.SLAVE,
-    rslave: MS.SLAVE | MS.REC,
-    unbindable: MS.UNBINDABLE,
-    runbindable: MS.UNBINDABLE | MS.REC,
-  };
-  if (requested === undefined || requested === '') return MS.PRIVATE | MS.REC;
-  const flags = table[requested];
-  if (flags === undefined) {
-    if (requested === 'shared' || requested === 'rshared') throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
-    throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
-  }
+  // rprivate, as the seed did; rslave without pivot_root (as the seed did too), since the
+  // old root stays underneath and a private one is what runc calls unsafe there.
+  if (requested === undefined || requested === '') return noPivotRoot ? MS.SLAVE | MS.REC : MS.PRIVATE | MS.REC;
+  const flags = PROPAGATION_OPTIONS[requested];
+  if (flags === undefined) throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
+  // A shared root needs its parent mount made private for pivot_root: not done yet.
+  if ((flags & MS.SHARED) !== 0) throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
   if (noPivotRoot && (flags & MS.PRIVATE) !== 0) {
     throw new InvalidConfigError('linux.rootfsPropagation', `"${requested}" is not safe without pivot_root`);
   }
@@ -510,7 +530,11 @@ function capabilityMask(names: readonly string[] | undefined, field: string, inp
   let mask = 0n;
   for (const name of names ?? []) {
     const number = CAPABILITIES[name as keyof typeof CAPABILITIES];
-    if (number === undefined) throw new InvalidConfigError(field, `unknown capability "${name}"`);
+    // runc warns about a capability it does not know and goes on without it.
+    if (number === undefined) {
+      warnings.push(`${field}: unknown capability ${name}; ignored`);
+      continue;
+    }
     if (number > input.host.capLastCap) {
       warnings.push(`${field}: ${name} is not known to this kernel; ignored`);
       continue;

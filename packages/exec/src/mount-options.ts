@@ -41,7 +41,7 @@ const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
   rbind: { set: MS.BIND | MS.REC },
 };
 
-const PROPAGATION_OPTIONS: Record<string, number> = {
+export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
   private: MS.PRIVATE,
   rprivate: MS.PRIVATE | MS.REC,
   shared: MS.SHARED,

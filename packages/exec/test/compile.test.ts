@@ -24,8 +24,18 @@ const S_IFIFO = 0o010000;
 
 /** A systemd-style hybrid host: v1 controllers (cpu,cpuacct co-mounted) plus cgroup2 at unified. */
 const HYBRID: CgroupMount[] = [
-  { mountPoint: '/sys/fs/cgroup/cpu,cpuacct', fsType: 'cgroup', controllers: ['cpu', 'cpuacct'], ownCgroup: '/user.slice' },
-  { mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/user.slice' },
+  {
+    mountPoint: '/sys/fs/cgroup/cpu,cpuacct',
+    fsType: 'cgroup',
+    controllers: ['cpu', 'cpuacct'],
+    ownCgroup: '/user.slice',
+  },
+  {
+    mountPoint: '/sys/fs/cgroup/devices',
+    fsType: 'cgroup',
+    controllers: ['devices'],
+    ownCgroup: '/user.slice',
+  },
   { mountPoint: '/sys/fs/cgroup/memory', fsType: 'cgroup', controllers: ['memory'], ownCgroup: '/' },
   {
     mountPoint: '/sys/fs/cgroup/systemd',
@@ -33,10 +43,17 @@ const HYBRID: CgroupMount[] = [
     controllers: ['name=systemd'],
     ownCgroup: '/user.slice/session-1.scope',
   },
-  { mountPoint: '/sys/fs/cgroup/unified', fsType: 'cgroup2', controllers: [], ownCgroup: '/user.slice/session-1.scope' },
+  {
+    mountPoint: '/sys/fs/cgroup/unified',
+    fsType: 'cgroup2',
+    controllers: [],
+    ownCgroup: '/user.slice/session-1.scope',
+  },
 ];
 
-const PURE_V2: CgroupMount[] = [{ mountPoint: '/sys/fs/cgroup', fsType: 'cgroup2', controllers: [], ownCgroup: '/app.slice' }];
+const PURE_V2: CgroupMount[] = [
+  { mountPoint: '/sys/fs/cgroup', fsType: 'cgroup2', controllers: [], ownCgroup: '/app.slice' },
+];
 
 interface FakeHost {
   capLastCap?: number;
@@ -105,14 +122,21 @@ function busybox(): OciConfig {
 function withDev(): OciConfig {
   const config = busybox();
   config.mounts!.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] });
-  config.linux!.namespaces = [{ type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }, { type: 'pid' }];
+  config.linux!.namespaces = [
+    { type: 'mount' },
+    { type: 'uts' },
+    { type: 'ipc' },
+    { type: 'network' },
+    { type: 'pid' },
+  ];
   return config;
 }
 
 // ---------------------------------------------------------------------------
 // Expected ops.
 
-const mount = (source: string, target: string, fstype: string, flags: number, data = ''): InitOp => ({
+type MountOp = Extract<InitOp, { op: 'mount' }>;
+const mount = (source: string, target: string, fstype: string, flags: number, data = ''): MountOp => ({
   op: 'mount',
   source,
   target,
@@ -120,15 +144,27 @@ const mount = (source: string, target: string, fstype: string, flags: number, da
   flags: BigInt(flags),
   data,
 });
-const realDirMount = (source: string, target: string, fstype: string, flags: number, data = ''): InitOp => ({
+const realDirMount = (source: string, target: string, fstype: string, flags: number, data = ''): MountOp => ({
   ...mount(source, target, fstype, flags, data),
   targetRealDir: true,
 });
-const remount = (target: string, flags: number): InitOp => mount('', target, '', MS.BIND | MS.REMOUNT | flags);
+const remount = (target: string, flags: number): InitOp =>
+  mount('', target, '', MS.BIND | MS.REMOUNT | flags);
 const mkdir = (path: string): InitOp => ({ op: 'mkdir', path, mode: 0o755 });
-const mknod = (path: string, mode: number, major: number, minor: number): InitOp => ({ op: 'mknod', path, mode, major, minor });
+const mknod = (path: string, mode: number, major: number, minor: number): InitOp => ({
+  op: 'mknod',
+  path,
+  mode,
+  major,
+  minor,
+});
 const symlink = (target: string, path: string): InitOp => ({ op: 'symlink', target, path });
-const comounted = (target: string, path: string): InitOp => ({ op: 'symlink', target, path, ignoreExisting: true });
+const comounted = (target: string, path: string): InitOp => ({
+  op: 'symlink',
+  target,
+  path,
+  ignoreExisting: true,
+});
 
 const PROLOGUE: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: 3 }, { op: 'setsid' }];
 const ENTER_ROOTFS: InitOp[] = [
@@ -190,7 +226,6 @@ describe('whole programs', () => {
       ...PROLOGUE,
       ...ENTER_ROOTFS,
       mkdir('/proc'),
-      mkdir('/'),
       realDirMount('proc', '/proc', 'proc', 0),
       { op: 'pivotRoot' },
       { op: 'umask', mask: 0o022 },
@@ -217,12 +252,17 @@ describe('whole programs', () => {
       mkdir('/proc'),
       mkdir('/dev'),
       mkdir('/sys'),
-      mkdir('/'),
       { op: 'readonly', path: '/', recursive: true },
       realDirMount('proc', '/proc', 'proc', 0),
       mount('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
       mkdir('/dev/pts'),
-      mount('devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
+      mount(
+        'devpts',
+        '/dev/pts',
+        'devpts',
+        MS.NOSUID | MS.NOEXEC,
+        'newinstance,ptmxmode=0666,mode=0620,gid=5',
+      ),
       mkdir('/dev/shm'),
       mount('shm', '/dev/shm', 'tmpfs', MS.NOSUID | MS.NOEXEC | MS.NODEV, 'mode=1777,size=65536k'),
       mkdir('/dev/mqueue'),
@@ -244,10 +284,20 @@ describe('whole programs', () => {
       mount('/sys/fs/cgroup/memory', '/sys/fs/cgroup/memory', '', MS.BIND | MS.REC),
       remount('/sys/fs/cgroup/memory', cgroupFlags),
       mkdir('/sys/fs/cgroup/systemd'),
-      mount('/sys/fs/cgroup/systemd/user.slice/session-1.scope', '/sys/fs/cgroup/systemd', '', MS.BIND | MS.REC),
+      mount(
+        '/sys/fs/cgroup/systemd/user.slice/session-1.scope',
+        '/sys/fs/cgroup/systemd',
+        '',
+        MS.BIND | MS.REC,
+      ),
       remount('/sys/fs/cgroup/systemd', cgroupFlags),
       mkdir('/sys/fs/cgroup/unified'),
-      mount('/sys/fs/cgroup/unified/user.slice/session-1.scope', '/sys/fs/cgroup/unified', '', MS.BIND | MS.REC),
+      mount(
+        '/sys/fs/cgroup/unified/user.slice/session-1.scope',
+        '/sys/fs/cgroup/unified',
+        '',
+        MS.BIND | MS.REC,
+      ),
       remount('/sys/fs/cgroup/unified', cgroupFlags),
       mount('', '/sys/fs/cgroup', '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
       ...DEFAULT_NODES,
@@ -270,7 +320,11 @@ describe('whole programs', () => {
       ...start(['sh'], [DEFAULT_PATH_ENV, 'TERM=xterm']),
     ]);
     expect(program.cloneFlags).toBe(
-      NAMESPACE_FLAGS.pid | NAMESPACE_FLAGS.network | NAMESPACE_FLAGS.ipc | NAMESPACE_FLAGS.uts | NAMESPACE_FLAGS.mount,
+      NAMESPACE_FLAGS.pid |
+        NAMESPACE_FLAGS.network |
+        NAMESPACE_FLAGS.ipc |
+        NAMESPACE_FLAGS.uts |
+        NAMESPACE_FLAGS.mount,
     );
     // runc's spec lists ambient capabilities but no inheritable ones: the kernel would refuse them.
     expect(program.warnings).toEqual([
@@ -279,7 +333,10 @@ describe('whole programs', () => {
     expect(program.devicesCgroup).toEqual({
       mountPoint: '/sys/fs/cgroup/devices',
       path: '/user.slice/nsinit-c1',
-      rules: [{ allow: false, type: 'a', major: null, minor: null, access: 'rwm' }, ...DEFAULT_ALLOWED_DEVICES],
+      rules: [
+        { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
+        ...DEFAULT_ALLOWED_DEVICES,
+      ],
     });
   });
 
@@ -293,12 +350,17 @@ describe('whole programs', () => {
       mkdir('/dev'),
       mkdir('/tmp'),
       mkdir('/sys'),
-      mkdir('/'),
       { op: 'readonly', path: '/', recursive: true },
       realDirMount('proc', '/proc', 'proc', MS.NOSUID | MS.NOEXEC | MS.NODEV),
       mount('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
       mkdir('/dev/pts'),
-      mount('devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
+      mount(
+        'devpts',
+        '/dev/pts',
+        'devpts',
+        MS.NOSUID | MS.NOEXEC,
+        'newinstance,ptmxmode=0666,mode=0620,gid=5',
+      ),
       mkdir('/dev/shm'),
       mount('shm', '/dev/shm', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
       mkdir('/dev/mqueue'),
@@ -323,7 +385,11 @@ describe('whole programs', () => {
       ...start(['sh'], [DEFAULT_PATH_ENV, 'TERM=xterm', 'HOME=/root']),
     ]);
     expect(program.cloneFlags).toBe(
-      NAMESPACE_FLAGS.mount | NAMESPACE_FLAGS.uts | NAMESPACE_FLAGS.ipc | NAMESPACE_FLAGS.pid | NAMESPACE_FLAGS.network,
+      NAMESPACE_FLAGS.mount |
+        NAMESPACE_FLAGS.uts |
+        NAMESPACE_FLAGS.ipc |
+        NAMESPACE_FLAGS.pid |
+        NAMESPACE_FLAGS.network,
     );
     expect(program.warnings).toEqual([]);
     expect(program.devicesCgroup).toBeNull();
@@ -345,9 +411,11 @@ describe('whole programs', () => {
 });
 
 describe('root filesystem', () => {
-  it('moves the root with MS_MOVE + chroot when there is no pivot_root', () => {
+  it('moves the root with MS_MOVE + chroot when there is no pivot_root, with / rslave rather than rprivate', () => {
     const program = compile(busybox(), { noPivotRoot: true });
     expect(opsNamed(program, 'pivotRoot', 'moveRoot')).toEqual([{ op: 'moveRoot' }]);
+    expect(program.ops[3]).toEqual(mount('', '/', '', MS.SLAVE | MS.REC));
+    expect(compile(busybox()).ops[3]).toEqual(mount('', '/', '', MS.PRIVATE | MS.REC));
   });
 
   it('sets the requested root propagation, and refuses [r]private without pivot_root', () => {
@@ -411,7 +479,10 @@ describe('root filesystem', () => {
     expect(proc).toBeInstanceOf(InvalidConfigError);
     expect(proc.message).toBe('mounts[0].destination: proc may only be mounted on /proc');
 
-    config.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/x', source: 'tmpfs' }];
+    config.mounts = [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/x', source: 'tmpfs' },
+    ];
     const untyped = compileError(config);
     expect(untyped).toBeInstanceOf(InvalidConfigError);
     expect(untyped.message).toBe('mounts[1].type: is required for a mount that is not a bind mount');
@@ -444,7 +515,6 @@ describe('bind mounts', () => {
     ).toEqual([
       mkdir('/mnt/dir'),
       { op: 'createFile', path: '/etc/file', mode: 0o644 },
-      mkdir('/'),
       mount('/host/dir', '/mnt/dir', '', MS.BIND | MS.REC),
       mount('/host/file', '/etc/file', '', MS.BIND),
     ]);
@@ -452,10 +522,16 @@ describe('bind mounts', () => {
 
   it('applies per-mount flags with a second, remounting call', () => {
     expect(
-      bindOps([{ destination: '/mnt', type: 'bind', source: '/host/dir', options: ['rbind', 'ro', 'nosuid', 'nodev'] }]),
+      bindOps([
+        {
+          destination: '/mnt',
+          type: 'bind',
+          source: '/host/dir',
+          options: ['rbind', 'ro', 'nosuid', 'nodev'],
+        },
+      ]),
     ).toEqual([
       mkdir('/mnt'),
-      mkdir('/'),
       mount('/host/dir', '/mnt', '', MS.BIND | MS.REC),
       remount('/mnt', MS.RDONLY | MS.NOSUID | MS.NODEV),
     ]);
@@ -463,10 +539,16 @@ describe('bind mounts', () => {
 
   it('changes propagation with one extra mount call per option, in order', () => {
     expect(
-      bindOps([{ destination: '/mnt', type: 'bind', source: '/host/dir', options: ['rbind', 'rslave', 'unbindable'] }]),
+      bindOps([
+        {
+          destination: '/mnt',
+          type: 'bind',
+          source: '/host/dir',
+          options: ['rbind', 'rslave', 'unbindable'],
+        },
+      ]),
     ).toEqual([
       mkdir('/mnt'),
-      mkdir('/'),
       mount('/host/dir', '/mnt', '', MS.BIND | MS.REC),
       mount('', '/mnt', '', MS.SLAVE | MS.REC),
       mount('', '/mnt', '', MS.UNBINDABLE),
@@ -482,7 +564,6 @@ describe('bind mounts', () => {
     ).toEqual([
       mkdir('/data'),
       { op: 'createFile', path: '/app.ini', mode: 0o644 },
-      mkdir('/'),
       mount('/bundle/data', '/data', '', MS.BIND | MS.REC),
       mount('/bundle/conf/app.ini', '/app.ini', '', MS.BIND),
     ]);
@@ -490,8 +571,14 @@ describe('bind mounts', () => {
 
   it('refuses a missing source, no source, and filesystem options', () => {
     const cases: [OciConfig['mounts'], string][] = [
-      [[{ destination: '/mnt', type: 'bind', source: 'nope' }], 'mounts[0].source: /bundle/nope does not exist'],
-      [[{ destination: '/mnt', type: 'bind', source: '/host/nope' }], 'mounts[0].source: /host/nope does not exist'],
+      [
+        [{ destination: '/mnt', type: 'bind', source: 'nope' }],
+        'mounts[0].source: /bundle/nope does not exist',
+      ],
+      [
+        [{ destination: '/mnt', type: 'bind', source: '/host/nope' }],
+        'mounts[0].source: /host/nope does not exist',
+      ],
       [[{ destination: '/mnt', options: ['rbind'] }], 'mounts[0].source: a bind mount needs a source'],
       [
         [{ destination: '/mnt', type: 'bind', source: '/host/dir', options: ['bind', 'mode=755'] }],
@@ -517,7 +604,12 @@ describe('bind mounts', () => {
 describe('cgroup mounts', () => {
   function cgroupConfig(namespace: boolean): OciConfig {
     const config = busybox();
-    config.mounts!.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'ro'] });
+    config.mounts!.push({
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'ro'],
+    });
     if (namespace) config.linux!.namespaces!.push({ type: 'cgroup' });
     return config;
   }
@@ -536,7 +628,6 @@ describe('cgroup mounts', () => {
     expect(rootfsOps(program)).toEqual([
       mkdir('/proc'),
       mkdir('/sys/fs/cgroup'),
-      mkdir('/'),
       realDirMount('proc', '/proc', 'proc', 0),
       mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
       mkdir(at('cpu,cpuacct')),
@@ -557,10 +648,10 @@ describe('cgroup mounts', () => {
 
   it('on a cgroup2-only host: a fresh cgroup2 with a namespace, else a read-only bind of our cgroup', () => {
     const host = fakeHost({ cgroups: PURE_V2 });
-    expect(rootfsOps(compile(cgroupConfig(true), { host })).slice(4)).toEqual([
+    expect(rootfsOps(compile(cgroupConfig(true), { host })).slice(3)).toEqual([
       mount('cgroup', '/sys/fs/cgroup', 'cgroup2', MS.NOSUID | MS.RDONLY),
     ]);
-    expect(rootfsOps(compile(cgroupConfig(false), { host })).slice(4)).toEqual([
+    expect(rootfsOps(compile(cgroupConfig(false), { host })).slice(3)).toEqual([
       mount('/sys/fs/cgroup/app.slice', '/sys/fs/cgroup', '', MS.BIND | MS.REC),
       remount('/sys/fs/cgroup', MS.NOSUID | MS.RDONLY),
     ]);
@@ -600,12 +691,24 @@ describe('devices', () => {
 
   it('refuses a device outside the fresh /dev, or a character device without numbers', () => {
     // `..` would lead out of the fresh /dev into the image's own files; /dev itself is no node.
-    for (const path of ['/etc/null', '/device', '/dev', '/dev/', '/dev//null', '/dev/../etc/null', '/dev/./null']) {
+    // Paths are cleaned first, as runc does: `/dev/../etc/null` is `/etc/null`, `/dev/` is `/dev`.
+    for (const [path, cleaned] of [
+      ['/etc/null', '/etc/null'],
+      ['/device', '/device'],
+      ['/dev', '/dev'],
+      ['/dev/', '/dev'],
+      ['/dev/../etc/null', '/etc/null'],
+    ]) {
       const outside = withDev();
-      outside.linux!.devices = [{ type: 'c', path, major: 1, minor: 3 }];
+      outside.linux!.devices = [{ type: 'c', path: path!, major: 1, minor: 3 }];
       const error = compileError(outside);
       expect(error).toBeInstanceOf(InvalidConfigError);
-      expect(error.message).toBe(`linux.devices[0].path: ${path} is not under /dev`);
+      expect(error.message).toBe(`linux.devices[0].path: ${cleaned} is not under /dev`);
+    }
+    for (const path of ['/dev//null', '/dev/./null']) {
+      const inside = withDev();
+      inside.linux!.devices = [{ type: 'c', path, major: 1, minor: 3 }];
+      expect(opsNamed(compile(inside), 'mknod')).toContainEqual(expect.objectContaining({ path: '/dev/null' }));
     }
     const numberless = withDev();
     numberless.linux!.devices = [{ type: 'c', path: '/dev/x', major: 1 }];
@@ -630,7 +733,9 @@ describe('devices', () => {
       { type: 'b', path: '/dev/sda', major: 8, minor: 0 },
     ];
     const host = fakeHost({
-      cgroups: [{ mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/' }],
+      cgroups: [
+        { mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/' },
+      ],
     });
     const rules: DeviceRule[] = [
       { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
@@ -773,13 +878,17 @@ describe('umask and rlimits', () => {
     expect(error).toBeInstanceOf(InvalidConfigError);
     expect(error.message).toBe(`process.rlimits[1]: soft limit ${2 ** 64} exceeds hard limit 100`);
 
-    config.process!.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }];
+    // The spec package refuses this name; the compiler must not trust that it ran.
+    config.process!.rlimits = [{ type: 'RLIMIT_BOGUS' as 'RLIMIT_CPU', soft: 1, hard: 1 }];
     expect(compileError(config).message).toBe('process.rlimits[0].type: unknown rlimit "RLIMIT_BOGUS"');
   });
 });
 
 describe('identity and capabilities', () => {
-  function withCaps(capabilities: NonNullable<OciConfig['process']>['capabilities'], capLastCap = 40): CompiledProgram {
+  function withCaps(
+    capabilities: NonNullable<OciConfig['process']>['capabilities'],
+    capLastCap = 40,
+  ): CompiledProgram {
     const config = busybox();
     config.process!.capabilities = capabilities;
     return compile(config, { host: fakeHost({ capLastCap }) });
@@ -799,7 +908,13 @@ describe('identity and capabilities', () => {
     const caps = ['CAP_NET_BIND_SERVICE'];
     const config = busybox();
     config.process!.user = { uid: 1000, gid: 1000, additionalGids: [10, 20] };
-    config.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
+    config.process!.capabilities = {
+      bounding: caps,
+      effective: caps,
+      permitted: caps,
+      inheritable: caps,
+      ambient: caps,
+    };
     config.process!.noNewPrivileges = true;
     const program = compile(config);
     const from = program.ops.findIndex((op) => op.op === 'boundingDrop');
@@ -828,15 +943,22 @@ describe('identity and capabilities', () => {
     ]);
   });
 
-  it('refuses an effective capability that is not permitted, and an unknown capability', () => {
+  it('refuses an effective capability that is not permitted; ignores an unknown one with a warning, as runc', () => {
     const config = busybox();
-    config.process!.capabilities = { effective: ['CAP_KILL', 'CAP_CHOWN', 'CAP_SYS_ADMIN'], permitted: ['CAP_KILL'] };
+    config.process!.capabilities = {
+      effective: ['CAP_KILL', 'CAP_CHOWN', 'CAP_SYS_ADMIN'],
+      permitted: ['CAP_KILL'],
+    };
     const error = compileError(config);
     expect(error).toBeInstanceOf(InvalidConfigError);
-    expect(error.message).toBe('process.capabilities.effective: CAP_CHOWN, CAP_SYS_ADMIN not in the permitted set');
+    expect(error.message).toBe(
+      'process.capabilities.effective: CAP_CHOWN, CAP_SYS_ADMIN not in the permitted set',
+    );
 
     config.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_NO_SUCH_THING'] };
-    expect(compileError(config).message).toBe('process.capabilities.bounding: unknown capability "CAP_NO_SUCH_THING"');
+    const program = compile(config);
+    expect(program.warnings).toEqual(['process.capabilities.bounding: unknown capability CAP_NO_SUCH_THING; ignored']);
+    expect(opsNamed(program, 'boundingDrop')).toEqual([{ op: 'boundingDrop', mask: ALL_CAPS & ~capMask(['CAP_KILL']) }]);
   });
 
   it('ignores, with a warning, a capability this kernel does not know', () => {

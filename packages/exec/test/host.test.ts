@@ -95,7 +95,12 @@ describe('cgroupMountsOf', () => {
         controllers: ['cpuacct', 'cpu'],
         ownCgroup: '/user.slice',
       },
-      { mountPoint: '/sys/fs/cgroup/cpuset', fsType: 'cgroup', controllers: ['cpuset'], ownCgroup: '/docker/abc' },
+      {
+        mountPoint: '/sys/fs/cgroup/cpuset',
+        fsType: 'cgroup',
+        controllers: ['cpuset'],
+        ownCgroup: '/docker/abc',
+      },
       {
         mountPoint: '/sys/fs/cgroup/net_cls,net_prio',
         fsType: 'cgroup',

@@ -44,11 +44,28 @@ describe('parseMountOptions', () => {
     expect(parse('rbind', 'bind').flags).toBe(MS.BIND | MS.REC);
     expect(parse('defaults')).toEqual({ flags: 0, propagation: [], data: '' });
     expect(parse('ro', 'defaults').flags).toBe(MS.RDONLY);
-    expect(parseMountOptions(undefined, 'mounts[0].options')).toEqual({ flags: 0, propagation: [], data: '' });
+    expect(parseMountOptions(undefined, 'mounts[0].options')).toEqual({
+      flags: 0,
+      propagation: [],
+      data: '',
+    });
   });
 
   it('collects propagation changes in order, apart from the flags', () => {
-    expect(parse('rbind', 'rslave', 'nosuid', 'private', 'shared', 'rshared', 'slave', 'rprivate', 'unbindable', 'runbindable')).toEqual({
+    expect(
+      parse(
+        'rbind',
+        'rslave',
+        'nosuid',
+        'private',
+        'shared',
+        'rshared',
+        'slave',
+        'rprivate',
+        'unbindable',
+        'runbindable',
+      ),
+    ).toEqual({
       flags: MS.BIND | MS.REC | MS.NOSUID,
       propagation: [
         MS.SLAVE | MS.REC,
@@ -65,12 +82,16 @@ describe('parseMountOptions', () => {
   });
 
   it('passes every other option through as filesystem data, in order', () => {
-    expect(parse('nosuid', 'mode=755', 'size=65536k', 'newinstance', 'ptmxmode=0666', 'gid=5', 'noexec')).toEqual({
+    expect(
+      parse('nosuid', 'mode=755', 'size=65536k', 'newinstance', 'ptmxmode=0666', 'gid=5', 'noexec'),
+    ).toEqual({
       flags: MS.NOSUID | MS.NOEXEC,
       propagation: [],
       data: 'mode=755,size=65536k,newinstance,ptmxmode=0666,gid=5',
     });
-    expect(parse('lowerdir=/a:/b', 'upperdir=/u', 'workdir=/w').data).toBe('lowerdir=/a:/b,upperdir=/u,workdir=/w');
+    expect(parse('lowerdir=/a:/b', 'upperdir=/u', 'workdir=/w').data).toBe(
+      'lowerdir=/a:/b,upperdir=/u,workdir=/w',
+    );
   });
 
   it('refuses options that need more than flags rather than passing them on as data', () => {
@@ -107,7 +128,9 @@ describe('parseMountOptions', () => {
         return undefined;
       })();
       expect(error, option).toBeInstanceOf(UnsupportedFeatureError);
-      expect((error as UnsupportedFeatureError).message).toBe(`mounts[0].options: mount option "${option}" is not supported yet`);
+      expect((error as UnsupportedFeatureError).message).toBe(
+        `mounts[0].options: mount option "${option}" is not supported yet`,
+      );
     }
     // Names that merely start like a recursive attribute are filesystem data.
     expect(parse('rrofs', 'remount').data).toBe('rrofs');

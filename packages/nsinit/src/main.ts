@@ -1,6 +1,7 @@
 // The nsinit command line: parse, call @nsinit/exec, exit with the container's status.
 import { appendFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { type Container, run } from '@nsinit/exec';
 import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/spec';
@@ -59,6 +60,8 @@ async function execCommand(command: string[], options: { config?: string; id?: s
       stdio: 'inherit',
       signal: abort.signal,
       ...(options.id ? { id: options.id } : {}),
+      // The config's folder is the bundle: relative bind sources are relative to it, as root.path is.
+      ...(loaded ? { bundleDir: dirname(loaded.path) } : {}),
       ...((options.root ?? globals.root) ? { stateRoot: options.root ?? globals.root } : {}),
       noPivotRoot: !options.pivot || (loaded?.runtime.noPivotRoot ?? false),
       onWarning: (message) => log('warning', message),

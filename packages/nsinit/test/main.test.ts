@@ -1,0 +1,168 @@
+// The CLI's parsing, exit codes and error reporting. Every case here fails before a
+// container could start (test-e2e runs real ones): nothing is created on the machine
+// except the temp dir, which is removed after each test.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buildProgram, main } from '../src/main.js';
+
+let dir: string;
+let stateRoot: string;
+let stdout: string;
+let stderr: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nsinit-cli-'));
+  stateRoot = join(dir, 'state');
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  // main() reads and the exec action sets process.exitCode: never let it leak into the test run.
+  process.exitCode = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const nsinit = (...args: string[]) => main(['node', 'nsinit', ...args]);
+
+/** A busybox-style OCI config in the temp dir; `root.path` is relative to it. */
+function writeConfig(overrides: Record<string, unknown> = {}): string {
+  const file = join(dir, 'config.json');
+  const config = {
+    ociVersion: '1.0.2',
+    process: { args: ['true'], cwd: '/', env: ['PATH=/bin'] },
+    root: { path: 'rootfs' },
+    mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+    linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }] },
+    ...overrides,
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+describe('buildProgram', () => {
+  it('has the exec command with its options, and the global ones', () => {
+    const program = buildProgram();
+    expect(program.name()).toBe('nsinit');
+    expect(program.options.map((option) => option.long)).toEqual([
+      '--version',
+      '--root',
+      '--log',
+      '--log-format',
+      '--debug',
+    ]);
+    const exec = program.commands.find((command) => command.name() === 'exec');
+    expect(exec?.options.map((option) => option.long)).toEqual(['--config', '--root', '--id', '--no-pivot']);
+  });
+});
+
+describe('main', () => {
+  it('prints help mentioning exec and exits 0', async () => {
+    expect(await nsinit('--help')).toBe(0);
+    expect(stdout).toMatch(/^Usage: nsinit /);
+    expect(stdout).toMatch(/^\s+exec \[options\] \[cmd\.\.\.\]\s+Run CMD in a new container/m);
+    expect(stderr).toBe('');
+  });
+
+  it('prints the help of exec and the version, exiting 0', async () => {
+    expect(await nsinit('exec', '--help')).toBe(0);
+    expect(stdout).toContain('-c, --config <file>');
+    stdout = '';
+    expect(await nsinit('--version')).toBe(0);
+    expect(stdout).toBe('0.1.0\n');
+  });
+
+  it('exits 2 on a usage error: unknown command, unknown option, bad log format', async () => {
+    expect(await nsinit('bogus')).toBe(2);
+    expect(stderr).toMatch(/^error: unknown command 'bogus'/);
+    stderr = '';
+    expect(await nsinit('--bogus', 'exec')).toBe(2);
+    expect(stderr).toMatch(/^error: unknown option '--bogus'/);
+    stderr = '';
+    expect(await nsinit('--log-format', 'xml', 'exec')).toBe(2);
+    expect(stderr).toMatch(/^error: option '--log-format <format>' argument 'xml' is invalid/);
+  });
+
+  it('exits 255 with one line naming a config file that does not exist', async () => {
+    const missing = join(dir, 'missing.json');
+    expect(await nsinit('--root', stateRoot, 'exec', '--config', missing, '--', 'true')).toBe(255);
+    expect(stderr).toBe(
+      `nsinit: ${missing}: cannot read the configuration: no such file (check the --config path)\n`,
+    );
+    expect(stdout).toBe('');
+    expect(existsSync(stateRoot)).toBe(false);
+  });
+
+  it('exits 255 with one line for a config whose root does not exist, leaving nothing', async () => {
+    const config = writeConfig();
+    expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
+    expect(stderr).toBe(`nsinit: root.path ${join(dir, 'rootfs')} does not exist\n`);
+    expect(existsSync(stateRoot)).toBe(false);
+  });
+
+  it('keeps a multi-line error message on one line', async () => {
+    mkdirSync(join(dir, 'rootfs'));
+    const config = writeConfig({
+      mounts: [{ destination: '/data', type: 'bind', source: '/nonexistent/two\nlines', options: ['rbind'] }],
+    });
+    expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
+    expect(stderr).toBe('nsinit: mounts[0].source: /nonexistent/two lines does not exist\n');
+  });
+
+  it('resolves a relative bind source against the config file folder (the bundle), not the cwd', async () => {
+    mkdirSync(join(dir, 'rootfs'));
+    const config = writeConfig({
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/data', type: 'bind', source: 'data', options: ['rbind'] },
+      ],
+    });
+    expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
+    expect(stderr).toBe(`nsinit: mounts[1].source: ${join(dir, 'data')} does not exist\n`);
+    expect(existsSync(stateRoot)).toBe(false);
+  });
+
+  it('also writes errors to --log, one JSON object per line with --log-format json', async () => {
+    const log = join(dir, 'nsinit.log');
+    const missing = join(dir, 'missing.json');
+    for (let run = 0; run < 2; run++) {
+      expect(await nsinit('--log', log, '--log-format', 'json', 'exec', '--config', missing)).toBe(255);
+    }
+    const lines = readFileSync(log, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      expect(entry).toEqual({
+        level: 'error',
+        msg: `${missing}: cannot read the configuration: no such file (check the --config path)`,
+        time: expect.any(String),
+      });
+      expect(new Date(entry.time as string).toISOString()).toBe(entry.time);
+    }
+    // The error still reaches stderr too.
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
+  it('writes runc-style text lines to --log by default', async () => {
+    const log = join(dir, 'nsinit.log');
+    const missing = join(dir, 'missing.json');
+    expect(await nsinit('--log', log, 'exec', '--config', missing)).toBe(255);
+    expect(readFileSync(log, 'utf8')).toMatch(
+      new RegExp(
+        `^time="\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z" level=error msg="${missing.replaceAll('/', '\\/')}: cannot read the configuration: no such file \\(check the --config path\\)"\\n$`,
+      ),
+    );
+  });
+});
