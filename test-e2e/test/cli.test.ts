@@ -87,6 +87,22 @@ describe('nsinit exec', () => {
     expectNothingLeft();
   });
 
+  it('switches the root with MS_MOVE + chroot on --no-pivot, and for a container.json with no_pivot_root', () => {
+    const config = writeConfig('nopivot.json', busyboxConfig());
+    const script = 'echo $$; hostname; ls / | head -1; cut -d" " -f5 /proc/self/mountinfo | tr "\\n" " "';
+    const flag = nsinit(['--root', stateRoot, 'exec', '--no-pivot', '--config', config, '--', 'sh', '-c', script]);
+    expect(flag.stderr).toBe('');
+    expect(flag.stdout).toBe('1\nbox\nbin\n/ /proc ');
+    expect(flag.status).toBe(0);
+
+    const legacy = join(bundle.rootfs, 'container.json');
+    writeFileSync(legacy, JSON.stringify({ hostname: 'moved', no_pivot_root: true, namespaces: { NEWNS: true, NEWPID: true, NEWUTS: true }, environment: ['PATH=/bin'] }));
+    const fromJson = nsinit(['--root', stateRoot, 'exec', '--config', legacy, '--', 'sh', '-c', 'echo $$; hostname']);
+    expect(fromJson.stderr).toBe('');
+    expect(fromJson.stdout).toBe('1\nmoved\n');
+    expectNothingLeft();
+  });
+
   it('forwards SIGTERM to the container', async () => {
     const config = writeConfig('trap.json', busyboxConfig());
     const child = nsinitAsync([
