@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -683,6 +684,47 @@ static int op_chown(struct run_state *st, const struct op *op)
 	return 0;
 }
 
+static int op_set_ctty(struct run_state *st, const struct op *op)
+{
+	int fd = (int)op->arg[0].u32;
+	if (ioctl(fd, TIOCSCTTY, 0) < 0)
+		return fail(st, errno, "make fd %d the controlling terminal", fd);
+	return 0;
+}
+
+/* Bind the file behind an fd the parent passed (the console's pts) onto a target in
+ * root. The target must already be a regular file or a device: a symlink planted in the
+ * image is refused, never followed. */
+static int op_bind_fd(struct run_state *st, const struct op *op)
+{
+	int fd = (int)op->arg[0].u32;
+	const char *target = op->arg[1].str;
+
+	AUTOCLOSE int target_fd = open_in_root(st, target, O_PATH | O_NOFOLLOW);
+	if (target_fd < 0)
+		return fail(st, errno, "bind fd %d on %s: open the target", fd, target);
+	struct stat sb;
+	if (fstat(target_fd, &sb) < 0)
+		return fail(st, errno, "bind fd %d on %s: stat the target", fd, target);
+	if (S_ISLNK(sb.st_mode) || S_ISDIR(sb.st_mode))
+		return fail(st, S_ISLNK(sb.st_mode) ? ELOOP : EISDIR, "bind fd %d on %s: the target is a %s", fd, target,
+			    S_ISLNK(sb.st_mode) ? "symlink" : "directory");
+	AUTOCLOSE int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return fail(st, errno, "bind fd %d on %s: clone a mount of it", fd, target);
+	if (sys_move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(st, errno, "bind fd %d on %s", fd, target);
+	return 0;
+}
+
+static int op_setns(struct run_state *st, const struct op *op)
+{
+	int fd = (int)op->arg[0].u32;
+	if (setns(fd, (int)op->arg[1].u32) < 0)
+		return fail(st, errno, "setns fd %d (0x%" PRIx32 ")", fd, op->arg[1].u32);
+	return 0;
+}
+
 static op_handler *const handlers[] = {
 	[OP_WAIT_GO] = op_wait_go,
 	[OP_SETSID] = op_setsid,
@@ -719,6 +761,9 @@ static op_handler *const handlers[] = {
 	[OP_CLOSE] = op_close,
 	[OP_UNSHARE] = op_unshare,
 	[OP_CHOWN] = op_chown,
+	[OP_SET_CTTY] = op_set_ctty,
+	[OP_BIND_FD] = op_bind_fd,
+	[OP_SETNS] = op_setns,
 };
 
 int program_run(const struct program *program, int report_fd)

@@ -182,6 +182,9 @@ static const struct op_layout layouts[] = {
 	[OP_CLOSE] = { "CLOSE", 0, { FD("fd") } },
 	[OP_UNSHARE] = { "UNSHARE", 0, { U64("flags") } },
 	[OP_CHOWN] = { "CHOWN", 0, { PATH("path"), ID("uid"), ID("gid") } },
+	[OP_SET_CTTY] = { "SET_CTTY", 0, { FD("fd") } },
+	[OP_BIND_FD] = { "BIND_FD", 0, { FD("fd"), PATH("target") } },
+	[OP_SETNS] = { "SETNS", 0, { FD("fd"), U32("nstype", UINT32_MAX) } },
 };
 
 static const struct op_layout *layout_of(uint32_t code)
@@ -290,6 +293,14 @@ static bool check_op(const struct cursor *c, const char *what, const struct op *
 		if (op->arg[0].u64 == 0 || op->arg[0].u64 & ~namespaces)
 			return cursor_fail(c, what, "flags 0x%" PRIx64 " are not namespace flags this helper may unshare",
 					   op->arg[0].u64);
+		return true;
+	}
+	case OP_SETNS: {
+		/* 0 would join whatever the fd is; a program always says which namespace it means. */
+		const uint32_t types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+		uint32_t nstype = op->arg[1].u32;
+		if (nstype == 0 || nstype & ~types || (nstype & (nstype - 1)))
+			return cursor_fail(c, what, "nstype 0x%" PRIx32 " is not one namespace flag this helper may join", nstype);
 		return true;
 	}
 	case OP_EXEC:

@@ -53,6 +53,9 @@ enum opcode {
 	OP_CLOSE = 33,
 	OP_UNSHARE = 34,
 	OP_CHOWN = 35,
+	OP_SET_CTTY = 36,
+	OP_BIND_FD = 37,
+	OP_SETNS = 38,
 };
 
 /* Op flag bits, per opcode. */

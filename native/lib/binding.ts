@@ -3,6 +3,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { BpfBinding } from './bpf.js';
+import type { FdPassingBinding } from './fdpass.js';
+import type { NetlinkBinding } from './netlink.js';
+import type { PtyBinding } from './pty.js';
 
 export interface FdPlacement {
   /** An fd open in this process. */
@@ -42,7 +46,8 @@ export interface ExitStatus {
   coreDumped?: boolean;
 }
 
-export interface NativeBinding {
+/** src/addon.cc: processes, pidfds, memfds, pipes, locks. */
+export interface ProcessBinding {
   spawn(options: SpawnOptions): SpawnedProcess;
   /** Resolves once the process has exited and been reaped. One wait per pidfd at a time. */
   waitExit(options: { pidfd: number }): Promise<ExitStatus>;
@@ -58,6 +63,9 @@ export interface NativeBinding {
   /** False when `wait` is false and another holder has the lock. */
   flock(options: { fd: number; operation: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): boolean;
 }
+
+/** Everything the compiled addon exports; each feature's functions are typed in its own file. */
+export interface NativeBinding extends ProcessBinding, PtyBinding, FdPassingBinding, NetlinkBinding, BpfBinding {}
 
 export class NativeLoadError extends Error {
   readonly code = 'ERR_NSINIT_NATIVE_LOAD';

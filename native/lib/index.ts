@@ -4,13 +4,18 @@ export {
   type ExitStatus,
   type FdPlacement,
   type NativeBinding,
+  type ProcessBinding,
   NativeLoadError,
   type SpawnedProcess,
   type SpawnOptions,
   candidateDirs,
   findHelper,
 } from './binding.js';
+export * from './bpf.js';
+export * from './fdpass.js';
+export * from './netlink.js';
 export * from './program.js';
+export * from './pty.js';
 
 let binding: NativeBinding | undefined;
 

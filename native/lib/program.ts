@@ -135,7 +135,10 @@ export type InitOp =
   | { op: 'writeFile'; path: string; data: ProgramBytes }
   | { op: 'close'; fd: number }
   | { op: 'unshare'; /** CLONE_NEWNS, NEWUTS, NEWIPC, NEWNET or NEWCGROUP. */ flags: bigint | number }
-  | { op: 'chown'; path: string; uid: number; gid: number };
+  | { op: 'chown'; path: string; uid: number; gid: number }
+  | { op: 'setCtty'; fd: number }
+  | { op: 'bindFd'; fd: number; /** In root; must exist, not a symlink or directory. */ target: string }
+  | { op: 'setns'; fd: number; /** Exactly one CLONE_NEW* flag (not PID or USER). */ nstype: number };
 
 export type InitOpName = InitOp['op'];
 
@@ -176,6 +179,9 @@ export const OPCODES = Object.freeze({
   close: 33,
   unshare: 34,
   chown: 35,
+  setCtty: 36,
+  bindFd: 37,
+  setns: 38,
 } as const satisfies Record<InitOpName, number>);
 
 /** The op name of an opcode, or undefined for a number that is none. */
@@ -328,6 +334,19 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
       ['path', PATH],
       ['uid', ID],
       ['gid', ID],
+    ],
+  },
+  setCtty: { fields: [['fd', FD]] },
+  bindFd: {
+    fields: [
+      ['fd', FD],
+      ['target', PATH],
+    ],
+  },
+  setns: {
+    fields: [
+      ['fd', FD],
+      ['nstype', u32()],
     ],
   },
 };
@@ -485,6 +504,12 @@ const UNSHAREABLE = 0x0002_0000n | 0x0400_0000n | 0x0800_0000n | 0x4000_0000n | 
 
 /** Rules that span fields, as the helper's decoder checks them. */
 function checkOp(op: InitOp): void {
+  if (op.op === 'setns') {
+    const type = BigInt(op.nstype);
+    if (type === 0n || (type & ~UNSHAREABLE) !== 0n || (type & (type - 1n)) !== 0n) {
+      throw new FieldProblem('nstype', `${hex(op.nstype)} is not one namespace flag the helper may join`);
+    }
+  }
   if (op.op === 'unshare') {
     const flags = checkU64(op.flags, 'flags');
     if (flags === 0n || (flags & ~UNSHAREABLE) !== 0n) {
@@ -710,6 +735,12 @@ export function describeOp(op: InitOp): string {
       return `unshare ${hex(BigInt(op.flags))}`;
     case 'chown':
       return `chown ${op.path} to ${op.uid}:${op.gid}`;
+    case 'setCtty':
+      return `make fd ${op.fd} the controlling terminal`;
+    case 'bindFd':
+      return `bind fd ${op.fd} on ${op.target}`;
+    case 'setns':
+      return `setns fd ${op.fd} (${hex(op.nstype)})`;
     default:
       return `unknown op ${JSON.stringify((op as { op?: unknown }).op)}`;
   }

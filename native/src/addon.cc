@@ -3,7 +3,8 @@
 // file owns no JavaScript state between calls, and every fd it opens is either
 // returned to the caller (who then owns it) or closed before returning.
 
-#include <napi.h>
+#include "addon.h"
+
 #include <uv.h>
 
 #include <errno.h>
@@ -39,63 +40,8 @@
 #define F_SEAL_EXEC 0x0020
 #endif
 
+namespace nsinit {
 namespace {
-
-// ---------------------------------------------------------------------------
-// Errors shaped like Node's system errors: code, errno (negative), syscall.
-
-std::string ErrnoName(int err) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  const char* name = strerrorname_np(err);
-  if (name != nullptr) return name;
-#endif
-  return "E" + std::to_string(err);
-}
-
-Napi::Error SystemError(Napi::Env env, int err, const std::string& syscall, const std::string& context = "") {
-  std::string message = syscall + " failed: " + strerror(err) + " (" + ErrnoName(err) + ")";
-  if (!context.empty()) message += ": " + context;
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", ErrnoName(err));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", syscall);
-  return error;
-}
-
-Napi::Error TypeError(Napi::Env env, const std::string& message) {
-  Napi::Error error = Napi::TypeError::New(env, message);
-  error.Set("code", "ERR_INVALID_ARG_TYPE");
-  return error;
-}
-
-Napi::Object OptionsArg(const Napi::CallbackInfo& info, const char* fn) {
-  if (info.Length() < 1 || !info[0].IsObject()) throw TypeError(info.Env(), std::string(fn) + ": expected an options object");
-  return info[0].As<Napi::Object>();
-}
-
-int FdOption(Napi::Object options, const char* key, const char* fn) {
-  Napi::Value value = options.Get(key);
-  if (!value.IsNumber()) throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be an fd number");
-  int64_t fd = value.As<Napi::Number>().Int64Value();
-  if (fd < 0 || fd > INT32_MAX) throw TypeError(options.Env(), std::string(fn) + ": options." + key + " is not a valid fd");
-  return static_cast<int>(fd);
-}
-
-std::vector<std::string> StringArrayOption(Napi::Object options, const char* key, const char* fn) {
-  std::vector<std::string> out;
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return out;
-  if (!value.IsArray()) throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be an array of strings");
-  Napi::Array array = value.As<Napi::Array>();
-  for (uint32_t i = 0; i < array.Length(); i++) {
-    Napi::Value item = array.Get(i);
-    if (!item.IsString()) throw TypeError(options.Env(), std::string(fn) + ": options." + key + "[" + std::to_string(i) + "] must be a string");
-    std::string s = item.As<Napi::String>().Utf8Value();
-    if (s.find('\0') != std::string::npos) throw TypeError(options.Env(), std::string(fn) + ": options." + key + "[" + std::to_string(i) + "] contains a NUL byte");
-    out.push_back(std::move(s));
-  }
-  return out;
-}
 
 std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -571,7 +517,9 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+}  // namespace
+
+void RegisterProcess(Napi::Env env, Napi::Object exports) {
   AddonData* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   napi_add_env_cleanup_hook(
@@ -590,6 +538,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+}
+
+
+}  // namespace nsinit
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  nsinit::RegisterProcess(env, exports);
+  nsinit::RegisterPty(env, exports);
+  nsinit::RegisterFdPassing(env, exports);
+  nsinit::RegisterNetlink(env, exports);
+  nsinit::RegisterBpf(env, exports);
   return exports;
 }
 

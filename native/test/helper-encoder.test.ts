@@ -217,7 +217,8 @@ describe('opcodes and names', () => {
     expect(opName(OPCODES.waitGo)).toBe('waitGo');
     expect(opName(0)).toBeUndefined();
     expect(opName(34)).toBe('unshare');
-    expect(opName(36)).toBeUndefined();
+    expect(opName(38)).toBe('setns');
+    expect(opName(39)).toBeUndefined();
   });
 
   it('export every MS_* flag by name', () => {

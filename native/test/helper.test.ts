@@ -170,7 +170,7 @@ describe('the helper decoder', () => {
   });
 
   it('rejects unknown opcodes and flag bits', async () => {
-    for (const opcode of [0, 36, 0xffff]) {
+    for (const opcode of [0, 39, 0xffff]) {
       await expectRejected(
         rawProgram([rawOp(opcode, Buffer.alloc(0)), execTrue]),
         new RegExp(`unknown opcode ${opcode}`),
