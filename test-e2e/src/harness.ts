@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BUSYBOX = '/bin/busybox';
-export const CLI = fileURLToPath(new URL('../../packages/nsinit/dist/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../packages/nsinit/dist/cli.cjs', import.meta.url));
 
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error('the end-to-end tests create namespaces and mounts: run them as root');

@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+// The bin: bundled as CommonJS (dist/cli.cjs), which Node loads faster than an ES module;
+// `--version` answers before the argument parser is even evaluated.
+import { version } from './version.js';
 
-process.exitCode = await main(process.argv);
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  process.stdout.write(`${version()}\n`);
+} else {
+  import('./main.js').then(async ({ main }) => {
+    process.exitCode = await main(process.argv);
+  });
+}

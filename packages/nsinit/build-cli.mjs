@@ -1,0 +1,39 @@
+// Bundles the CLI after tsc has emitted the library:
+// - dist/cli.cjs: the bin, CommonJS (Node loads it faster than an ES module), with the
+//   argument parser; `--version` needs nothing else;
+// - dist/exec-command.js: `exec` with the runtime and its config model, an ES module bundle
+//   loaded only when a subcommand needs it (it replaces tsc's output of the same module).
+// The addon stays external: it finds its binaries relative to its own package.
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  conditions: ['@nsinit/source'],
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: ['src/exec-command.ts'],
+  outfile: 'dist/exec-command.js',
+  format: 'esm',
+  external: ['@nsinit/native'],
+});
+
+await build({
+  ...common,
+  entryPoints: ['src/cli.ts'],
+  outfile: 'dist/cli.cjs',
+  format: 'cjs',
+  external: ['./exec-command.js'],
+  // Keep import() of the exec bundle an import(), not a require() of an ES module.
+  supported: { 'dynamic-import': true },
+  define: { NSINIT_VERSION: JSON.stringify(version) },
+  // version()'s fallback reads package.json through import.meta.url; the define makes it dead code.
+  logOverride: { 'empty-import-meta': 'silent' },
+});

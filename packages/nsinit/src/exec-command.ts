@@ -1,0 +1,63 @@
+// `nsinit exec`: run a new container in the foreground and return its status.
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import { type Container, run } from '@nsinit/exec';
+import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/spec';
+import type { GlobalOptions, Logger } from './logger.js';
+
+// Signals the foreground nsinit passes on to the container, as runc does.
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGTSTP'];
+
+export async function execCommand(
+  command: string[],
+  options: { config?: string; id?: string; pivot: boolean; root?: string },
+  globals: GlobalOptions,
+  log: Logger,
+) {
+  const loaded = options.config ? await loadConfigFile(options.config) : undefined;
+  const config = loaded?.config ?? embeddedDefaultConfig();
+
+  // Before the start a signal unwinds everything; after it, signals go to the container.
+  const abort = new AbortController();
+  let container: Container | undefined;
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (container) {
+      container.kill(signal);
+    } else {
+      received ??= signal;
+      abort.abort(new Error(`interrupted by ${signal}`));
+    }
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+  try {
+    container = await run(config, {
+      ...(command.length > 0 ? { args: command } : {}),
+      stdio: 'inherit',
+      signal: abort.signal,
+      ...(options.id ? { id: options.id } : {}),
+      // The config's folder is the bundle: relative bind sources are relative to it, as root.path is.
+      ...(loaded ? { bundleDir: dirname(loaded.path) } : {}),
+      ...((options.root ?? globals.root) ? { stateRoot: options.root ?? globals.root } : {}),
+      noPivotRoot: !options.pivot || (loaded?.runtime.noPivotRoot ?? false),
+      onWarning: (message) => log('warning', message),
+    });
+    log('debug', `container ${container.id} started, pid ${container.pid}`);
+    const exit = await container.wait().catch((error: unknown) => {
+      // An abort after the start cannot happen here (only signals before it abort), but keep the exit if it does.
+      if (error && typeof error === 'object' && 'exit' in error) return (error as { exit: { status: number } }).exit;
+      throw error;
+    });
+    log('debug', `container ${container.id} exited with status ${exit.status}`);
+    return exit.status;
+  } catch (error) {
+    if (received) {
+      log('error', `interrupted by ${received} before the container started; nothing was left behind`);
+      return 128 + (constants.signals[received] ?? 0);
+    }
+    throw error;
+  } finally {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+  }
+}
+
