@@ -1,5 +1,6 @@
 // The in-process library on a busybox rootfs: isolation, identity, stdio,
 // exit statuses, aborts, failures that leave nothing, and many runs in a row.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -75,6 +76,37 @@ describe('isolation', () => {
     const { stdout } = await runToEnd(config(), sh('ls /sys/class/net 2>/dev/null || cat /proc/net/dev'));
     expect(stdout).toContain('lo');
     expect(stdout).not.toMatch(/eth|ens|enp/);
+  });
+
+  it('joins existing network and uts namespaces given by path', async () => {
+    const netns = `nsinit-e2e-${process.pid}`;
+    const host = spawn('unshare', ['--uts', 'sh', '-c', 'hostname joined-uts && exec sleep 30'], { stdio: 'ignore' });
+    try {
+      execFileSync('ip', ['netns', 'add', netns]);
+      execFileSync('ip', ['-n', netns, 'link', 'add', 'nsinit0', 'type', 'veth', 'peer', 'name', 'nsinit1']);
+      // Wait until the helper process has set its hostname in its own uts namespace.
+      const utsPath = `/proc/${host.pid}/ns/uts`;
+      for (let i = 0; i < 100 && readFileSync(`/proc/${host.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const cfg = config({
+        hostname: '',
+        linux: {
+          namespaces: [
+            { type: 'mount' },
+            { type: 'pid' },
+            { type: 'network', path: `/run/netns/${netns}` },
+            { type: 'uts', path: utsPath },
+          ],
+        },
+      });
+      const { stdout, exit } = await runToEnd(cfg, sh('hostname; grep -o nsinit0 /proc/net/dev'));
+      expect(exit.status).toBe(0);
+      expect(stdout).toBe('joined-uts\nnsinit0\n');
+    } finally {
+      host.kill('SIGKILL');
+      spawnSync('ip', ['netns', 'delete', netns]);
+    }
   });
 
   it('runs as the configured uid, gid and supplementary groups', async () => {

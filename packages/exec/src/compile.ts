@@ -36,6 +36,8 @@ export interface CompileInput {
   syncFd: number;
   /** Every fd from this number up is closed when the command starts. */
   firstClosedFd: number;
+  /** The first fd number free in the child for files the program needs (namespace files). */
+  firstExtraFd: number;
   /** Re-armed after the identity switch, which clears it. */
   parentDeathSignal?: number;
   /** Container id: names the cgroup the container gets when its config asks for one. */
@@ -59,7 +61,13 @@ export interface CompiledProgram {
   warnings: string[];
   /** Set when the config restricts devices: the devices cgroup to create before the go signal. */
   devicesCgroup: CgroupPlan | null;
+  /** Namespaces to join: the parent opens each `path` and places it at `fd` in the child. */
+  namespaceFiles: { type: NamespaceType; path: string; fd: number }[];
 }
+
+/** Namespaces the helper can join with setns: it is single-threaded, but a pid namespace
+ * needs a fork, a mount namespace would swap the root it works in, a user namespace its ids. */
+const JOINABLE: readonly NamespaceType[] = ['ipc', 'uts', 'network', 'cgroup'];
 
 const DEFAULT_UMASK = 0o022;
 const S_IFCHR = 0o020000;
@@ -122,9 +130,19 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   const devicesCgroup = planDevicesCgroup(input);
 
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
+  // Joined before anything else, in runc's order, so every later op runs inside them.
+  const namespaceFiles: CompiledProgram['namespaceFiles'] = [];
+  for (const type of JOINABLE) {
+    const path = config.linux?.namespaces?.find((n) => n.type === type)?.path;
+    if (!path) continue;
+    const fd = input.firstExtraFd + namespaceFiles.length;
+    namespaceFiles.push({ type, path, fd });
+    ops.push({ op: 'setns', fd, nstype: NAMESPACE_FLAGS[type] });
+  }
   // A cgroup namespace is made after the go signal, so it is rooted at the cgroups
   // the parent moved the process into (step 7), not at ours.
-  if (namespaces.has('cgroup')) ops.push({ op: 'unshare', flags: NAMESPACE_FLAGS.cgroup });
+  const joined = new Set(namespaceFiles.map((file) => file.type));
+  if (namespaces.has('cgroup') && !joined.has('cgroup')) ops.push({ op: 'unshare', flags: NAMESPACE_FLAGS.cgroup });
   if (process.oomScoreAdj !== undefined) {
     // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
     ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
@@ -169,8 +187,8 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   );
 
   let cloneFlags = 0;
-  for (const type of namespaces) if (type !== 'cgroup') cloneFlags |= NAMESPACE_FLAGS[type];
-  return { ops, cloneFlags, warnings, devicesCgroup };
+  for (const type of namespaces) if (type !== 'cgroup' && !joined.has(type)) cloneFlags |= NAMESPACE_FLAGS[type];
+  return { ops, cloneFlags, warnings, devicesCgroup, namespaceFiles };
 }
 
 function rejectUnsupported(config: OciConfig): void {
@@ -187,8 +205,10 @@ function rejectUnsupported(config: OciConfig): void {
   const linux = config.linux;
   if (!linux) return;
   for (const [index, namespace] of (linux.namespaces ?? []).entries()) {
-    if (namespace.path) throw new UnsupportedFeatureError(`linux.namespaces[${index}].path`, 'joining an existing namespace');
     if (namespace.type === 'user') throw new UnsupportedFeatureError('user namespaces');
+    if (namespace.path && !JOINABLE.includes(namespace.type as NamespaceType)) {
+      throw new UnsupportedFeatureError(`linux.namespaces[${index}].path`, `joining an existing ${namespace.type} namespace`);
+    }
   }
   if (linux.uidMappings?.length || linux.gidMappings?.length) throw new UnsupportedFeatureError('linux.uidMappings/gidMappings');
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0) throw new UnsupportedFeatureError('linux.timeOffsets');

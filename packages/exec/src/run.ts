@@ -3,7 +3,7 @@
 // failure — bad config, an op failing in the child, an abort — unwinds in
 // reverse and leaves nothing: no child, no fds, no state directory.
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import {
@@ -54,9 +54,11 @@ export interface RunOptions {
   onWarning?: (message: string) => void;
 }
 
-// fd layout in the child: stdio, then the sync socket, then the program.
+// fd layout in the child: stdio, then the sync socket, then the program, then the files
+// the program needs (namespaces to join).
 const SYNC_FD = 3;
 const PROGRAM_FD = 4;
+const FIRST_EXTRA_FD = 5;
 
 function errnoName(errno: number): string {
   return getSystemErrorMap().get(-errno)?.[0] ?? (errno === 0 ? 'no errno' : `errno ${errno}`);
@@ -158,6 +160,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       noPivotRoot: options.noPivotRoot ?? false,
       syncFd: SYNC_FD,
       firstClosedFd: SYNC_FD,
+      firstExtraFd: FIRST_EXTRA_FD,
       parentDeathSignal,
       host: readHostFacts(),
     });
@@ -187,6 +190,9 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     // 4. Spawn the helper into the new namespaces with the program on an inherited fd.
     const prepared = await step('prepare stdio', signal, () => prepareStdio(stdio, owned));
     const programFd = owned.add(createSealedMemfd({ name: 'nsinit-program', contents: encoded }));
+    const namespaceFds = await step('open the namespaces to join', signal, () =>
+      program.namespaceFiles.map((file) => ({ from: owned.add(openSync(file.path, 'r')), to: file.fd })),
+    );
     const child = await step('spawn the init helper', signal, () =>
       spawn({
         helperFd: helperFd(),
@@ -198,6 +204,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
           { from: prepared.childFds[2], to: 2 },
           { from: childEnd!, to: SYNC_FD },
           { from: programFd, to: PROGRAM_FD },
+          ...namespaceFds,
         ],
         ...(parentDeathSignal ? { parentDeathSignal } : {}),
       }),
@@ -208,7 +215,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
       await exited;
     });
-    for (const fd of [childEnd!, programFd, ...prepared.childOwned]) owned.close(fd);
+    for (const fd of [childEnd!, programFd, ...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
 
     // 5. Attach stdio (a terminal attaches here once @nsinit/pty lands).
     const streams = openStreams(prepared.parentFds, owned);

@@ -84,6 +84,7 @@ function compileInput(config: OciConfig, overrides: Partial<CompileInput> = {}):
     bundleDir: '/bundle',
     syncFd: 3,
     firstClosedFd: 3,
+    firstExtraFd: 5,
     parentDeathSignal: 9,
     id: 'c1',
     host: fakeHost(),
@@ -407,6 +408,39 @@ describe('whole programs', () => {
       { op: 'waitGo', fd: 5 },
       { op: 'cloexecFrom', fd: 7 },
     ]);
+  });
+});
+
+describe('joining namespaces by path', () => {
+  it('opens each joinable namespace file at its own fd and joins it right after the go signal, in runc order', () => {
+    const config = busybox();
+    config.linux!.namespaces = [
+      { type: 'mount' },
+      { type: 'network', path: '/run/netns/a' },
+      { type: 'uts', path: '/proc/7/ns/uts' },
+      { type: 'cgroup', path: '/proc/7/ns/cgroup' },
+      { type: 'pid' },
+    ];
+    const program = compile(config);
+    expect(program.namespaceFiles).toEqual([
+      { type: 'uts', path: '/proc/7/ns/uts', fd: 5 },
+      { type: 'network', path: '/run/netns/a', fd: 6 },
+      { type: 'cgroup', path: '/proc/7/ns/cgroup', fd: 7 },
+    ]);
+    expect(program.ops.slice(3, 6)).toEqual([
+      { op: 'setns', fd: 5, nstype: NAMESPACE_FLAGS.uts },
+      { op: 'setns', fd: 6, nstype: NAMESPACE_FLAGS.network },
+      { op: 'setns', fd: 7, nstype: NAMESPACE_FLAGS.cgroup },
+    ]);
+    // Joined namespaces are not also created, and a joined cgroup namespace is not unshared.
+    expect(program.cloneFlags).toBe(NAMESPACE_FLAGS.mount | NAMESPACE_FLAGS.pid);
+    expect(opsNamed(program, 'unshare')).toEqual([]);
+  });
+
+  it('refuses to join a mount namespace by path', () => {
+    const config = busybox();
+    config.linux!.namespaces = [{ type: 'mount', path: '/proc/1/ns/mnt' }];
+    expect(compileError(config).message).toBe('linux.namespaces[0].path is not supported yet (joining an existing mount namespace)');
   });
 });
 
@@ -1045,9 +1079,9 @@ describe('configs nsinit refuses', () => {
       },
     ],
     [
-      'linux.namespaces[1].path is not supported yet (joining an existing namespace)',
+      'linux.namespaces[1].path is not supported yet (joining an existing pid namespace)',
       (c) => {
-        c.linux!.namespaces!.push({ type: 'network', path: '/proc/1/ns/net' });
+        c.linux!.namespaces!.push({ type: 'pid', path: '/proc/1/ns/pid' });
       },
     ],
     [
