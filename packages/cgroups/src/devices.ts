@@ -58,7 +58,10 @@ export class DevicesCgroupV1 {
     try {
       await mkdir(path, { mode: 0o755 });
     } catch (error) {
-      const why = (error as { code?: string }).code === 'EEXIST' ? 'it already exists and is not ours' : systemCause(error);
+      const why =
+        (error as { code?: string }).code === 'EEXIST'
+          ? 'it already exists and is not ours'
+          : systemCause(error);
       throw new CgroupError(`cannot create the devices cgroup ${path}: ${why}`, path, { cause: error });
     }
     return new DevicesCgroupV1(path);
@@ -74,7 +77,9 @@ export class DevicesCgroupV1 {
       try {
         await writeFile(file, line);
       } catch (error) {
-        throw new CgroupError(`cannot write "${line}" to ${file}: ${systemCause(error)}`, file, { cause: error });
+        throw new CgroupError(`cannot write "${line}" to ${file}: ${systemCause(error)}`, file, {
+          cause: error,
+        });
       }
     }
   }
@@ -84,7 +89,9 @@ export class DevicesCgroupV1 {
     try {
       await writeFile(file, String(pid));
     } catch (error) {
-      throw new CgroupError(`cannot move pid ${pid} into ${this.path}: ${systemCause(error)}`, file, { cause: error });
+      throw new CgroupError(`cannot move pid ${pid} into ${this.path}: ${systemCause(error)}`, file, {
+        cause: error,
+      });
     }
   }
 
@@ -101,7 +108,9 @@ export class DevicesCgroupV1 {
         const code = (error as { code?: string }).code;
         if (code === 'ENOENT') return;
         if (code !== 'EBUSY' || attempt >= 50) {
-          throw new CgroupError(`cannot remove ${this.path}: ${systemCause(error)}`, this.path, { cause: error });
+          throw new CgroupError(`cannot remove ${this.path}: ${systemCause(error)}`, this.path, {
+            cause: error,
+          });
         }
         await new Promise((resolve) => setTimeout(resolve, 2 * (attempt + 1)));
       }

@@ -24,24 +24,51 @@ function unescapeMountField(field: string): string {
 }
 
 // Super options of a v1 cgroup mount that are not controllers.
-const NOT_CONTROLLERS = new Set(['rw', 'ro', 'clone_children', 'noprefix', 'xattr', 'cpuset_v2_mode', 'favordynmods']);
+const NOT_CONTROLLERS = new Set([
+  'rw',
+  'ro',
+  'clone_children',
+  'noprefix',
+  'xattr',
+  'cpuset_v2_mode',
+  'favordynmods',
+]);
 
-/** The cgroup mounts listed in /proc/self/mountinfo. */
-export function parseHierarchies(mountinfo: string): Hierarchy[] {
-  const hierarchies: Hierarchy[] = [];
+/** A cgroup mount with the directory of the hierarchy it shows (not always its root). */
+export interface CgroupMount extends Hierarchy {
+  /** The cgroup shown at the mount point, e.g. '/' or, for a bind mount of a subtree, '/docker/abc'. */
+  root: string;
+}
+
+/** The cgroup mounts listed in /proc/self/mountinfo, with the cgroup each one shows. */
+export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
+  const mounts: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     const separator = line.indexOf(' - ');
     if (separator < 0) continue;
     const [fsType, , superOptions = ''] = line.slice(separator + 3).split(' ');
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    const mountPoint = unescapeMountField(line.slice(0, separator).split(' ')[4] ?? '');
+    const fields = line.slice(0, separator).split(' ');
+    const root = unescapeMountField(fields[3] ?? '/');
+    const mountPoint = unescapeMountField(fields[4] ?? '');
     const controllers =
       fsType === 'cgroup2'
         ? []
-        : superOptions.split(',').filter((option) => !NOT_CONTROLLERS.has(option) && !option.startsWith('release_agent='));
-    hierarchies.push({ mountPoint, fsType, controllers });
+        : superOptions
+            .split(',')
+            .filter((option) => !NOT_CONTROLLERS.has(option) && !option.startsWith('release_agent='));
+    mounts.push({ mountPoint, fsType, controllers, root });
   }
-  return hierarchies;
+  return mounts;
+}
+
+/** The cgroup mounts listed in /proc/self/mountinfo. */
+export function parseHierarchies(mountinfo: string): Hierarchy[] {
+  return parseCgroupMounts(mountinfo).map(({ mountPoint, fsType, controllers }) => ({
+    mountPoint,
+    fsType,
+    controllers,
+  }));
 }
 
 /** Where a process (given its /proc/<pid>/cgroup) sits in `hierarchy`; '/' when not listed. */
@@ -55,6 +82,9 @@ export function cgroupPathIn(hierarchy: Hierarchy, procCgroup: Map<string, strin
 }
 
 /** The v1 hierarchy holding `controller`, if the host mounts one. */
-export function findV1Hierarchy<H extends Hierarchy>(hierarchies: readonly H[], controller: string): H | undefined {
+export function findV1Hierarchy<H extends Hierarchy>(
+  hierarchies: readonly H[],
+  controller: string,
+): H | undefined {
   return hierarchies.find((h) => h.fsType === 'cgroup' && h.controllers.includes(controller));
 }

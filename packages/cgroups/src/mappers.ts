@@ -1,0 +1,289 @@
+// OCI `linux.resources` and container.json's `cgroups` into CgroupResources. The input
+// types are structural, so @nsinit/spec's parsed configs fit without this package
+// depending on it. Both keep the zero-means-unset reading of the Go runtimes whose
+// configs they are (runc, the 2014 libcontainer), so 0 never becomes a zero limit.
+import { DEFAULT_ALLOWED_DEVICES, type DeviceRule } from './devices.js';
+import { refuse } from './plan.js';
+import type { BlockIOResources, CgroupResources, CpuResources, MemoryResources } from './resources.js';
+
+export interface OciDeviceRuleInput {
+  allow: boolean;
+  type?: string;
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+export interface OciLinuxDeviceInput {
+  type: string;
+  major?: number;
+  minor?: number;
+}
+
+interface OciBlockIODeviceInput {
+  major: number;
+  minor: number;
+}
+
+/** The shape of OCI `linux.resources` (runtime-spec v1.2). */
+export interface OciResourcesInput {
+  devices?: OciDeviceRuleInput[];
+  memory?: {
+    limit?: number;
+    reservation?: number;
+    swap?: number;
+    kernel?: number;
+    kernelTCP?: number;
+    swappiness?: number;
+    disableOOMKiller?: boolean;
+    useHierarchy?: boolean;
+    checkBeforeUpdate?: boolean;
+  };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    burst?: number;
+    period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+    idle?: number;
+  };
+  pids?: { limit: number };
+  blockIO?: {
+    weight?: number;
+    leafWeight?: number;
+    weightDevice?: (OciBlockIODeviceInput & { weight?: number; leafWeight?: number })[];
+    throttleReadBpsDevice?: (OciBlockIODeviceInput & { rate: number })[];
+    throttleWriteBpsDevice?: (OciBlockIODeviceInput & { rate: number })[];
+    throttleReadIOPSDevice?: (OciBlockIODeviceInput & { rate: number })[];
+    throttleWriteIOPSDevice?: (OciBlockIODeviceInput & { rate: number })[];
+  };
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  rdma?: Record<string, unknown>;
+  unified?: Record<string, string>;
+}
+
+/** Drops undefined properties; undefined when nothing is left. */
+function compact<T extends object>(value: T): T | undefined {
+  const entries = Object.entries(value).filter(([, entry]) => entry !== undefined);
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
+}
+
+const set = (value: number | undefined) => (value === 0 ? undefined : value);
+
+function deviceNumber(value: number | undefined): number | null {
+  return value === undefined || value < 0 ? null : value;
+}
+
+/**
+ * Device rules as runc orders them: the config's, then the devices every container may
+ * use (DEFAULT_ALLOWED_DEVICES), then the config's own device nodes. An empty rule list
+ * restricts nothing and gets no rules at all.
+ */
+export function deviceRulesFromOci(
+  rules: readonly OciDeviceRuleInput[] | undefined,
+  linuxDevices: readonly OciLinuxDeviceInput[] = [],
+): DeviceRule[] | undefined {
+  if (!rules || rules.length === 0) return undefined;
+  const out: DeviceRule[] = rules.map((rule, index) => {
+    const type = rule.type ?? 'a';
+    if (type !== 'a' && type !== 'c' && type !== 'b') {
+      refuse(`linux.resources.devices[${index}].type`, type, 'expected a, c or b');
+    }
+    return {
+      allow: rule.allow,
+      type,
+      major: deviceNumber(rule.major),
+      minor: deviceNumber(rule.minor),
+      access: rule.access || 'rwm',
+    };
+  });
+  out.push(...DEFAULT_ALLOWED_DEVICES);
+  for (const device of linuxDevices) {
+    if (device.type === 'p') continue;
+    out.push({
+      allow: true,
+      type: device.type === 'b' ? 'b' : 'c',
+      major: deviceNumber(device.major),
+      minor: deviceNumber(device.minor),
+      access: 'rwm',
+    });
+  }
+  return out;
+}
+
+/**
+ * OCI `linux.resources` (with `linux.devices`, whose nodes the container may use).
+ * What nsinit cannot enforce is refused: kernel memory limits (gone from Linux),
+ * memory.useHierarchy false (always hierarchical now), rdma.
+ */
+export function resourcesFromOci(
+  resources: OciResourcesInput | undefined,
+  linuxDevices?: readonly OciLinuxDeviceInput[],
+): CgroupResources {
+  if (!resources) return {};
+  const { memory: m, cpu: c, blockIO: b, network: n } = resources;
+  if (set(m?.kernel) !== undefined)
+    refuse(
+      'linux.resources.memory.kernel',
+      m?.kernel,
+      'kernel memory limits are not supported (Linux dropped them)',
+    );
+  if (set(m?.kernelTCP) !== undefined)
+    refuse('linux.resources.memory.kernelTCP', m?.kernelTCP, 'kernel TCP memory limits are not supported');
+  if (m?.useHierarchy === false)
+    refuse(
+      'linux.resources.memory.useHierarchy',
+      false,
+      'memory accounting is always hierarchical on current kernels',
+    );
+  if (resources.rdma && Object.keys(resources.rdma).length > 0)
+    refuse(
+      'linux.resources.rdma',
+      Object.keys(resources.rdma).join(','),
+      'the rdma controller is not supported',
+    );
+  const memory = m
+    ? compact<MemoryResources>({
+        limit: set(m.limit),
+        reservation: set(m.reservation),
+        swap: set(m.swap),
+        swappiness: m.swappiness,
+        disableOomKiller: m.disableOOMKiller || undefined,
+        checkBeforeUpdate: m.checkBeforeUpdate || undefined,
+      })
+    : undefined;
+  const cpu = c
+    ? compact<CpuResources>({
+        shares: set(c.shares),
+        quota: set(c.quota),
+        period: set(c.period),
+        burst: c.burst,
+        realtimeRuntime: set(c.realtimeRuntime),
+        realtimePeriod: set(c.realtimePeriod),
+        idle: c.idle,
+        cpus: c.cpus || undefined,
+        mems: c.mems || undefined,
+      })
+    : undefined;
+  const blockIO = b
+    ? compact<BlockIOResources>({
+        weight: set(b.weight),
+        leafWeight: set(b.leafWeight),
+        weightDevice: b.weightDevice?.length ? b.weightDevice.map((d) => compact(d)!) : undefined,
+        throttleReadBpsDevice: b.throttleReadBpsDevice?.length ? b.throttleReadBpsDevice : undefined,
+        throttleWriteBpsDevice: b.throttleWriteBpsDevice?.length ? b.throttleWriteBpsDevice : undefined,
+        throttleReadIOPSDevice: b.throttleReadIOPSDevice?.length ? b.throttleReadIOPSDevice : undefined,
+        throttleWriteIOPSDevice: b.throttleWriteIOPSDevice?.length ? b.throttleWriteIOPSDevice : undefined,
+      })
+    : undefined;
+  const network = n
+    ? compact({ classId: set(n.classID), priorities: n.priorities?.length ? n.priorities : undefined })
+    : undefined;
+  return (
+    compact<CgroupResources>({
+      memory,
+      cpu,
+      pids: set(resources.pids?.limit) === undefined ? undefined : { limit: resources.pids!.limit },
+      blockIO,
+      hugepageLimits: resources.hugepageLimits?.length ? resources.hugepageLimits : undefined,
+      network,
+      devices: deviceRulesFromOci(resources.devices, linuxDevices),
+      unified: resources.unified && Object.keys(resources.unified).length > 0 ? resources.unified : undefined,
+    }) ?? {}
+  );
+}
+
+/** A device of the 2014 container.json: `type` is a Go rune (99 = 'c') or a letter. */
+export interface ContainerJsonDeviceInput {
+  type: number | string;
+  major_number?: number;
+  minor_number?: number;
+  cgroup_permissions?: string;
+}
+
+/** The `cgroups` object of the 2014 container.json. */
+export interface ContainerJsonCgroupsInput {
+  name?: string;
+  parent?: string;
+  device_access?: boolean;
+  allow_all_devices?: boolean;
+  allowed_devices?: ContainerJsonDeviceInput[];
+  memory?: number;
+  memory_reservation?: number;
+  memory_swap?: number;
+  cpu_shares?: number;
+  cpu_quota?: number;
+  cpu_period?: number;
+  cpuset_cpus?: string;
+  cpuset_mems?: string;
+  /** 'FROZEN' or 'THAWED' (later 2014 versions). */
+  freezer?: string;
+}
+
+function deviceType2014(type: number | string, field: string): 'a' | 'b' | 'c' {
+  const letter = typeof type === 'number' ? String.fromCharCode(type) : type;
+  if (letter !== 'a' && letter !== 'b' && letter !== 'c')
+    refuse(field, type, "expected a cgroup device type: 'a', 'b' or 'c'");
+  return letter;
+}
+
+/**
+ * container.json's `cgroups`: the resources, and where the cgroup goes (`parent`/`name`,
+ * for createCgroupManager). `memory_swap` is memory plus swap, as documented in 2014,
+ * and is honoured as such (not doubled from `memory` as the 2014 code did); -1 lifts it.
+ * Device rules: all allowed with `allow_all_devices`/`device_access`, else deny all but
+ * `allowed_devices`, then DEFAULT_ALLOWED_DEVICES; none without either key.
+ */
+export function resourcesFromContainerJson(cgroups: ContainerJsonCgroupsInput | undefined): {
+  resources: CgroupResources;
+  parent?: string;
+  name?: string;
+} {
+  if (!cgroups) return { resources: {} };
+  let devices: DeviceRule[] | undefined;
+  if (cgroups.allow_all_devices || cgroups.device_access) {
+    devices = [{ allow: true, type: 'a', major: null, minor: null, access: 'rwm' }];
+  } else if (cgroups.allowed_devices) {
+    devices = [
+      { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
+      ...cgroups.allowed_devices.map((device, index) => ({
+        allow: true,
+        type: deviceType2014(device.type, `cgroups.allowed_devices[${index}].type`),
+        major: deviceNumber(device.major_number),
+        minor: deviceNumber(device.minor_number),
+        access: device.cgroup_permissions || 'rwm',
+      })),
+      ...DEFAULT_ALLOWED_DEVICES,
+    ];
+  }
+  let freezer: CgroupResources['freezer'];
+  if (cgroups.freezer === 'FROZEN') freezer = 'frozen';
+  else if (cgroups.freezer === 'THAWED') freezer = 'thawed';
+  else if (cgroups.freezer) refuse('cgroups.freezer', cgroups.freezer, 'expected FROZEN or THAWED');
+  const resources =
+    compact<CgroupResources>({
+      memory: compact<MemoryResources>({
+        limit: set(cgroups.memory),
+        reservation: set(cgroups.memory_reservation),
+        swap: set(cgroups.memory_swap),
+      }),
+      cpu: compact<CpuResources>({
+        shares: set(cgroups.cpu_shares),
+        quota: set(cgroups.cpu_quota),
+        period: set(cgroups.cpu_period),
+        cpus: cgroups.cpuset_cpus || undefined,
+        mems: cgroups.cpuset_mems || undefined,
+      }),
+      devices,
+      freezer,
+    }) ?? {};
+  return {
+    resources,
+    ...(cgroups.parent ? { parent: cgroups.parent } : {}),
+    ...(cgroups.name ? { name: cgroups.name } : {}),
+  };
+}

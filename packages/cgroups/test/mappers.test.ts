@@ -1,0 +1,217 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+// Types only: the mappers take @nsinit/spec's parsed configs as they are.
+import type { ContainerJson, OciLinux } from '../../spec/src/index.js';
+import {
+  type CgroupResources,
+  DEFAULT_ALLOWED_DEVICES,
+  type DeviceRule,
+  resourcesFromContainerJson,
+  resourcesFromOci,
+} from '../src/index.js';
+
+const DENY_ALL: DeviceRule = { allow: false, type: 'a', major: null, minor: null, access: 'rwm' };
+
+describe('resourcesFromOci', () => {
+  it('maps every linux.resources field', () => {
+    const resources = resourcesFromOci({
+      memory: {
+        limit: 1000,
+        reservation: 500,
+        swap: 2000,
+        swappiness: 10,
+        disableOOMKiller: true,
+        checkBeforeUpdate: true,
+      },
+      cpu: {
+        shares: 512,
+        quota: 5000,
+        period: 10_000,
+        burst: 1000,
+        realtimeRuntime: 10,
+        realtimePeriod: 100,
+        cpus: '0',
+        mems: '0',
+        idle: 1,
+      },
+      pids: { limit: 32 },
+      blockIO: {
+        weight: 100,
+        leafWeight: 50,
+        weightDevice: [{ major: 8, minor: 0, weight: 300 }],
+        throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 10 }],
+        throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 20 }],
+        throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 30 }],
+        throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 40 }],
+      },
+      hugepageLimits: [{ pageSize: '2MB', limit: 4096 }],
+      network: { classID: 7, priorities: [{ name: 'eth0', priority: 1 }] },
+      unified: { 'memory.high': '900' },
+    });
+    expect(resources).toEqual({
+      memory: {
+        limit: 1000,
+        reservation: 500,
+        swap: 2000,
+        swappiness: 10,
+        disableOomKiller: true,
+        checkBeforeUpdate: true,
+      },
+      cpu: {
+        shares: 512,
+        quota: 5000,
+        period: 10_000,
+        burst: 1000,
+        realtimeRuntime: 10,
+        realtimePeriod: 100,
+        cpus: '0',
+        mems: '0',
+        idle: 1,
+      },
+      pids: { limit: 32 },
+      blockIO: {
+        weight: 100,
+        leafWeight: 50,
+        weightDevice: [{ major: 8, minor: 0, weight: 300 }],
+        throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 10 }],
+        throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 20 }],
+        throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 30 }],
+        throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 40 }],
+      },
+      hugepageLimits: [{ pageSize: '2MB', limit: 4096 }],
+      network: { classId: 7, priorities: [{ name: 'eth0', priority: 1 }] },
+      unified: { 'memory.high': '900' },
+    } satisfies CgroupResources);
+  });
+
+  it('reads 0 as unset, as runc does, and keeps -1 (no limit)', () => {
+    expect(
+      resourcesFromOci({
+        memory: { limit: 0, swap: -1, swappiness: undefined },
+        cpu: { shares: 0, quota: 0, period: 0, cpus: '' },
+        pids: { limit: 0 },
+        blockIO: { weight: 0, weightDevice: [] },
+        hugepageLimits: [],
+        unified: {},
+      }),
+    ).toEqual({ memory: { swap: -1 } });
+    expect(resourcesFromOci({ pids: { limit: -1 } })).toEqual({ pids: { limit: -1 } });
+    expect(resourcesFromOci(undefined)).toEqual({});
+  });
+
+  it('orders device rules as runc does: the config, the defaults, then the device nodes', () => {
+    const { devices } = resourcesFromOci(
+      {
+        devices: [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 4, access: 'rw' },
+        ],
+      },
+      [{ type: 'c', major: 10, minor: 229 }, { type: 'b', major: 7, minor: 0 }, { type: 'p' }],
+    );
+    expect(devices).toEqual([
+      DENY_ALL,
+      { allow: true, type: 'c', major: 4, minor: null, access: 'rw' },
+      ...DEFAULT_ALLOWED_DEVICES,
+      { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
+      { allow: true, type: 'b', major: 7, minor: 0, access: 'rwm' },
+    ]);
+    // No rules restrict nothing: no defaults either.
+    expect(resourcesFromOci({ devices: [] }, [{ type: 'c', major: 1, minor: 1 }])).toEqual({});
+  });
+
+  it('refuses what it cannot enforce, naming the field', () => {
+    expect(() => resourcesFromOci({ memory: { kernel: 1 << 20 } })).toThrow(
+      'linux.resources.memory.kernel 1048576: kernel memory limits',
+    );
+    expect(() => resourcesFromOci({ memory: { kernelTCP: 1 } })).toThrow(
+      'linux.resources.memory.kernelTCP 1',
+    );
+    expect(() => resourcesFromOci({ memory: { useHierarchy: false } })).toThrow(
+      'linux.resources.memory.useHierarchy false',
+    );
+    expect(() => resourcesFromOci({ rdma: { mlx5_1: { hcaHandles: 3 } } })).toThrow(
+      'linux.resources.rdma "mlx5_1"',
+    );
+    expect(() => resourcesFromOci({ devices: [{ allow: true, type: 'u' }] })).toThrow(
+      'linux.resources.devices[0].type "u": expected a, c or b',
+    );
+  });
+
+  it("takes @nsinit/spec's parsed linux section as it is", () => {
+    expectTypeOf(resourcesFromOci).toBeCallableWith(
+      {} as NonNullable<OciLinux['resources']>,
+      [] as NonNullable<OciLinux['devices']>,
+    );
+  });
+});
+
+describe('resourcesFromContainerJson', () => {
+  it('maps the 2014 cgroups fields, memory_swap as the memory+swap total it documents', () => {
+    expect(
+      resourcesFromContainerJson({
+        name: 'web',
+        parent: 'nsinit',
+        memory: 64 << 20,
+        memory_reservation: 32 << 20,
+        memory_swap: 96 << 20,
+        cpu_shares: 512,
+        cpu_quota: 20_000,
+        cpu_period: 100_000,
+        cpuset_cpus: '0-1',
+        cpuset_mems: '0',
+        freezer: 'FROZEN',
+      }),
+    ).toEqual({
+      resources: {
+        memory: { limit: 64 << 20, reservation: 32 << 20, swap: 96 << 20 },
+        cpu: { shares: 512, quota: 20_000, period: 100_000, cpus: '0-1', mems: '0' },
+        freezer: 'frozen',
+      },
+      parent: 'nsinit',
+      name: 'web',
+    });
+  });
+
+  it('reads Go zero values as unset', () => {
+    expect(
+      resourcesFromContainerJson({ name: '', memory: 0, cpu_shares: 0, cpuset_cpus: '', freezer: '' }),
+    ).toEqual({ resources: {} });
+    expect(resourcesFromContainerJson(undefined)).toEqual({ resources: {} });
+  });
+
+  it('turns the device fields into rules: all allowed, or deny all but the listed and the defaults', () => {
+    expect(resourcesFromContainerJson({ allow_all_devices: true }).resources.devices).toEqual([
+      { allow: true, type: 'a', major: null, minor: null, access: 'rwm' },
+    ]);
+    expect(resourcesFromContainerJson({ device_access: true }).resources.devices).toHaveLength(1);
+    expect(
+      resourcesFromContainerJson({
+        allowed_devices: [
+          { type: 99, major_number: 1, minor_number: 3, cgroup_permissions: 'rwm' },
+          { type: 'b', major_number: 8, minor_number: -1, cgroup_permissions: 'r' },
+          { type: 99, major_number: 136, minor_number: -1 },
+        ],
+      }).resources.devices,
+    ).toEqual([
+      DENY_ALL,
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      { allow: true, type: 'b', major: 8, minor: null, access: 'r' },
+      { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' },
+      ...DEFAULT_ALLOWED_DEVICES,
+    ]);
+    expect(resourcesFromContainerJson({ memory: 1 }).resources.devices).toBeUndefined();
+  });
+
+  it('refuses device types and freezer states it does not know', () => {
+    expect(() => resourcesFromContainerJson({ allowed_devices: [{ type: 112 }] })).toThrow(
+      "cgroups.allowed_devices[0].type 112: expected a cgroup device type: 'a', 'b' or 'c'",
+    );
+    expect(() => resourcesFromContainerJson({ freezer: 'PAUSED' })).toThrow(
+      'cgroups.freezer "PAUSED": expected FROZEN or THAWED',
+    );
+  });
+
+  it("takes @nsinit/spec's parsed cgroups object as it is", () => {
+    expectTypeOf(resourcesFromContainerJson).toBeCallableWith({} as NonNullable<ContainerJson['cgroups']>);
+  });
+});
