@@ -1,7 +1,7 @@
 // Bundles the CLI after tsc has emitted the library:
 // - dist/cli.cjs: the bin, CommonJS (Node loads it faster than an ES module), with the
 //   argument parser; `--version` needs nothing else;
-// - dist/exec-command.js: `exec` with the runtime and its config model, an ES module bundle
+// - dist/commands.js: `exec` with the runtime and its config model, an ES module bundle
 //   loaded only when a subcommand needs it (it replaces tsc's output of the same module).
 // The addon stays external: it finds its binaries relative to its own package.
 import { readFileSync } from 'node:fs';
@@ -19,8 +19,8 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: ['src/exec-command.ts'],
-  outfile: 'dist/exec-command.js',
+  entryPoints: ['src/commands.ts'],
+  outfile: 'dist/commands.js',
   format: 'esm',
   external: ['@nsinit/native'],
 });
@@ -30,7 +30,7 @@ await build({
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/cli.cjs',
   format: 'cjs',
-  external: ['./exec-command.js'],
+  external: ['./commands.js'],
   // Keep import() of the exec bundle an import(), not a require() of an ES module.
   supported: { 'dynamic-import': true },
   define: { NSINIT_VERSION: JSON.stringify(version) },

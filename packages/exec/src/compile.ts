@@ -1,7 +1,15 @@
 // Compiles an OCI config into the init program that the static helper runs
 // inside the container. All policy lives here: which mounts, in which order,
 // which devices, which capabilities. The helper only executes the list.
-import { DEFAULT_ALLOWED_DEVICES, type DeviceRule, findV1Hierarchy } from '@nsinit/cgroups';
+import {
+  type CgroupManagerOptions,
+  type CgroupPaths,
+  type CgroupResources,
+  cgroupDirectory,
+  type LayoutHierarchy,
+  planCgroupPaths,
+  resourcesFromOci,
+} from '@nsinit/cgroups';
 import { posix } from 'node:path';
 import type { InitOp } from '@nsinit/native';
 import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/spec';
@@ -45,13 +53,13 @@ export interface CompileInput {
   host: HostFacts;
 }
 
-/** A cgroup the parent creates for the container (step 7), with what to write into it. */
+/** The cgroup the parent creates for the container (step 7), and what to set in it. */
 export interface CgroupPlan {
-  /** The devices hierarchy's mount point, e.g. /sys/fs/cgroup/devices. */
-  mountPoint: string;
-  /** The container's cgroup in it, e.g. /nsinit-<id>. */
-  path: string;
-  rules: DeviceRule[];
+  /** For createCgroupManager() of @nsinit/cgroups. */
+  options: CgroupManagerOptions;
+  resources: CgroupResources;
+  /** Where the cgroup will be, per hierarchy (for mounting it into the container). */
+  paths: Omit<CgroupPaths, 'created'>;
 }
 
 export interface CompiledProgram {
@@ -59,8 +67,8 @@ export interface CompiledProgram {
   cloneFlags: number;
   /** Things runc would warn about: the program still runs. */
   warnings: string[];
-  /** Set when the config restricts devices: the devices cgroup to create before the go signal. */
-  devicesCgroup: CgroupPlan | null;
+  /** Set when the config asks for a cgroup (linux.cgroupsPath or linux.resources). */
+  cgroup: CgroupPlan | null;
   /** Namespaces to join: the parent opens each `path` and places it at `fd` in the child. */
   namespaceFiles: { type: NamespaceType; path: string; fd: number }[];
 }
@@ -127,7 +135,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   if (args.length === 0) throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
   rejectUnsupported(config);
   const namespaces = namespaceSet(config);
-  const devicesCgroup = planDevicesCgroup(input);
+  const cgroup = planCgroup(input);
 
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
   // Joined before anything else, in runc's order, so every later op runs inside them.
@@ -147,7 +155,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
     // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
     ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
   }
-  ops.push(...compileRootfs(input, namespaces, devicesCgroup));
+  ops.push(...compileRootfs(input, namespaces, cgroup));
 
   for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
     ops.push({ op: 'writeFile', path: sysctlPath(key, namespaces), data: value });
@@ -188,7 +196,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
 
   let cloneFlags = 0;
   for (const type of namespaces) if (type !== 'cgroup' && !joined.has(type)) cloneFlags |= NAMESPACE_FLAGS[type];
-  return { ops, cloneFlags, warnings, devicesCgroup, namespaceFiles };
+  return { ops, cloneFlags, warnings, cgroup, namespaceFiles };
 }
 
 function rejectUnsupported(config: OciConfig): void {
@@ -213,10 +221,10 @@ function rejectUnsupported(config: OciConfig): void {
   if (linux.uidMappings?.length || linux.gidMappings?.length) throw new UnsupportedFeatureError('linux.uidMappings/gidMappings');
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0) throw new UnsupportedFeatureError('linux.timeOffsets');
   if (linux.seccomp) throw new UnsupportedFeatureError('linux.seccomp');
-  if (linux.cgroupsPath) throw new UnsupportedFeatureError('linux.cgroupsPath');
-  for (const [key, value] of Object.entries(linux.resources ?? {})) {
-    if (key !== 'devices' && value !== undefined) throw new UnsupportedFeatureError(`linux.resources.${key}`);
+  if (linux.cgroupsPath?.includes(':')) {
+    throw new UnsupportedFeatureError('linux.cgroupsPath', `"${linux.cgroupsPath}" is a systemd slice:prefix:name path`);
   }
+  if (linux.resources?.rdma && Object.keys(linux.resources.rdma).length > 0) throw new UnsupportedFeatureError('linux.resources.rdma');
   if (linux.intelRdt) throw new UnsupportedFeatureError('linux.intelRdt');
   if (linux.personality) throw new UnsupportedFeatureError('linux.personality');
   if (linux.mountLabel) throw new UnsupportedFeatureError('linux.mountLabel');
@@ -253,38 +261,22 @@ function isBind(mount: OciMount): boolean {
 }
 
 /**
- * Device rules in runc's order: the config's, then the devices every container
- * may use, then the config's own device nodes. Only a config with rules gets a
- * devices cgroup: without one, nothing would restrict anything anyway.
+ * A container gets a cgroup of its own when its config asks for one — a cgroupsPath or
+ * any resource — as the seed did (a container without cgroups shares ours). Creating one
+ * in every hierarchy costs more than the rest of a start, so it is not done for nothing.
  */
-function planDevicesCgroup(input: CompileInput): CgroupPlan | null {
-  const configured = input.config.linux?.resources?.devices ?? [];
-  if (configured.length === 0) return null;
-  const hierarchy = findV1Hierarchy(input.host.cgroupMounts(), 'devices');
-  if (!hierarchy) {
-    throw new UnsupportedFeatureError(
-      'linux.resources.devices without a cgroup v1 devices controller',
-      'cgroup v2 device rules need an eBPF program',
-    );
-  }
-  const rules: DeviceRule[] = configured.map((rule) => ({
-    allow: rule.allow,
-    type: rule.type ?? 'a',
-    major: rule.major === undefined || rule.major < 0 ? null : rule.major,
-    minor: rule.minor === undefined || rule.minor < 0 ? null : rule.minor,
-    access: rule.access || 'rwm',
-  }));
-  rules.push(...DEFAULT_ALLOWED_DEVICES);
-  for (const device of input.config.linux?.devices ?? []) {
-    if (device.type === 'p') continue;
-    const type = device.type === 'b' ? 'b' : 'c';
-    rules.push({ allow: true, type, major: device.major ?? null, minor: device.minor ?? null, access: 'rwm' });
-  }
-  const parent = hierarchy.ownCgroup === '/' ? '' : hierarchy.ownCgroup;
-  return { mountPoint: hierarchy.mountPoint, path: `${parent}/nsinit-${input.id}`, rules };
+function planCgroup(input: CompileInput): CgroupPlan | null {
+  const linux = input.config.linux;
+  const resources = resourcesFromOci(linux?.resources, linux?.devices);
+  if (!linux?.cgroupsPath && Object.keys(resources).length === 0) return null;
+  const options: CgroupManagerOptions = {
+    ...(linux?.cgroupsPath ? { path: linux.cgroupsPath } : { name: `nsinit-${input.id}` }),
+    layout: input.host.cgroupLayout(),
+  };
+  return { options, resources, paths: planCgroupPaths(options) };
 }
 
-function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, devicesCgroup: CgroupPlan | null): InitOp[] {
+function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, cgroup: CgroupPlan | null): InitOp[] {
   const { config, rootfs } = input;
   const mounts = config.mounts ?? [];
   const ops: InitOp[] = [];
@@ -326,7 +318,7 @@ function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, devi
   let devptsMounted = false;
   for (const [index, mount] of mounts.entries()) {
     if (containing(mount.destination, index) >= 0) ops.push(ensure(index));
-    ops.push(...compileMount(mount, index, input, namespaces, devicesCgroup));
+    ops.push(...compileMount(mount, index, input, namespaces, cgroup));
     if (mount.destination === '/dev') devMounted = !isBind(mount);
     if (mount.destination === '/dev/pts') devptsMounted = true;
   }
@@ -363,7 +355,7 @@ function compileMount(
   index: number,
   input: CompileInput,
   namespaces: Set<NamespaceType>,
-  devicesCgroup: CgroupPlan | null,
+  cgroup: CgroupPlan | null,
 ): InitOp[] {
   const field = `mounts[${index}]`;
   const parsed = parseMountOptions(mount.options, `${field}.options`);
@@ -383,7 +375,7 @@ function compileMount(
       throw new InvalidConfigError(`${field}.options`, `bind mounts cannot have filesystem options (${parsed.data})`);
     }
   } else if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
-    ops.push(...compileCgroupMount(mount, parsed.flags, input, namespaces.has('cgroup'), devicesCgroup));
+    ops.push(...compileCgroupMount(mount, parsed.flags, input, namespaces.has('cgroup'), cgroup));
   } else {
     if (!mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
     const realDir = mount.type === 'proc' || mount.type === 'sysfs';
@@ -414,20 +406,25 @@ function compileCgroupMount(
   flags: number,
   input: CompileInput,
   cgroupNamespace: boolean,
-  devicesCgroup: CgroupPlan | null,
+  cgroup: CgroupPlan | null,
 ): InitOp[] {
   const target = mount.destination;
-  const hierarchies = input.host.cgroupMounts();
+  const layout = input.host.cgroupLayout();
+  type Hierarchy = LayoutHierarchy & { fsType: 'cgroup' | 'cgroup2'; controllers: string[] };
+  const hierarchies: Hierarchy[] = [
+    ...layout.v1.map((h) => ({ ...h, fsType: 'cgroup' as const })),
+    ...(layout.unified ? [{ ...layout.unified, fsType: 'cgroup2' as const, controllers: [] }] : []),
+  ];
   const perMount = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY | MS.RELATIME | MS.NOATIME | MS.STRICTATIME);
-  const hierarchyOps = (hierarchy: (typeof hierarchies)[number], at: string): InitOp[] => {
+  const hierarchyOps = (hierarchy: Hierarchy, at: string): InitOp[] => {
     if (cgroupNamespace) {
       return [
         { op: 'mount', source: 'cgroup', target: at, fstype: hierarchy.fsType, flags: BigInt(perMount), data: hierarchy.controllers.join(',') },
       ];
     }
     // The container's own cgroup where it gets one, else the one it inherits from us.
-    const cgroup = hierarchy.mountPoint === devicesCgroup?.mountPoint ? devicesCgroup.path : hierarchy.ownCgroup;
-    const source = cgroup === '/' ? hierarchy.mountPoint : `${hierarchy.mountPoint}${cgroup}`;
+    const own = hierarchy.fsType === 'cgroup2' ? cgroup?.paths.unified?.directory : cgroup?.paths.v1[hierarchy.controllers[0]!];
+    const source = own ?? cgroupDirectory(hierarchy, hierarchy.ownCgroup);
     return [
       { op: 'mount', source, target: at, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
       { op: 'mount', source: '', target: at, fstype: '', flags: BigInt(MS.BIND | MS.REMOUNT | perMount), data: '' },

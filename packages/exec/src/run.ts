@@ -19,11 +19,11 @@ import {
   spawn,
   waitExit,
 } from '@nsinit/native';
-import { DevicesCgroupV1 } from '@nsinit/cgroups';
+import { createCgroupManager } from '@nsinit/cgroups';
 import { type OciConfig, parseOciConfig } from '@nsinit/spec';
 import { createContainerDir, DEFAULT_STATE_ROOT, openStateRoot, readProcessStartTime, validateContainerId } from '@nsinit/state';
 import { type ChildError, SyncChannel } from '@nsinit/syncpipe';
-import { compileProgram } from './compile.js';
+import { compileProgram, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
 import { abortError, ExecError, InitError, StepError } from './errors.js';
 import { OwnedFds } from './fds.js';
@@ -193,6 +193,19 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const namespaceFds = await step('open the namespaces to join', signal, () =>
       program.namespaceFiles.map((file) => ({ from: owned.add(openSync(file.path, 'r')), to: file.fd })),
     );
+    // 7, begun: the cgroup exists with its resources set before the child does, so that on
+    // cgroup v2 the child is born inside it (CLONE_INTO_CGROUP); v1 joins it below.
+    const cgroupPlan = program.cgroup;
+    const cgroup = cgroupPlan
+      ? await step('create the cgroup', signal, async () => {
+          const manager = await createCgroupManager(cgroupPlan.options);
+          undo.push('remove the cgroup', () => manager.destroy());
+          await manager.set(cgroupPlan.resources);
+          return manager;
+        })
+      : null;
+    const cloneFd = cgroup?.cgroupFdForClone() ?? null;
+    const cloneCgroupFd = cloneFd === null ? null : owned.add(cloneFd);
     const child = await step('spawn the init helper', signal, () =>
       spawn({
         helperFd: helperFd(),
@@ -207,6 +220,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
           ...namespaceFds,
         ],
         ...(parentDeathSignal ? { parentDeathSignal } : {}),
+        ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
       }),
     );
     const exited: Promise<ExitStatus> = waitExit({ pidfd: child.pidfd });
@@ -216,6 +230,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       await exited;
     });
     for (const fd of [childEnd!, programFd, ...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
+    if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
 
     // 5. Attach stdio (a terminal attaches here once @nsinit/pty lands).
     const streams = openStreams(prepared.parentFds, owned);
@@ -237,25 +252,12 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
         bundle: options.bundleDir ? bundleDir : null,
         created: new Date().toISOString(),
         ...(valid.annotations ? { annotations: valid.annotations } : {}),
+        ...(cgroup ? { cgroupPaths: { ...cgroup.paths } } : {}),
       });
     });
 
-    // 7. Cgroups: join and set resources before the child may run, so nothing escapes them.
-    const plan = program.devicesCgroup;
-    const cgroup = plan
-      ? await step('set up the devices cgroup', signal, async () => {
-          const created = await DevicesCgroupV1.create(plan.mountPoint, plan.path);
-          // The cgroup can only go once its processes have: kill and reap first.
-          undo.push(`remove ${created.path}`, async () => {
-            pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
-            await exited;
-            await created.destroy();
-          });
-          await created.setRules(plan.rules);
-          await created.addProcess(child.pid);
-          return created;
-        })
-      : null;
+    // 7. Cgroups: the child joins its cgroup in every v1 hierarchy before it may run, so nothing escapes it.
+    if (cgroup) await step('join the cgroup', signal, () => cgroup.apply(child.pid));
     // 8. Networking: each strategy's host side here, its context sent with the go signal (@nsinit/network).
     const context: Record<string, string> = {};
 
@@ -277,7 +279,11 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       stdio: streams,
       exited,
       cleanup: async () => {
-        await cgroup?.destroy();
+        if (cgroup) {
+          // Without a pid namespace of its own, the init's end does not end its children.
+          if ((program.cloneFlags & NAMESPACE_FLAGS.pid) === 0) await cgroup.killAll();
+          await cgroup.destroy();
+        }
         containerDir.remove();
       },
       ...(signal ? { signal } : {}),

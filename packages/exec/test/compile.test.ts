@@ -16,11 +16,29 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type CompiledProgram, type CompileInput, compileProgram, NAMESPACE_FLAGS } from '../src/compile.js';
 import { ExecError, InvalidConfigError, UnsupportedFeatureError } from '../src/errors.js';
-import type { CgroupMount, HostFacts } from '../src/host.js';
+import type { CgroupLayout } from '@nsinit/cgroups';
+import type { HostFacts } from '../src/host.js';
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
+
+interface CgroupMount {
+  mountPoint: string;
+  fsType: 'cgroup' | 'cgroup2';
+  controllers: string[];
+  ownCgroup: string;
+}
+
+/** The layout @nsinit/cgroups would detect for these mounts (each showing its hierarchy's root). */
+function layoutOf(mounts: CgroupMount[]): CgroupLayout {
+  const v1 = mounts
+    .filter((m) => m.fsType === 'cgroup')
+    .map((m) => ({ mountPoint: m.mountPoint, root: '/', ownCgroup: m.ownCgroup, controllers: m.controllers }));
+  const unifiedMount = mounts.find((m) => m.fsType === 'cgroup2');
+  const unified = unifiedMount ? { mountPoint: unifiedMount.mountPoint, root: '/', ownCgroup: unifiedMount.ownCgroup } : null;
+  return { mode: v1.length === 0 ? 'v2' : unified ? 'hybrid' : 'v1', v1, unified };
+}
 
 /** A systemd-style hybrid host: v1 controllers (cpu,cpuacct co-mounted) plus cgroup2 at unified. */
 const HYBRID: CgroupMount[] = [
@@ -69,9 +87,9 @@ function fakeHost({ capLastCap = 40, hasKcore = false, cgroups, paths = {} }: Fa
   return {
     capLastCap,
     hasKcore,
-    cgroupMounts() {
-      if (!cgroups) throw new Error('the compiler read the cgroup mounts of a config that needs none');
-      return cgroups;
+    cgroupLayout() {
+      if (!cgroups) throw new Error('the compiler read the cgroup layout for a config that needs none');
+      return layoutOf(cgroups);
     },
     isDirectory: (path) => existing.get(path) ?? null,
   };
@@ -236,7 +254,7 @@ describe('whole programs', () => {
     ]);
     expect(program.cloneFlags).toBe(NAMESPACE_FLAGS.mount);
     expect(program.warnings).toEqual([]);
-    expect(program.devicesCgroup).toBeNull();
+    expect(program.cgroup).toBeNull();
   });
 
   it('compiles the runc spec config on a hybrid cgroup host, with its devices cgroup', () => {
@@ -273,20 +291,20 @@ describe('whole programs', () => {
       // No cgroup namespace: a tmpfs of read-only binds of our own cgroup in each hierarchy.
       mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
       mkdir('/sys/fs/cgroup/cpu,cpuacct'),
-      mount('/sys/fs/cgroup/cpu,cpuacct/user.slice', '/sys/fs/cgroup/cpu,cpuacct', '', MS.BIND | MS.REC),
+      // The container's own cgroup in every hierarchy, which the parent creates before the spawn.
+      mount('/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1', '/sys/fs/cgroup/cpu,cpuacct', '', MS.BIND | MS.REC),
       remount('/sys/fs/cgroup/cpu,cpuacct', cgroupFlags),
       comounted('cpu,cpuacct', '/sys/fs/cgroup/cpu'),
       comounted('cpu,cpuacct', '/sys/fs/cgroup/cpuacct'),
       mkdir('/sys/fs/cgroup/devices'),
-      // The container's own devices cgroup, which the parent creates before the go signal.
       mount('/sys/fs/cgroup/devices/user.slice/nsinit-c1', '/sys/fs/cgroup/devices', '', MS.BIND | MS.REC),
       remount('/sys/fs/cgroup/devices', cgroupFlags),
       mkdir('/sys/fs/cgroup/memory'),
-      mount('/sys/fs/cgroup/memory', '/sys/fs/cgroup/memory', '', MS.BIND | MS.REC),
+      mount('/sys/fs/cgroup/memory/nsinit-c1', '/sys/fs/cgroup/memory', '', MS.BIND | MS.REC),
       remount('/sys/fs/cgroup/memory', cgroupFlags),
       mkdir('/sys/fs/cgroup/systemd'),
       mount(
-        '/sys/fs/cgroup/systemd/user.slice/session-1.scope',
+        '/sys/fs/cgroup/systemd/user.slice/session-1.scope/nsinit-c1',
         '/sys/fs/cgroup/systemd',
         '',
         MS.BIND | MS.REC,
@@ -294,7 +312,7 @@ describe('whole programs', () => {
       remount('/sys/fs/cgroup/systemd', cgroupFlags),
       mkdir('/sys/fs/cgroup/unified'),
       mount(
-        '/sys/fs/cgroup/unified/user.slice/session-1.scope',
+        '/sys/fs/cgroup/unified/user.slice/session-1.scope/nsinit-c1',
         '/sys/fs/cgroup/unified',
         '',
         MS.BIND | MS.REC,
@@ -331,13 +349,22 @@ describe('whole programs', () => {
     expect(program.warnings).toEqual([
       'process.capabilities.ambient: CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE not in both permitted and inheritable; not raised',
     ]);
-    expect(program.devicesCgroup).toEqual({
-      mountPoint: '/sys/fs/cgroup/devices',
-      path: '/user.slice/nsinit-c1',
-      rules: [
-        { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
-        ...DEFAULT_ALLOWED_DEVICES,
-      ],
+    expect(program.cgroup).toEqual({
+      options: { name: 'nsinit-c1', layout: layoutOf(HYBRID) },
+      resources: { devices: [{ allow: false, type: 'a', major: null, minor: null, access: 'rwm' }, ...DEFAULT_ALLOWED_DEVICES] },
+      paths: {
+        v1: {
+          cpu: '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1',
+          cpuacct: '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1',
+          devices: '/sys/fs/cgroup/devices/user.slice/nsinit-c1',
+          memory: '/sys/fs/cgroup/memory/nsinit-c1',
+          'name=systemd': '/sys/fs/cgroup/systemd/user.slice/session-1.scope/nsinit-c1',
+        },
+        unified: {
+          directory: '/sys/fs/cgroup/unified/user.slice/session-1.scope/nsinit-c1',
+          mountPoint: '/sys/fs/cgroup/unified',
+        },
+      },
     });
   });
 
@@ -393,7 +420,7 @@ describe('whole programs', () => {
         NAMESPACE_FLAGS.network,
     );
     expect(program.warnings).toEqual([]);
-    expect(program.devicesCgroup).toBeNull();
+    expect(program.cgroup).toBeNull();
   });
 
   it('replaces process.args with the given args, and arms no parent-death signal when there is none', () => {
@@ -766,11 +793,10 @@ describe('devices', () => {
       { type: 'u', path: '/dev/raw', major: 162, minor: 1 },
       { type: 'b', path: '/dev/sda', major: 8, minor: 0 },
     ];
-    const host = fakeHost({
-      cgroups: [
-        { mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/' },
-      ],
-    });
+    const DEVICES_ONLY: CgroupMount[] = [
+      { mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/' },
+    ];
+    const host = fakeHost({ cgroups: DEVICES_ONLY });
     const rules: DeviceRule[] = [
       { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
       { allow: true, type: 'c', major: 4, minor: null, access: 'rwm' },
@@ -780,22 +806,28 @@ describe('devices', () => {
       { allow: true, type: 'c', major: 162, minor: 1, access: 'rwm' },
       { allow: true, type: 'b', major: 8, minor: 0, access: 'rwm' },
     ];
-    expect(compile(config, { host }).devicesCgroup).toEqual({
-      mountPoint: '/sys/fs/cgroup/devices',
-      path: '/nsinit-c1',
-      rules,
+    expect(compile(config, { host }).cgroup).toEqual({
+      options: { name: 'nsinit-c1', layout: layoutOf(DEVICES_ONLY) },
+      resources: { devices: rules },
+      paths: { v1: { devices: '/sys/fs/cgroup/devices/nsinit-c1' }, unified: null },
     });
   });
 
-  it('asks for no devices cgroup without device rules, and refuses rules without a v1 devices controller', () => {
-    expect(compile(withDev()).devicesCgroup).toBeNull();
+  it('asks for no cgroup without resources or a cgroups path; on cgroup v2 device rules go to the unified cgroup', () => {
+    expect(compile(withDev()).cgroup).toBeNull();
     const config = withDev();
     config.linux!.resources = { devices: [{ allow: false, access: 'rwm' }] };
-    const error = compileError(config, { host: fakeHost({ cgroups: PURE_V2 }) });
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error.message).toBe(
-      'linux.resources.devices without a cgroup v1 devices controller is not supported yet (cgroup v2 device rules need an eBPF program)',
-    );
+    expect(compile(config, { host: fakeHost({ cgroups: PURE_V2 }) }).cgroup?.paths).toEqual({
+      v1: {},
+      unified: { directory: '/sys/fs/cgroup/app.slice/nsinit-c1', mountPoint: '/sys/fs/cgroup' },
+    });
+    config.linux!.resources = {};
+    config.linux!.cgroupsPath = '/pinned/web';
+    expect(compile(config, { host: fakeHost({ cgroups: PURE_V2 }) }).cgroup).toMatchObject({
+      options: { path: '/pinned/web' },
+      resources: {},
+      paths: { unified: { directory: '/sys/fs/cgroup/pinned/web' } },
+    });
   });
 });
 
@@ -1109,27 +1141,15 @@ describe('configs nsinit refuses', () => {
       },
     ],
     [
-      'linux.cgroupsPath is not supported yet',
+      'linux.cgroupsPath is not supported yet ("system.slice:nsinit:c1" is a systemd slice:prefix:name path)',
       (c) => {
-        c.linux!.cgroupsPath = '/nsinit/c1';
+        c.linux!.cgroupsPath = 'system.slice:nsinit:c1';
       },
     ],
     [
-      'linux.resources.memory is not supported yet',
+      'linux.resources.rdma is not supported yet',
       (c) => {
-        c.linux!.resources = { devices: [], memory: { limit: 1 << 20 } };
-      },
-    ],
-    [
-      'linux.resources.cpu is not supported yet',
-      (c) => {
-        c.linux!.resources = { cpu: { shares: 512 } };
-      },
-    ],
-    [
-      'linux.resources.pids is not supported yet',
-      (c) => {
-        c.linux!.resources = { pids: { limit: 10 } };
+        c.linux!.resources = { rdma: { mlx5_0: { hcaHandles: 1 } } };
       },
     ],
     [

@@ -1,8 +1,11 @@
-// `nsinit exec`: run a new container in the foreground and return its status.
+// The subcommands, loaded only when one runs: `exec` runs a new container in the foreground
+// and returns its status; `stats`, `pause` and `unpause` act on a running container's cgroup.
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
+import { loadCgroupManager } from '@nsinit/cgroups';
 import { type Container, run } from '@nsinit/exec';
 import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/spec';
+import { DEFAULT_STATE_ROOT, isSameProcess, loadContainerDir } from '@nsinit/state';
 import type { GlobalOptions, Logger } from './logger.js';
 
 // Signals the foreground nsinit passes on to the container, as runc does.
@@ -61,3 +64,22 @@ export async function execCommand(
   }
 }
 
+
+/** The cgroup of a running container, from its state.json. */
+function runningContainerCgroup(id: string, globals: GlobalOptions) {
+  const state = loadContainerDir(globals.root ?? DEFAULT_STATE_ROOT, id).readState();
+  if (!isSameProcess(state.pid, state.pidStartTime)) throw new Error(`container ${id} is not running`);
+  if (!state.cgroupPaths) {
+    throw new Error(
+      `container ${id} has no cgroup of its own: its config sets neither linux.resources nor linux.cgroupsPath`,
+    );
+  }
+  return loadCgroupManager(state.cgroupPaths);
+}
+
+export async function cgroupCommand(name: 'stats' | 'pause' | 'unpause', id: string, globals: GlobalOptions) {
+  const cgroup = runningContainerCgroup(id, globals);
+  if (name === 'stats') process.stdout.write(`${JSON.stringify(cgroup.stats(), null, 2)}\n`);
+  else if (name === 'pause') await cgroup.freeze();
+  else await cgroup.thaw();
+}

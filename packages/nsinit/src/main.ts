@@ -34,9 +34,24 @@ export function buildProgram(): Command {
     .action(async (cmd: string[], options: { config?: string; id?: string; pivot: boolean; root?: string }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       // Loaded on use (a separate bundle): `nsinit --help` starts without the runtime and its config model.
-      const { execCommand } = await import('./exec-command.js');
+      const { execCommand } = await import('./commands.js');
       process.exitCode = await execCommand(cmd, options, globals, makeLogger(globals));
     });
+  for (const [name, description] of [
+    ['stats', "Print the resource usage of a running container's cgroup as JSON."],
+    ['pause', "Freeze every process of a running container (its cgroup's freezer)."],
+    ['unpause', 'Thaw a paused container.'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('<id>', 'the container id')
+      .action(async (id: string, _options: object, command: Command) => {
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        const { cgroupCommand } = await import('./commands.js');
+        await cgroupCommand(name, id, globals);
+      });
+  }
   return program;
 }
 

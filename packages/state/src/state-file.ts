@@ -18,6 +18,10 @@ export interface ContainerState {
   /** ISO 8601 time of creation, e.g. `2014-06-26T12:00:00.000Z`. */
   created: string;
   annotations?: Record<string, string>;
+  /** Where the container's cgroup is (@nsinit/cgroups' `paths`), for stats, pause and cleanup from disk. */
+  cgroupPaths?: Record<string, unknown>;
+  /** What the network strategies made on the host (@nsinit/network), to undo from disk. */
+  network?: Record<string, unknown>;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -29,6 +33,8 @@ const KNOWN_FIELDS = new Set([
   'bundle',
   'created',
   'annotations',
+  'cgroupPaths',
+  'network',
 ]);
 // 2^22 is PID_MAX_LIMIT on 64-bit Linux.
 const MAX_PID = 4194304;
@@ -47,7 +53,7 @@ export function findStateProblem(value: unknown): string | undefined {
   for (const key of Object.keys(state)) {
     if (!KNOWN_FIELDS.has(key)) return `unknown field ${JSON.stringify(key)}`;
   }
-  const { version, id, pid, pidStartTime, rootfs, bundle, created, annotations } = state;
+  const { version, id, pid, pidStartTime, rootfs, bundle, created, annotations, cgroupPaths, network } = state;
   if (version !== STATE_VERSION)
     return `"version" is ${describe(version)}, this nsinit reads version ${STATE_VERSION}`;
   if (typeof id !== 'string' || !isValidContainerId(id))
@@ -73,6 +79,15 @@ export function findStateProblem(value: unknown): string | undefined {
     for (const [key, text] of Object.entries(annotations)) {
       if (typeof text !== 'string')
         return `annotation ${JSON.stringify(key)} is ${describe(text)}, not a string`;
+    }
+  }
+  // Recorded by other packages: only their shape as a JSON object is this package's concern.
+  for (const [name, record] of [
+    ['cgroupPaths', cgroupPaths],
+    ['network', network],
+  ] as const) {
+    if (record !== undefined && (typeof record !== 'object' || record === null || Array.isArray(record))) {
+      return `"${name}" is ${describe(record)}, not an object`;
     }
   }
   return undefined;

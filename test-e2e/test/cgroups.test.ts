@@ -1,0 +1,131 @@
+// Containers with linux.resources: limits enforced by their own cgroup, and the
+// CLI's stats, pause and unpause on a running one. No cgroup is left afterwards.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { type OciConfig, run } from 'nsinit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, makeBundle, nsinitAsync, requireRoot, scratch } from '../src/harness.js';
+
+let work: ReturnType<typeof scratch>;
+let stateRoot: string;
+let bundle: ReturnType<typeof makeBundle>;
+
+beforeAll(() => {
+  requireRoot();
+  work = scratch('cgroups');
+  stateRoot = join(work.path, 'state');
+  bundle = makeBundle(join(work.path, 'bundle'));
+});
+afterAll(() => work.cleanup());
+
+/** The cgroup directories of this file's containers (default ids, and `ticker`), in any hierarchy. */
+function nsinitCgroups(): string[] {
+  // find exits non-zero when a directory vanishes under it; what it printed is still right.
+  const out = spawnSync('find', ['/sys/fs/cgroup', '-mindepth', '2', '-maxdepth', '6', '-type', 'd', '-name', 'nsinit-*'], {
+    encoding: 'utf8',
+  }).stdout;
+  return out.split('\n').filter((path) => /\/nsinit-(nsinit-[0-9a-f]+|ticker)$/.test(path));
+}
+afterEach(() => expect(nsinitCgroups()).toEqual([]));
+
+function config(resources: NonNullable<OciConfig['linux']>['resources'], args: string[]): OciConfig {
+  return {
+    ociVersion: '1.0.2',
+    process: { args, cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } },
+    root: { path: bundle.rootfs },
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+    ],
+    linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }], resources },
+  } as OciConfig;
+}
+
+async function output(cfg: OciConfig): Promise<string> {
+  const container = await run(cfg, { stateRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [stdout, stderr] = await Promise.all([text(container.stdout!), text(container.stderr!), container.wait()]);
+  return stdout + stderr;
+}
+
+describe('resources', () => {
+  it('enforces a memory limit: a process allocating past it is OOM-killed', async () => {
+    const out = await output(
+      config({ memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } }, [
+        'sh',
+        '-c',
+        'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?',
+      ]),
+    );
+    expect(out).toContain('status=137');
+  });
+
+  it('enforces a pids limit: forks past it fail', async () => {
+    const out = await output(
+      config({ pids: { limit: 4 } }, ['sh', '-c', 'for i in 1 2 3 4 5 6; do sleep 1 & done 2>&1; kill $(jobs -p) 2>/dev/null; :']),
+    );
+    expect(out).toMatch(/can't fork|Resource temporarily unavailable/);
+  });
+});
+
+describe('nsinit stats, pause and unpause', () => {
+  it('reads the stats of a running container and freezes and thaws it', async () => {
+    const cfg = config({ pids: { limit: 64 } }, ['sh', '-c', 'while :; do echo tick; sleep 0.02; done']);
+    const configPath = join(bundle.dir, 'ticker.json');
+    writeFileSync(configPath, JSON.stringify({ ...cfg, root: { path: 'rootfs' } }));
+    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', 'ticker']);
+    let ticks = 0;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      ticks += chunk.toString().split('tick').length - 1;
+    });
+    const statePath = join(stateRoot, 'ticker', 'state.json');
+    while (!existsSync(statePath) || ticks === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, '--root', stateRoot, ...args], { encoding: 'utf8' });
+
+    const stats = JSON.parse(cli('stats', 'ticker')) as { pids?: { current: number; limit: number | null } };
+    expect(stats.pids?.current).toBeGreaterThanOrEqual(1);
+    expect(stats.pids?.limit).toBe(64);
+
+    cli('pause', 'ticker');
+    await new Promise((resolve) => setTimeout(resolve, 60)); // what was already written arrives
+    const frozenAt = ticks;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(ticks).toBe(frozenAt);
+    cli('unpause', 'ticker');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(ticks).toBeGreaterThan(frozenAt);
+
+    const { pid } = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(137);
+    expect(readdirSync(stateRoot)).toEqual([]);
+  });
+
+  it('says clearly when a container has no cgroup of its own, or is not there', () => {
+    const fail = (...args: string[]) => {
+      try {
+        execFileSync(process.execPath, [CLI, '--root', stateRoot, ...args], { encoding: 'utf8', stdio: 'pipe' });
+        return '';
+      } catch (error) {
+        return (error as { stderr: string; status: number }).stderr + (error as { status: number }).status;
+      }
+    };
+    expect(fail('stats', 'nope')).toMatch(/^nsinit: container "nope" does not exist in .*\n255$/);
+  });
+
+  it('says so when a running container has no cgroup of its own', async () => {
+    const configPath = join(bundle.dir, 'plain.json');
+    writeFileSync(configPath, JSON.stringify({ ...config(undefined, ['sleep', '30']), root: { path: 'rootfs' } }));
+    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', 'plain']);
+    const statePath = join(stateRoot, 'plain', 'state.json');
+    while (!existsSync(statePath)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const result = spawnSync(process.execPath, [CLI, '--root', stateRoot, 'pause', 'plain'], { encoding: 'utf8' });
+    expect(result.stderr).toBe(
+      'nsinit: container plain has no cgroup of its own: its config sets neither linux.resources nor linux.cgroupsPath\n',
+    );
+    expect(result.status).toBe(255);
+    process.kill((JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number }).pid, 'SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+  });
+});
