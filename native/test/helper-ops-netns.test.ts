@@ -1,0 +1,88 @@
+// The helper's SETNS op joining a network namespace (the `netns` network strategy): the
+// helper runs under `unshare --mount --pid --fork` with the namespace fd placed at 5 by a
+// shell, as the parent places the fd it opened.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readlinkSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
+import { assertHelperBuilt, onlyError, parseErrorFrames, runHelper } from './helper-harness.js';
+
+const CLONE_NEWNET = 0x40000000;
+const EINVAL = 22;
+const NS_FD = 5;
+
+let holder: ChildProcess;
+let target: string;
+
+beforeAll(async () => {
+  assertHelperBuilt();
+  holder = spawn(
+    'unshare',
+    [
+      '--net',
+      '--',
+      'sh',
+      '-c',
+      'ip link add ns-probe0 type veth peer name ns-probe1 && echo ready && exec sleep 300',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
+  expect(chunk.toString()).toBe('ready\n');
+  target = `/proc/${holder.pid}/ns/net`;
+});
+
+afterAll(async () => {
+  if (holder.exitCode === null && holder.signalCode === null) {
+    const exited = once(holder, 'exit');
+    holder.kill('SIGKILL');
+    await exited;
+  }
+});
+
+/** unshare, then a shell that opens `path` at fd 5 and execs the helper. */
+const withNamespaceFd = (path: string) => [
+  'unshare',
+  '--mount',
+  '--pid',
+  '--fork',
+  '--',
+  'sh',
+  '-c',
+  `exec ${NS_FD}<"$0" && exec "$@"`,
+  path,
+];
+
+const sh = (script: string): InitOp => ({
+  op: 'exec',
+  args: ['/bin/sh', '-c', script],
+  env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+});
+
+it('joins the network namespace behind the fd before the command runs', async () => {
+  const run = await runHelper(
+    encodeProgram([
+      { op: 'setns', fd: NS_FD, nstype: CLONE_NEWNET },
+      { op: 'close', fd: NS_FD },
+      sh('readlink /proc/self/ns/net; ip -o link show | cut -d: -f2 | cut -d@ -f1'),
+    ]),
+    { wrap: withNamespaceFd(target) },
+  );
+  expect(parseErrorFrames(run.report)).toEqual([]);
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  const [netns, ...links] = run.stdout.trim().split('\n');
+  expect(netns).toBe(readlinkSync(target));
+  expect(netns).not.toBe(readlinkSync('/proc/self/ns/net'));
+  expect(links.map((l) => l.trim()).sort()).toEqual(['lo', 'ns-probe0', 'ns-probe1']);
+});
+
+it('reports a namespace of another type as EINVAL on the SETNS op', async () => {
+  const run = await runHelper(encodeProgram([{ op: 'setns', fd: NS_FD, nstype: CLONE_NEWNET }, sh('true')]), {
+    wrap: withNamespaceFd('/proc/self/ns/uts'),
+  });
+  const error = onlyError(run);
+  expect(error).toMatchObject({ opIndex: 0, opcode: OPCODES.setns, errno: EINVAL });
+  expect(error.detail).toBe(`setns fd ${NS_FD} (0x40000000)`);
+});
