@@ -1,0 +1,54 @@
+// Sections of the report: a title, the method in a sentence or two, a table, and the raw data.
+import { formatNumber, formatRatio, ratio, summarize } from './stats.mjs';
+
+export const NOT_INSTALLED = 'not installed';
+
+/**
+ * A row per contender from interleaved samples (ms). A contender with `installed: false`
+ * gets a "not installed" row. `references` name the contenders the ratio columns divide
+ * by, e.g. [{ column: '× runc', name: 'runc run' }]; a reference may instead carry its own
+ * `median` (a derived figure such as crun net of its wrapper).
+ */
+export function timingRows(contenders, samples, references = []) {
+  const summaries = new Map();
+  for (const contender of contenders) {
+    const values = samples.get(contender.name);
+    summaries.set(contender.name, contender.installed === false || !values ? null : summarize(values));
+  }
+  const referenceMedians = references.map((reference) =>
+    reference.median !== undefined ? reference.median : (summaries.get(reference.name)?.median ?? null),
+  );
+  return contenders.map((contender) => {
+    const summary = summaries.get(contender.name);
+    return {
+      name: contender.name,
+      installed: contender.installed !== false,
+      ...(summary ?? { n: 0, median: null, min: null, max: null }),
+      ratios: Object.fromEntries(
+        references.map((reference, i) => [
+          reference.column,
+          summary ? ratio(summary.median, referenceMedians[i]) : null,
+        ]),
+      ),
+      ...(contender.note ? { note: contender.note } : {}),
+    };
+  });
+}
+
+/** The Markdown cells of timing rows: contender, median, min, max (ms), then the ratios. */
+export function timingTable(rows, references = []) {
+  return {
+    columns: ['contender', 'median ms', 'min ms', 'max ms', ...references.map((r) => r.column)],
+    rows: rows.map((row) =>
+      row.installed
+        ? [
+            row.note ? `${row.name} (${row.note})` : row.name,
+            formatNumber(row.median),
+            formatNumber(row.min),
+            formatNumber(row.max),
+            ...references.map((r) => formatRatio(row.ratios[r.column])),
+          ]
+        : [row.name, NOT_INSTALLED, '', '', ...references.map(() => '')],
+    ),
+  };
+}
