@@ -17,7 +17,7 @@
 // nothing outlives the run. Addresses come from 198.18.0.0/15.
 // Usage: node netlink.mjs [iterations=200]   (root; build first: pnpm --filter @nsinit/network... run build)
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const inside = process.argv[2] === '--inside';
@@ -26,8 +26,19 @@ const iterations = Number((inside ? process.argv[3] : process.argv[2]) ?? 200);
 if (!inside) {
   const script = fileURLToPath(import.meta.url);
   const args = ['--net', '--mount', '--propagation', 'private', '--', process.execPath, script, '--inside'];
-  const run = spawnSync('unshare', [...args, String(iterations)], { stdio: 'inherit' });
+  const run = spawnSync('unshare', [...args, String(iterations)], {
+    stdio: 'inherit',
+    env: { ...process.env, NSINIT_BENCH_OUTER_NETNS: String(statSync('/proc/self/ns/net').ino) },
+  });
   process.exit(run.status ?? 1);
+}
+
+// Refuse to run `--inside` anywhere but the private namespaces made above: run by hand, it
+// would create its namespaces and veths on the machine itself.
+const outerNetns = process.env.NSINIT_BENCH_OUTER_NETNS;
+if (!outerNetns || String(statSync('/proc/self/ns/net').ino) === outerNetns) {
+  console.error('netlink.mjs --inside must run in the private network namespace it makes: run `node netlink.mjs`');
+  process.exit(2);
 }
 
 const { RouteNetlink } = await import('../packages/network/dist/index.js').catch((error) => {

@@ -50,6 +50,13 @@ export interface CompileInput {
   parentDeathSignal?: number;
   /** Container id: names the cgroup the container gets when its config asks for one. */
   id: string;
+  /** What the network strategies need of the namespaces (@nsinit/network's config). */
+  network?: {
+    /** A `netns` strategy: the network namespace to join, as a path in linux.namespaces would. */
+    joinPath?: string;
+    /** loopback, veth or routes: configured in the container's own network namespace. */
+    configuresNamespace: boolean;
+  };
   host: HostFacts;
 }
 
@@ -140,8 +147,18 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
   // Joined before anything else, in runc's order, so every later op runs inside them.
   const namespaceFiles: CompiledProgram['namespaceFiles'] = [];
+  const networkPath = config.linux?.namespaces?.find((n) => n.type === 'network')?.path;
+  if (input.network?.joinPath && networkPath && networkPath !== input.network.joinPath) {
+    throw new InvalidConfigError('linux.namespaces', `the network path ${networkPath} and the netns network ${input.network.joinPath} disagree`);
+  }
+  if (input.network?.configuresNamespace && !namespaces.has('network') && !input.network.joinPath) {
+    throw new InvalidConfigError(
+      'networks',
+      "loopback, veth and routes configure the container's own network namespace: add { \"type\": \"network\" } to linux.namespaces",
+    );
+  }
   for (const type of JOINABLE) {
-    const path = config.linux?.namespaces?.find((n) => n.type === type)?.path;
+    const path = type === 'network' ? (input.network?.joinPath ?? networkPath) : config.linux?.namespaces?.find((n) => n.type === type)?.path;
     if (!path) continue;
     const fd = input.firstExtraFd + namespaceFiles.length;
     namespaceFiles.push({ type, path, fd });

@@ -20,12 +20,13 @@ import {
   waitExit,
 } from '@nsinit/native';
 import { createCgroupManager } from '@nsinit/cgroups';
-import { type OciConfig, parseOciConfig } from '@nsinit/spec';
+import { type NetworkConfig, namespaceToJoin, parseNetworkConfig, removeNetworks, setUpNetworks } from '@nsinit/network';
+import { NETWORK_ANNOTATION, type OciConfig, parseOciConfig } from '@nsinit/spec';
 import { createContainerDir, DEFAULT_STATE_ROOT, openStateRoot, readProcessStartTime, validateContainerId } from '@nsinit/state';
 import { type ChildError, SyncChannel } from '@nsinit/syncpipe';
 import { compileProgram, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
-import { abortError, ExecError, InitError, StepError } from './errors.js';
+import { abortError, ExecError, InitError, InvalidConfigError, StepError } from './errors.js';
 import { OwnedFds } from './fds.js';
 import { readHostFacts } from './host.js';
 import { normalizeStdio, openStreams, prepareStdio, type StdioOption } from './stdio.js';
@@ -52,6 +53,32 @@ export interface RunOptions {
   parentDeathSignal?: NodeJS.Signals | number | null;
   /** Receives non-fatal notices (e.g. ambient capabilities that cannot be raised). Default process.emitWarning. */
   onWarning?: (message: string) => void;
+  /**
+   * nsinit's network strategies (loopback, veth, netns) and routes, in any 2014 spelling
+   * (see @nsinit/network). Default: the config's `org.nsinit.network` annotation.
+   */
+  network?: {
+    networks?: unknown;
+    routes?: unknown;
+    /** Where bridges and host veth ends live: a network namespace path. Default ours. */
+    hostNetns?: string;
+  };
+}
+
+/** The strategies to run: the option, else the config's annotation, else none. */
+function networkConfig(config: OciConfig, option: RunOptions['network']): NetworkConfig | null {
+  const annotation = config.annotations?.[NETWORK_ANNOTATION];
+  let input: { networks?: unknown; routes?: unknown } | undefined = option;
+  if (!input && annotation !== undefined) {
+    try {
+      input = JSON.parse(annotation) as { networks?: unknown; routes?: unknown };
+    } catch (error) {
+      throw new InvalidConfigError(`annotations["${NETWORK_ANNOTATION}"]`, `not JSON: ${(error as Error).message}`);
+    }
+  }
+  if (!input) return null;
+  const parsed = parseNetworkConfig({ networks: input.networks, routes: input.routes });
+  return parsed.networks.length === 0 && parsed.routes.length === 0 ? null : parsed;
 }
 
 // fd layout in the child: stdio, then the sync socket, then the program, then the files
@@ -151,8 +178,18 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const parentDeathSignal = options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
     const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
     validateContainerId(id);
+    const network = networkConfig(valid, options.network);
+    const joinPath = network ? namespaceToJoin(network)?.path : undefined;
     const program = compileProgram({
       id,
+      ...(network
+        ? {
+            network: {
+              ...(joinPath ? { joinPath } : {}),
+              configuresNamespace: network.routes.length > 0 || network.networks.some((n) => n.type !== 'netns'),
+            },
+          }
+        : {}),
       config: valid,
       rootfs,
       bundleDir,
@@ -258,7 +295,17 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
 
     // 7. Cgroups: the child joins its cgroup in every v1 hierarchy before it may run, so nothing escapes it.
     if (cgroup) await step('join the cgroup', signal, () => cgroup.apply(child.pid));
-    // 8. Networking: each strategy's host side here, its context sent with the go signal (@nsinit/network).
+    // 8. Networking: each strategy's host side, and the container side through a netlink
+    // socket opened inside the container's network namespace; recorded for the cleanup.
+    const networks = network
+      ? await step('set up the networks', signal, () => {
+          const removal = options.network?.hostNetns ? { hostNetns: { path: options.network.hostNetns } } : {};
+          const records = setUpNetworks({ config: network, pid: child.pid, ...removal });
+          undo.push('remove the networks', () => removeNetworks(records, removal));
+          containerDir.writeState({ ...containerDir.readState(), network: { records, ...removal } });
+          return { records, removal };
+        })
+      : null;
     const context: Record<string, string> = {};
 
     // 9. The go signal: the context, then EOF.
@@ -279,6 +326,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       stdio: streams,
       exited,
       cleanup: async () => {
+        if (networks) removeNetworks(networks.records, networks.removal);
         if (cgroup) {
           // Without a pid namespace of its own, the init's end does not end its children.
           if ((program.cloneFlags & NAMESPACE_FLAGS.pid) === 0) await cgroup.killAll();

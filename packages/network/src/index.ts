@@ -73,6 +73,7 @@ export {
   type RouteRequest,
 } from './socket.js';
 export {
+  type HostNamespace,
   hostVethName,
   loopbackStrategy,
   type NetworkRecord,

@@ -14,6 +14,9 @@ import { openNetworkNamespace, sameNamespace } from './namespace.js';
 import { RouteNetlink } from './rtnetlink.js';
 import type { NamespaceRef } from './socket.js';
 
+/** The "host" side's network namespace: an fd, a pid's, or a path (e.g. /run/netns/x), which state.json can record. */
+export type HostNamespace = NamespaceRef | { path: string };
+
 /** What a strategy made: JSON-safe, for state.json, and enough to remove it later. */
 export type NetworkRecord =
   | { type: 'loopback' }
@@ -185,7 +188,7 @@ export interface SetUpNetworksOptions {
   /** The container's init process, still waiting for its go signal. */
   pid: number;
   /** Where bridges and host veth ends live; default this process's network namespace. */
-  hostNetns?: NamespaceRef;
+  hostNetns?: HostNamespace;
   /** Per netlink reply; default 5000 ms. */
   timeoutMs?: number;
 }
@@ -278,7 +281,7 @@ function addRoute(route: RouteEntry, container: RouteNetlink): void {
  */
 export function removeNetworks(
   records: readonly NetworkRecord[],
-  options: { hostNetns?: NamespaceRef; timeoutMs?: number } = {},
+  options: { hostNetns?: HostNamespace; timeoutMs?: number } = {},
 ): void {
   if (!records.some((r) => r.type === 'veth')) return;
   const hostNetnsFd = openNetworkNamespace(hostNamespacePath(options.hostNetns));
@@ -338,8 +341,9 @@ function setupFailure(entry: string, error: unknown, cleanup: unknown[]): Networ
   return new NetworkSetupError(entry, `${(error as Error).message}${alsoFailed}`, { cause: error });
 }
 
-function hostNamespacePath(netns: NamespaceRef | undefined): string {
+function hostNamespacePath(netns: HostNamespace | undefined): string {
   if (netns === undefined) return '/proc/self/ns/net';
+  if ('path' in netns) return netns.path;
   return 'fd' in netns ? `/proc/self/fd/${netns.fd}` : `/proc/${checkedPid(netns.pid)}/ns/net`;
 }
 

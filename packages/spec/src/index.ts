@@ -18,6 +18,7 @@ export {
 export {
   type ConvertContainerJsonOptions,
   convertContainerJson,
+  NETWORK_ANNOTATION,
   type Network2014,
   type Route2014,
   type RuntimeOptions,

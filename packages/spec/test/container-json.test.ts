@@ -8,10 +8,20 @@ import {
   convertContainerJson,
   DOCKER_DEFAULT_CAPABILITIES,
   decideCapabilities,
+  NETWORK_ANNOTATION,
   type OciConfig,
   parseOciConfig,
 } from '../src/index.js';
 import { expectConfigError, readFixture, tempDirs } from './helpers.js';
+
+/** The networks and routes a converted container.json carries in its annotation. */
+function networkAnnotation(config: OciConfig): { networks: unknown[]; routes: unknown[] } | undefined {
+  const text = config.annotations?.[NETWORK_ANNOTATION];
+  return text === undefined ? undefined : (JSON.parse(text) as { networks: unknown[]; routes: unknown[] });
+}
+const networksOf = (config: OciConfig) => networkAnnotation(config)?.networks as { type: string }[] | undefined;
+const routesOf = (config: OciConfig) => networkAnnotation(config)?.routes;
+
 
 const temp = tempDirs();
 afterEach(() => temp.cleanup());
@@ -105,19 +115,18 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.mounts).toEqual(systemMounts());
     expect(config.linux?.cgroupsPath).toBe('/docker/docker-koye');
     expect(config.linux?.resources).toEqual({ memory: { limit: 5248000 } });
-    expect(runtime).toEqual({
-      noPivotRoot: false,
-      networks2014: [
-        {
-          type: 'veth',
-          bridge: 'docker0',
-          vethPrefix: 'dock',
-          address: '172.17.0.100/16',
-          gateway: '172.17.42.1',
-          mtu: 1500,
-        },
-      ],
-    });
+    expect(runtime).toEqual({ noPivotRoot: false });
+    expect(networksOf(config)).toEqual([
+      {
+        type: 'veth',
+        bridge: 'docker0',
+        vethPrefix: 'dock',
+        address: '172.17.0.100/16',
+        gateway: '172.17.42.1',
+        mtu: 1500,
+      },
+    ]);
+    expect(routesOf(config)).toEqual([]);
     expect(parseOciConfig(config)).toEqual(config);
   });
 
@@ -134,8 +143,8 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.process?.apparmorProfile).toBe('docker-default');
     expect(config.process?.selinuxLabel).toBeUndefined();
     expect(config.linux?.mountLabel).toBeUndefined();
-    expect(runtime.networks2014?.map((n) => n.type)).toEqual(['loopback', 'veth']);
-    expect(runtime.networks2014?.[1]).toMatchObject({ vethPrefix: 'dock', bridge: 'docker0' });
+    expect(networksOf(config)?.map((n) => n.type)).toEqual(['loopback', 'veth']);
+    expect(networksOf(config)?.[1]).toMatchObject({ vethPrefix: 'dock', bridge: 'docker0' });
   });
 
   it('converts the Docker v0.11 shape (maps for namespaces and capabilities_mask, devtmpfs)', async () => {
@@ -156,7 +165,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.mounts).toEqual(systemMounts());
     expect(config.linux?.cgroupsPath).toBe('/docker/docker-koye');
     expect(config.linux?.resources).toBeUndefined();
-    expect(runtime.networks2014).toEqual([
+    expect(networksOf(config)).toEqual([
       { type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 },
       {
         type: 'veth',
@@ -182,7 +191,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
       { type: 'c', path: '/dev/urandom', major: 1, minor: 9, fileMode: 0o666 },
       { type: 'c', path: '/dev/random', major: 1, minor: 8, fileMode: 0o666 },
     ]);
-    expect(runtime.routes2014).toEqual([
+    expect(routesOf(config)).toEqual([
       { gateway: '172.17.42.1', interfaceName: 'eth0' },
       { destination: '192.168.0.0/24', interfaceName: 'eth0' },
     ]);
@@ -237,10 +246,8 @@ describe('convertContainerJson: the 2014 shapes', () => {
       { allow: true, type: 'c', major: 136, access: 'rwm' },
       { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
     ]);
-    expect(runtime).toEqual({
-      noPivotRoot: false,
-      networks2014: [{ type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 }],
-    });
+    expect(runtime).toEqual({ noPivotRoot: false });
+    expect(networksOf(config)).toEqual([{ type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 }]);
   });
 
   it('converts the November 2014 shape (namespaces [{name, path}], rlimits, root_fs, mount_config)', async () => {
@@ -290,14 +297,14 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('accepts the February 21 single `network` object', async () => {
     const baseDir = await temp.make();
-    const { runtime } = convertContainerJson(
+    const { config } = convertContainerJson(
       {
         namespaces: ['NEWNET'],
         network: { type: 'veth', context: { bridge: 'br0', prefix: 'v' }, mtu: 1500 },
       },
       { baseDir },
     );
-    expect(runtime.networks2014).toEqual([{ type: 'veth', bridge: 'br0', vethPrefix: 'v', mtu: 1500 }]);
+    expect(networksOf(config)).toEqual([{ type: 'veth', bridge: 'br0', vethPrefix: 'v', mtu: 1500 }]);
   });
 
   it('copies May 2014 device names from the host /dev, skipping missing optional ones', async () => {
@@ -355,7 +362,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
     );
     expect(config.hostname).toBeUndefined();
     expect(config.mounts).toEqual(systemMounts());
-    expect(runtime.networks2014).toBeUndefined();
+    expect(networksOf(config)).toBeUndefined();
   });
 
   it('resolves a relative working_dir and bind destination against "/"', async () => {

@@ -5,6 +5,7 @@ import {
   detectConfigFormat,
   findJsonSyntaxError,
   loadConfigFile,
+  NETWORK_ANNOTATION,
   parseJsonText,
   runcSpecConfig,
 } from '../src/index.js';
@@ -78,7 +79,7 @@ describe('loadConfigFile: 2014 container.json', () => {
     const loaded = await loadConfigFile(file);
     expect(loaded.format).toBe('container.json');
     expect(loaded.config.root.path).toBe(path.join(dir, 'ct'));
-    expect(loaded.runtime.networks2014?.[0]?.type).toBe('veth');
+    expect(JSON.parse(loaded.config.annotations![NETWORK_ANNOTATION]!).networks[0].type).toBe('veth');
   });
 
   it('resolves a relative root_fs against the file folder and keeps an absolute one', async () => {

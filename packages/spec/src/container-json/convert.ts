@@ -57,10 +57,14 @@ export interface Route2014 {
 export interface RuntimeOptions {
   /** MS_MOVE + chroot instead of pivot_root (runc's --no-pivot). */
   noPivotRoot: boolean;
-  /** The 2014 networks, when the container.json had any (even an empty list). */
-  networks2014?: Network2014[];
-  routes2014?: Route2014[];
 }
+
+/**
+ * The annotation that carries nsinit's network strategies in an OCI config: JSON of
+ * `{ networks: Network2014[], routes: Route2014[] }` (what @nsinit/network parses). A
+ * converted container.json gets it from its `networks[]` and `routes[]`.
+ */
+export const NETWORK_ANNOTATION = 'org.nsinit.network';
 
 export interface ConvertContainerJsonOptions {
   /** Folder of the container.json: relative root_fs and bind sources are resolved against it. */
@@ -533,13 +537,13 @@ export function convertContainerJson(
       hostname: nonEmpty(doc.hostname),
       mounts,
       linux,
+      annotations:
+        networks2014 || routes2014
+          ? { [NETWORK_ANNOTATION]: JSON.stringify({ networks: networks2014 ?? [], routes: routes2014 ?? [] }) }
+          : undefined,
     }),
     `${source} (converted to OCI)`,
   );
-  const runtime: RuntimeOptions = defined({
-    noPivotRoot: (doc.mount_config?.no_pivot_root ?? doc.no_pivot_root) === true,
-    networks2014,
-    routes2014,
-  });
+  const runtime: RuntimeOptions = { noPivotRoot: (doc.mount_config?.no_pivot_root ?? doc.no_pivot_root) === true };
   return { config, runtime };
 }
