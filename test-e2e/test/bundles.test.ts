@@ -151,4 +151,24 @@ describe('a 2014 container.json', () => {
     expect(bounding & (1n << 5n)).toBe(1n << 5n);
     expect(readdirSync(stateRoot)).toEqual([]);
   });
+
+  it('brings loopback up for a container.json with a loopback network (its host side touches nothing)', () => {
+    const bundle = makeBundle(join(work.path, 'legacy-lo'));
+    const configPath = join(bundle.rootfs, 'container.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        hostname: 'lo-test',
+        environment: ['PATH=/bin'],
+        namespaces: { NEWNS: true, NEWPID: true, NEWUTS: true, NEWNET: true },
+        capabilities: ['NET_RAW'],
+        networks: [{ type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 }],
+      }),
+    );
+    const script = 'ip -o link show lo | grep -o "state [A-Z]*"; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo pinged';
+    const result = nsinit(['--root', stateRoot, 'exec', '--config', configPath, '--', 'sh', '-c', script]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^state (UNKNOWN|UP)\npinged\n$/);
+    expect(result.status).toBe(0);
+  });
 });
