@@ -1,0 +1,199 @@
+// The console ops of the init helper, run for real as root under `unshare`: SET_CTTY
+// makes a pts the controlling terminal, BIND_FD bind-mounts it onto a file in the root
+// (never onto a symlink). The pts comes from a pty pair this test opens; the helper gets
+// its slave at fd 5. Mounts happen in a private mount namespace that dies with the run.
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
+import { getTermios, makeRawTermios, openPty, setTermios } from '../lib/pty.js';
+import { assertHelperBuilt, type HelperRun, HELPER, onlyError, parseErrorFrames } from './helper-harness.js';
+
+beforeAll(assertHelperBuilt);
+
+const CONSOLE_FD = 5;
+const EPERM = 1;
+const ENOTTY = 25;
+const EISDIR = 21;
+const ELOOP = 40;
+const EINVAL = 22;
+const UNIX98_PTY_SLAVE_MAJOR = 136;
+const PATH = 'PATH=/usr/bin:/bin';
+const KILL_AFTER_MS = 10_000;
+
+let root: string;
+let pty: { master: number; slave: number; slaveName: string };
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'nsinit-console-'));
+  pty = openPty({ cols: 91, rows: 27 });
+});
+afterEach(() => {
+  closeSync(pty.master);
+  closeSync(pty.slave);
+  rmSync(root, { recursive: true, force: true });
+});
+
+interface RunOptions {
+  /** Shell commands run in the new namespaces before the helper. */
+  before?: string;
+  /** Shell commands run in the same mount namespace once the helper is done (to inspect its mounts). */
+  after?: string;
+}
+
+/** Runs the helper on `ops` inside fresh mount and pid namespaces, the pty's slave at fd 5. */
+async function run(ops: InitOp[], { before = '', after = '' }: RunOptions = {}): Promise<HelperRun> {
+  const file = join(root, '.program');
+  writeFileSync(file, encodeProgram(ops));
+  const programFd = openSync(file, 'r');
+  try {
+    const script = `${before} "$0" 3 4; status=$?; ${after} exit $status`;
+    const child = spawn('unshare', ['--mount', '--pid', '--fork', '--', 'sh', '-c', script, HELPER], {
+      stdio: ['ignore', 'pipe', 'pipe', programFd, 'pipe', pty.slave],
+      env: { ...process.env, ROOT: root, PTS: pty.slaveName },
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const report: Buffer[] = [];
+    const socket = child.stdio[4] as Socket;
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    socket.on('data', (chunk: Buffer) => report.push(chunk));
+    socket.on('error', () => {});
+    socket.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    return await new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (status, signal) => {
+        clearTimeout(timer);
+        resolve({
+          status,
+          signal,
+          stdout: Buffer.concat(stdout).toString(),
+          stderr: Buffer.concat(stderr).toString(),
+          report: Buffer.concat(report),
+        });
+      });
+    });
+  } finally {
+    closeSync(programFd);
+  }
+}
+
+const sh = (script: string): InitOp => ({
+  op: 'exec',
+  args: ['/bin/sh', '-c', script],
+  env: [PATH, `ROOT=${root}`],
+});
+
+const VTIME = 5;
+const VMIN = 6;
+
+/** What the slave side wrote so far, read from the master: VMIN 0 and VTIME 5 make a read return after 0.5 s at most. */
+function masterOutput(): string {
+  const termios = getTermios({ fd: pty.master });
+  const cc = [...termios.cc];
+  cc[VMIN] = 0;
+  cc[VTIME] = 5;
+  setTermios({ fd: pty.master, termios: { ...termios, cc } });
+  const buffer = Buffer.alloc(4096);
+  return buffer.subarray(0, readSync(pty.master, buffer)).toString();
+}
+
+describe('SET_CTTY', () => {
+  it('makes the pts the controlling terminal of the new session', async () => {
+    const result = await run([
+      { op: 'setsid' },
+      { op: 'setCtty', fd: CONSOLE_FD },
+      // /dev/tty opens only with a controlling terminal; tty_nr in /proc/<pid>/stat names it.
+      sh('stty size </dev/tty; cut -d" " -f7 /proc/self/stat'),
+    ]);
+    expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+    expect(result.status).toBe(0);
+    const ptsNumber = Number(pty.slaveName.slice('/dev/pts/'.length));
+    // tty_nr packs the device as (minor & 0xff) | major << 8 | (minor & ~0xff) << 12.
+    const ttyNr = (ptsNumber & 0xff) | (UNIX98_PTY_SLAVE_MAJOR << 8) | ((ptsNumber & ~0xff) << 12);
+    expect(result.stdout).toBe(`27 91\n${ttyNr}\n`);
+  });
+
+  it('fails with EPERM outside a new session and ENOTTY on a non-terminal', async () => {
+    const notLeader = onlyError(await run([{ op: 'setCtty', fd: CONSOLE_FD }, sh('true')]));
+    expect(notLeader).toMatchObject({ opIndex: 0, opcode: OPCODES.setCtty, errno: EPERM });
+    expect(notLeader.detail).toContain(`fd ${CONSOLE_FD} the controlling terminal`);
+
+    const notATerminal = onlyError(await run([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }, sh('true')]));
+    expect(notATerminal).toMatchObject({ opIndex: 1, opcode: OPCODES.setCtty, errno: ENOTTY });
+  });
+});
+
+describe('BIND_FD', () => {
+  // The helper clones the mount behind the fd, and the kernel clones only mounts of the
+  // caller's mount namespace: a pts opened in the parent's namespace fails with EINVAL in a
+  // new one (see the next test). Reopened by path inside the namespace, it is the copy there.
+  it('bind-mounts the pts onto an empty file in the root', async () => {
+    // The raw slave keeps "\n" as it is on the way to the master.
+    setTermios({ fd: pty.slave, termios: makeRawTermios({ termios: getTermios({ fd: pty.slave }) }) });
+    writeFileSync(join(root, 'console'), '');
+    const result = await run(
+      [
+        { op: 'openRoot', path: root },
+        { op: 'bindFd', fd: CONSOLE_FD, target: '/console' },
+        sh('stat -c "%t %T" "$ROOT/console"; echo through-the-console >"$ROOT/console"'),
+      ],
+      { before: 'exec 5<>"$PTS";' },
+    );
+    expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+    expect(result.status).toBe(0);
+    const ptsNumber = Number(pty.slaveName.slice('/dev/pts/'.length));
+    expect(result.stdout).toBe(`88 ${ptsNumber.toString(16)}\n`); // major 136 (0x88): a Unix98 pts
+    expect(masterOutput()).toBe('through-the-console\n');
+    // The mount lived in the namespace of the run; the host's file is untouched.
+    expect(readFileSync(join(root, 'console'), 'utf8')).toBe('');
+  });
+
+  it('cannot clone a pts opened in another mount namespace (EINVAL): the parent must pass a detached mount', async () => {
+    writeFileSync(join(root, 'console'), '');
+    const failure = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'bindFd', fd: CONSOLE_FD, target: '/console' },
+        sh('true'),
+      ]),
+    );
+    expect(failure).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: EINVAL });
+    expect(failure.detail).toBe(`bind fd ${CONSOLE_FD} on /console: clone a mount of it`);
+  });
+
+  it('refuses a symlink with ELOOP and a directory with EISDIR, mounting nothing', async () => {
+    writeFileSync(join(root, 'planted-target'), '');
+    symlinkSync('planted-target', join(root, 'console'));
+    mkdirSync(join(root, 'dir'));
+    const after = 'grep -c -F "$ROOT" /proc/self/mountinfo;';
+
+    const symlink = await run(
+      [{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/console' }, sh('true')],
+      { after },
+    );
+    expect(onlyError(symlink)).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: ELOOP });
+    expect(symlink.stdout).toBe('0\n');
+
+    const directory = await run(
+      [{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/dir' }, sh('true')],
+      { after },
+    );
+    expect(onlyError(directory)).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: EISDIR });
+    expect(directory.stdout).toBe('0\n');
+  });
+});
