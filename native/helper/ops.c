@@ -709,10 +709,12 @@ static int op_bind_fd(struct run_state *st, const struct op *op)
 	if (S_ISLNK(sb.st_mode) || S_ISDIR(sb.st_mode))
 		return fail(st, S_ISLNK(sb.st_mode) ? ELOOP : EISDIR, "bind fd %d on %s: the target is a %s", fd, target,
 			    S_ISLNK(sb.st_mode) ? "symlink" : "directory");
+	/* A file of this mount namespace is cloned; the kernel refuses (EINVAL) to clone one of
+	 * another, so the parent passes a detached mount of it (open_tree), which is attached. */
 	AUTOCLOSE int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree < 0)
+	if (tree < 0 && errno != EINVAL)
 		return fail(st, errno, "bind fd %d on %s: clone a mount of it", fd, target);
-	if (sys_move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (sys_move_mount(tree >= 0 ? tree : fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return fail(st, errno, "bind fd %d on %s", fd, target);
 	return 0;
 }

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
-import { getTermios, makeRawTermios, openPty, setTermios } from '../lib/pty.js';
+import { detachedMount, getTermios, makeRawTermios, openPty, setTermios } from '../lib/pty.js';
 import { assertHelperBuilt, type HelperRun, HELPER, onlyError, parseErrorFrames } from './helper-harness.js';
 
 beforeAll(assertHelperBuilt);
@@ -51,17 +51,19 @@ interface RunOptions {
   before?: string;
   /** Shell commands run in the same mount namespace once the helper is done (to inspect its mounts). */
   after?: string;
+  /** What the helper gets at fd 5; default the pty's slave. */
+  consoleFd?: number;
 }
 
 /** Runs the helper on `ops` inside fresh mount and pid namespaces, the pty's slave at fd 5. */
-async function run(ops: InitOp[], { before = '', after = '' }: RunOptions = {}): Promise<HelperRun> {
+async function run(ops: InitOp[], { before = '', after = '', consoleFd }: RunOptions = {}): Promise<HelperRun> {
   const file = join(root, '.program');
   writeFileSync(file, encodeProgram(ops));
   const programFd = openSync(file, 'r');
   try {
     const script = `${before} "$0" 3 4; status=$?; ${after} exit $status`;
     const child = spawn('unshare', ['--mount', '--pid', '--fork', '--', 'sh', '-c', script, HELPER], {
-      stdio: ['ignore', 'pipe', 'pipe', programFd, 'pipe', pty.slave],
+      stdio: ['ignore', 'pipe', 'pipe', programFd, 'pipe', consoleFd ?? pty.slave],
       env: { ...process.env, ROOT: root, PTS: pty.slaveName },
     });
     const stdout: Buffer[] = [];
@@ -163,17 +165,25 @@ describe('BIND_FD', () => {
     expect(readFileSync(join(root, 'console'), 'utf8')).toBe('');
   });
 
-  it('cannot clone a pts opened in another mount namespace (EINVAL): the parent must pass a detached mount', async () => {
+  it('attaches a detached mount of the pts made in the parent, which a new mount namespace cannot clone', async () => {
     writeFileSync(join(root, 'console'), '');
+    const detached = detachedMount({ fd: pty.slave });
+    try {
+      const result = await run(
+        [{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/console' }, sh('stat -c "%t" "$ROOT/console"')],
+        { consoleFd: detached },
+      );
+      expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+      expect(result.stdout).toBe(`${UNIX98_PTY_SLAVE_MAJOR.toString(16)}\n`);
+    } finally {
+      closeSync(detached);
+    }
+    // The plain pts of the parent's namespace: neither cloned (EINVAL) nor attachable as a mount.
     const failure = onlyError(
-      await run([
-        { op: 'openRoot', path: root },
-        { op: 'bindFd', fd: CONSOLE_FD, target: '/console' },
-        sh('true'),
-      ]),
+      await run([{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/console' }, sh('true')]),
     );
     expect(failure).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: EINVAL });
-    expect(failure.detail).toBe(`bind fd ${CONSOLE_FD} on /console: clone a mount of it`);
+    expect(failure.detail).toBe(`bind fd ${CONSOLE_FD} on /console`);
   });
 
   it('refuses a symlink with ELOOP and a directory with EISDIR, mounting nothing', async () => {

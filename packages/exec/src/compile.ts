@@ -40,6 +40,11 @@ export interface CompileInput {
   args?: readonly string[];
   /** MS_MOVE + chroot instead of pivot_root (rootfs on ramfs/initramfs). */
   noPivotRoot?: boolean;
+  /**
+   * The container's stdio is a terminal the parent placed at fds 0-2: the helper makes it
+   * the controlling terminal and binds it over /dev/console. Default: process.terminal.
+   */
+  terminal?: boolean;
   /** The sync/report socket's fd number in the child. */
   syncFd: number;
   /** Every fd from this number up is closed when the command starts. */
@@ -78,6 +83,8 @@ export interface CompiledProgram {
   cgroup: CgroupPlan | null;
   /** Namespaces to join: the parent opens each `path` and places it at `fd` in the child. */
   namespaceFiles: { type: NamespaceType; path: string; fd: number }[];
+  /** With a terminal and a fresh /dev: where the parent places a detached mount of the console's pts (for /dev/console). */
+  consoleMountFd: number | null;
 }
 
 /** Namespaces the helper can join with setns: it is single-threaded, but a pid namespace
@@ -142,6 +149,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   if (args.length === 0) throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
   rejectUnsupported(config);
   const namespaces = namespaceSet(config);
+  const terminal = input.terminal ?? process.terminal ?? false;
   const cgroup = planCgroup(input);
 
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
@@ -164,6 +172,8 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
     namespaceFiles.push({ type, path, fd });
     ops.push({ op: 'setns', fd, nstype: NAMESPACE_FLAGS[type] });
   }
+  // The terminal at fds 0-2 becomes the controlling terminal of the new session.
+  if (terminal) ops.push({ op: 'setCtty', fd: 0 });
   // A cgroup namespace is made after the go signal, so it is rooted at the cgroups
   // the parent moved the process into (step 7), not at ours.
   const joined = new Set(namespaceFiles.map((file) => file.type));
@@ -172,7 +182,9 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
     // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
     ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
   }
-  ops.push(...compileRootfs(input, namespaces, cgroup));
+  const consoleMountFd = terminal ? input.firstExtraFd + namespaceFiles.length : null;
+  const rootfsOps = compileRootfs(input, namespaces, cgroup, consoleMountFd);
+  ops.push(...rootfsOps.ops);
 
   for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
     ops.push({ op: 'writeFile', path: sysctlPath(key, namespaces), data: value });
@@ -213,12 +225,11 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
 
   let cloneFlags = 0;
   for (const type of namespaces) if (type !== 'cgroup' && !joined.has(type)) cloneFlags |= NAMESPACE_FLAGS[type];
-  return { ops, cloneFlags, warnings, cgroup, namespaceFiles };
+  return { ops, cloneFlags, warnings, cgroup, namespaceFiles, consoleMountFd: rootfsOps.consoleBound ? consoleMountFd : null };
 }
 
 function rejectUnsupported(config: OciConfig): void {
   const process = config.process!;
-  if (process.terminal) throw new UnsupportedFeatureError('process.terminal', 'set it to false; terminals come with @nsinit/pty');
   if (process.apparmorProfile) throw new UnsupportedFeatureError('process.apparmorProfile');
   if (process.selinuxLabel) throw new UnsupportedFeatureError('process.selinuxLabel');
   if (process.ioPriority) throw new UnsupportedFeatureError('process.ioPriority');
@@ -293,7 +304,13 @@ function planCgroup(input: CompileInput): CgroupPlan | null {
   return { options, resources, paths: planCgroupPaths(options) };
 }
 
-function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, cgroup: CgroupPlan | null): InitOp[] {
+/** `consoleBound`: whether /dev/console was bound (only in a fresh /dev), so the parent passes its mount. */
+function compileRootfs(
+  input: CompileInput,
+  namespaces: Set<NamespaceType>,
+  cgroup: CgroupPlan | null,
+  consoleMountFd: number | null,
+): { ops: InitOp[]; consoleBound: boolean } {
   const { config, rootfs } = input;
   const mounts = config.mounts ?? [];
   const ops: InitOp[] = [];
@@ -342,9 +359,9 @@ function compileRootfs(input: CompileInput, namespaces: Set<NamespaceType>, cgro
   if (cwdParent >= 0) ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
 
   // Device nodes go only into a /dev the container got fresh: never into the image's own files.
-  if (devMounted) ops.push(...compileDevices(input, devptsMounted));
+  if (devMounted) ops.push(...compileDevices(input, devptsMounted, consoleMountFd));
   if (switchRoot) ops.push(input.noPivotRoot ? { op: 'moveRoot' } : { op: 'pivotRoot' });
-  return ops;
+  return { ops, consoleBound: devMounted && consoleMountFd !== null };
 }
 
 function rootPropagation(requested: string | undefined, noPivotRoot: boolean): number {
@@ -492,7 +509,7 @@ function isDevicePath(path: string): boolean {
   return root === '' && dev === 'dev' && rest.length > 0 && rest.every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
-function compileDevices(input: CompileInput, devptsMounted: boolean): InitOp[] {
+function compileDevices(input: CompileInput, devptsMounted: boolean, consoleMountFd: number | null): InitOp[] {
   const ops: InitOp[] = [];
   const configured = input.config.linux?.devices ?? [];
   const configuredPaths = new Set(configured.map((d) => d.path));
@@ -520,6 +537,10 @@ function compileDevices(input: CompileInput, devptsMounted: boolean): InitOp[] {
     if ((device.uid ?? 0) !== 0 || (device.gid ?? 0) !== 0) {
       ops.push({ op: 'chown', path: device.path, uid: device.uid ?? 0, gid: device.gid ?? 0 });
     }
+  }
+  if (consoleMountFd !== null) {
+    // An empty file as the target, then the pts on it: nothing in the image is followed.
+    ops.push({ op: 'createFile', path: '/dev/console', mode: 0o600 }, { op: 'bindFd', fd: consoleMountFd, target: '/dev/console' });
   }
   for (const [target, path] of DEV_SYMLINKS) ops.push({ op: 'symlink', target, path });
   if (input.host.hasKcore) ops.push({ op: 'symlink', target: '/proc/kcore', path: '/dev/core' });

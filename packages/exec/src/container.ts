@@ -3,6 +3,7 @@ import { closeSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { type ExitStatus, pidfdSendSignal } from '@nsinit/native';
+import type { Pty } from '@nsinit/pty';
 import { abortError } from './errors.js';
 
 export interface ExitResult {
@@ -57,6 +58,8 @@ export interface ContainerParts {
   pidfd: number;
   stateDir: string;
   stdio: [Writable | null, Readable | null, Readable | null];
+  /** The console, when the container has a terminal and its master stayed here. */
+  terminal: Pty | null;
   /** Settles once the init has exited and been reaped. */
   exited: Promise<ExitStatus>;
   /** Removes the state dir and closes what the container held; runs once, after the exit. */
@@ -74,6 +77,11 @@ export class Container implements AsyncDisposable {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /**
+   * The container's terminal (its console), when it has one: read its output, write its
+   * input, `resize()` it. `attachTerminal` from @nsinit/pty connects it to this process's tty.
+   */
+  readonly terminal: Pty | null;
   readonly #pidfd: number;
   readonly #done: Promise<ExitResult>;
   #exited = false;
@@ -84,6 +92,7 @@ export class Container implements AsyncDisposable {
     this.pid = parts.pid;
     this.stateDir = parts.stateDir;
     [this.stdin, this.stdout, this.stderr] = parts.stdio;
+    this.terminal = parts.terminal;
     this.#pidfd = parts.pidfd;
     const onAbort = () => {
       this.#aborted = true;
@@ -97,6 +106,8 @@ export class Container implements AsyncDisposable {
         live.delete(this);
         parts.signal?.removeEventListener('abort', onAbort);
         closeSync(this.#pidfd);
+        // What the container wrote last is in the stream before wait() says it is over.
+        this.terminal?.readPending();
         await parts.cleanup();
         const result = toExitResult(status);
         if (this.#aborted && parts.signal) throw Object.assign(abortError(parts.signal), { exit: result });

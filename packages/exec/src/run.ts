@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import {
   createSealedMemfd,
+  detachedMount,
   describeOp,
   type ExitStatus,
   encodeProgram,
@@ -20,6 +21,7 @@ import {
   waitExit,
 } from '@nsinit/native';
 import { createCgroupManager } from '@nsinit/cgroups';
+import { openPty, sendConsoleMaster } from '@nsinit/pty';
 import { type NetworkConfig, namespaceToJoin, parseNetworkConfig, removeNetworks, setUpNetworks } from '@nsinit/network';
 import { NETWORK_ANNOTATION, type OciConfig, parseOciConfig } from '@nsinit/spec';
 import { createContainerDir, DEFAULT_STATE_ROOT, openStateRoot, readProcessStartTime, validateContainerId } from '@nsinit/state';
@@ -35,8 +37,15 @@ import { UndoStack } from './undo.js';
 export interface RunOptions {
   /** The command; replaces `process.args` of the config. */
   args?: readonly string[];
-  /** One value for all three, or one each for stdin, stdout, stderr. Default 'pipe'. */
+  /** One value for all three, or one each for stdin, stdout, stderr. Default 'pipe'. Not with a terminal. */
   stdio?: StdioOption | readonly [StdioOption, StdioOption, StdioOption];
+  /**
+   * Give the container a terminal for its stdio (`container.terminal`, a Duplex), optionally of
+   * a size. Default: the config's process.terminal and consoleSize.
+   */
+  terminal?: boolean | { cols: number; rows: number };
+  /** With a terminal: send its master to this Unix socket (runc's --console-socket) instead of keeping it. */
+  consoleSocket?: string;
   /** Aborting before the start unwinds it; after, kills the container (see killSignal). */
   signal?: AbortSignal;
   /** Sent on abort. Default SIGKILL: an init ignores signals it has no handler for. */
@@ -178,10 +187,22 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const parentDeathSignal = options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
     const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
     validateContainerId(id);
+    const terminalOption = options.terminal;
+    const terminal = terminalOption === undefined ? (valid.process?.terminal ?? false) : terminalOption !== false;
+    if (terminal && options.stdio !== undefined) throw new TypeError('options.stdio and a terminal exclude each other');
+    if (!terminal && options.consoleSocket !== undefined) throw new TypeError('options.consoleSocket needs a terminal');
+    const consoleSize = valid.process?.consoleSize;
+    const windowSize =
+      typeof terminalOption === 'object'
+        ? terminalOption
+        : consoleSize?.width && consoleSize.height
+          ? { cols: consoleSize.width, rows: consoleSize.height }
+          : {};
     const network = networkConfig(valid, options.network);
     const joinPath = network ? namespaceToJoin(network)?.path : undefined;
     const program = compileProgram({
       id,
+      terminal,
       ...(network
         ? {
             network: {
@@ -222,10 +243,27 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const report = sync.awaitChildReport();
     report.catch(() => {}); // consumed below, or moot once the sequence unwinds
 
-    // 3. Console: with `process.terminal` (rejected by the compiler until @nsinit/pty lands).
+    // 3. Console: a pty pair; the child gets the slave as its stdio and, bound over
+    // /dev/console, a detached mount of it (a new mount namespace cannot clone ours).
+    const pty = terminal
+      ? await step('open the console', signal, () => {
+          const opened = openPty(windowSize);
+          undo.push('close the console', () => {
+            opened.destroy();
+          });
+          return opened;
+        })
+      : null;
+    const consoleMount = pty && program.consoleMountFd !== null ? owned.add(detachedMount({ fd: pty.slave! })) : null;
 
     // 4. Spawn the helper into the new namespaces with the program on an inherited fd.
-    const prepared = await step('prepare stdio', signal, () => prepareStdio(stdio, owned));
+    const prepared = pty
+      ? {
+          childFds: [pty.slave!, pty.slave!, pty.slave!] as [number, number, number],
+          childOwned: [],
+          parentFds: [null, null, null] as [null, null, null],
+        }
+      : await step('prepare stdio', signal, () => prepareStdio(stdio, owned));
     const programFd = owned.add(createSealedMemfd({ name: 'nsinit-program', contents: encoded }));
     const namespaceFds = await step('open the namespaces to join', signal, () =>
       program.namespaceFiles.map((file) => ({ from: owned.add(openSync(file.path, 'r')), to: file.fd })),
@@ -255,6 +293,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
           { from: childEnd!, to: SYNC_FD },
           { from: programFd, to: PROGRAM_FD },
           ...namespaceFds,
+          ...(consoleMount !== null && program.consoleMountFd !== null ? [{ from: consoleMount, to: program.consoleMountFd }] : []),
         ],
         ...(parentDeathSignal ? { parentDeathSignal } : {}),
         ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
@@ -268,9 +307,16 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     });
     for (const fd of [childEnd!, programFd, ...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
     if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
+    if (consoleMount !== null) owned.close(consoleMount);
+    // The terminal ends (EIO) only once every holder of the slave has closed it.
+    pty?.closeSlave();
 
-    // 5. Attach stdio (a terminal attaches here once @nsinit/pty lands).
+    // 5. Attach stdio; a terminal's master goes to the console socket when there is one.
     const streams = openStreams(prepared.parentFds, owned);
+    if (pty && options.consoleSocket !== undefined) {
+      const socketPath = options.consoleSocket;
+      await step('send the console to the console socket', signal, () => sendConsoleMaster(socketPath, pty));
+    }
     undo.push('destroy stdio streams', () => {
       for (const stream of streams) stream?.destroy();
     });
@@ -317,6 +363,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     sync.close();
 
     undo.commit();
+    if (pty && options.consoleSocket !== undefined) pty.destroy();
     owned.release(child.pidfd);
     return new Container({
       id,
@@ -324,6 +371,8 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       pidfd: child.pidfd,
       stateDir: containerDir.path,
       stdio: streams,
+      // Sent to a console socket, the master is the receiver's: ours closes once the start is done.
+      terminal: pty && options.consoleSocket === undefined ? pty : null,
       exited,
       cleanup: async () => {
         if (networks) removeNetworks(networks.records, networks.removal);

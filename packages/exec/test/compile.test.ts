@@ -438,6 +438,32 @@ describe('whole programs', () => {
   });
 });
 
+describe('the console', () => {
+  it('makes the terminal at fds 0-2 the controlling terminal and binds it over a fresh /dev/console', () => {
+    const config = withDev();
+    config.process!.terminal = true;
+    const program = compile(config);
+    expect(program.ops.slice(0, 4)).toEqual([...PROLOGUE, { op: 'setCtty', fd: 0 }]);
+    expect(program.consoleMountFd).toBe(5);
+    const devices = rootfsOps(program);
+    const bind = devices.findIndex((op) => op.op === 'bindFd');
+    expect(devices.slice(bind - 1, bind + 1)).toEqual([
+      { op: 'createFile', path: '/dev/console', mode: 0o600 },
+      { op: 'bindFd', fd: 5, target: '/dev/console' },
+    ]);
+  });
+
+  it('binds no /dev/console into an image /dev, and the option overrides process.terminal', () => {
+    const config = busybox();
+    config.process!.terminal = true;
+    const program = compile(config);
+    expect(opsNamed(program, 'setCtty')).toEqual([{ op: 'setCtty', fd: 0 }]);
+    expect(opsNamed(program, 'bindFd', 'createFile')).toEqual([]);
+    expect(program.consoleMountFd).toBeNull();
+    expect(opsNamed(compile(config, { terminal: false }), 'setCtty')).toEqual([]);
+  });
+});
+
 describe('joining namespaces by path', () => {
   it('opens each joinable namespace file at its own fd and joins it right after the go signal, in runc order', () => {
     const config = busybox();
@@ -1068,12 +1094,6 @@ describe('identity and capabilities', () => {
 
 describe('configs nsinit refuses', () => {
   const unsupported: [string, (config: OciConfig) => void][] = [
-    [
-      'process.terminal is not supported yet (set it to false; terminals come with @nsinit/pty)',
-      (c) => {
-        c.process!.terminal = true;
-      },
-    ],
     [
       'process.apparmorProfile is not supported yet',
       (c) => {

@@ -4,16 +4,22 @@ import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { loadCgroupManager } from '@nsinit/cgroups';
 import { type Container, run } from '@nsinit/exec';
+import { attachTerminal, type TerminalAttachment } from '@nsinit/pty';
 import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/spec';
 import { DEFAULT_STATE_ROOT, isSameProcess, loadContainerDir } from '@nsinit/state';
 import type { GlobalOptions, Logger } from './logger.js';
 
-// Signals the foreground nsinit passes on to the container, as runc does.
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGTSTP'];
+// Every signal the foreground nsinit can catch goes on to the container, as runc does —
+// but SIGCHLD (ours), SIGWINCH (the terminal's size, copied onto the console), SIGURG, SIGPROF (V8's profiler),
+// and the faults only the kernel raises (SIGBUS, SIGFPE, SIGILL, SIGSEGV).
+const NOT_FORWARDED = new Set(['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGWINCH', 'SIGURG', 'SIGPROF', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGSEGV']);
+export const FORWARDED_SIGNALS = (Object.keys(constants.signals) as NodeJS.Signals[]).filter(
+  (signal) => !NOT_FORWARDED.has(signal) && signal !== 'SIGPOLL' && signal !== 'SIGIOT' && signal !== 'SIGUNUSED',
+);
 
 export async function execCommand(
   command: string[],
-  options: { config?: string; id?: string; pivot: boolean; root?: string },
+  options: { config?: string; id?: string; pivot: boolean; root?: string; tty?: boolean; consoleSocket?: string },
   globals: GlobalOptions,
   log: Logger,
 ) {
@@ -33,10 +39,15 @@ export async function execCommand(
     }
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+  const terminal = options.tty === true || options.consoleSocket !== undefined || config.process?.terminal === true;
+  // The console starts at the caller's size; the attachment follows it from there.
+  const size = process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
+  let attachment: TerminalAttachment | undefined;
   try {
     container = await run(config, {
       ...(command.length > 0 ? { args: command } : {}),
-      stdio: 'inherit',
+      ...(terminal ? { terminal: size ?? true } : { stdio: 'inherit' as const }),
+      ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
       signal: abort.signal,
       ...(options.id ? { id: options.id } : {}),
       // The config's folder is the bundle: relative bind sources are relative to it, as root.path is.
@@ -46,11 +57,14 @@ export async function execCommand(
       onWarning: (message) => log('warning', message),
     });
     log('debug', `container ${container.id} started, pid ${container.pid}`);
+    if (container.terminal) attachment = attachTerminal(container.terminal);
     const exit = await container.wait().catch((error: unknown) => {
       // An abort after the start cannot happen here (only signals before it abort), but keep the exit if it does.
       if (error && typeof error === 'object' && 'exit' in error) return (error as { exit: { status: number } }).exit;
       throw error;
     });
+    // Everything the container wrote reaches our output before we exit.
+    await attachment?.finished;
     log('debug', `container ${container.id} exited with status ${exit.status}`);
     return exit.status;
   } catch (error) {
@@ -60,6 +74,7 @@ export async function execCommand(
     }
     throw error;
   } finally {
+    attachment?.detach();
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
   }
 }

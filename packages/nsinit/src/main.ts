@@ -7,6 +7,15 @@ import { version } from './version.js';
 const RUNTIME_FAILURE = 255;
 const USAGE_ERROR = 2;
 
+interface ExecOptions {
+  config?: string;
+  id?: string;
+  pivot: boolean;
+  root?: string;
+  tty?: boolean;
+  consoleSocket?: string;
+}
+
 export function buildProgram(): Command {
   const program = new Command('nsinit')
     .description('Run a command in a new Linux container (namespaces, mounts, capabilities) — an OCI-style runtime.')
@@ -30,8 +39,10 @@ export function buildProgram(): Command {
     .option('--root <dir>', 'root directory for container state (same as the global --root)')
     .option('--id <id>', 'container id (default: a random nsinit-<hex>)')
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root (for a rootfs on ramfs)')
+    .option('-t, --tty', "give the container a terminal (attached to nsinit's), whatever its config says")
+    .option('--console-socket <path>', "with a terminal: send its master to this Unix socket (runc's protocol) instead")
     .passThroughOptions()
-    .action(async (cmd: string[], options: { config?: string; id?: string; pivot: boolean; root?: string }, command: Command) => {
+    .action(async (cmd: string[], options: ExecOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       // Loaded on use (a separate bundle): `nsinit --help` starts without the runtime and its config model.
       const { execCommand } = await import('./commands.js');

@@ -63,7 +63,15 @@ describe('buildProgram', () => {
       '--debug',
     ]);
     const exec = program.commands.find((command) => command.name() === 'exec');
-    expect(exec?.options.map((option) => option.long)).toEqual(['--config', '--root', '--id', '--no-pivot']);
+    expect(exec?.options.map((option) => option.long)).toEqual([
+      '--config',
+      '--root',
+      '--id',
+      '--no-pivot',
+      '--tty',
+      '--console-socket',
+    ]);
+    expect(program.commands.map((command) => command.name())).toEqual(['exec', 'stats', 'pause', 'unpause']);
   });
 });
 
@@ -164,5 +172,17 @@ describe('main', () => {
         `^time="\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z" level=error msg="${missing.replaceAll('/', '\\/')}: cannot read the configuration: no such file \\(check the --config path\\)"\\n$`,
       ),
     );
+  });
+});
+
+describe('signal forwarding', () => {
+  it('forwards every catchable signal but SIGCHLD, SIGWINCH, SIGURG, SIGPROF and the kernel-raised faults', async () => {
+    const { FORWARDED_SIGNALS } = await import('../src/commands.js');
+    for (const kept of ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGTSTP', 'SIGALRM', 'SIGPWR', 'SIGTTIN']) {
+      expect(FORWARDED_SIGNALS).toContain(kept);
+    }
+    for (const dropped of ['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGWINCH', 'SIGURG', 'SIGPROF', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL']) {
+      expect(FORWARDED_SIGNALS).not.toContain(dropped);
+    }
   });
 });
