@@ -83,33 +83,31 @@ Napi::Value LoadCgroupDeviceProgram(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(fd));
 }
 
-// bpf(BPF_PROG_ATTACH) as a device program of the cgroup. With BPF_F_ALLOW_MULTI
-// the programs of the cgroup and of its ancestors all run, and all must allow.
-Napi::Value AttachCgroupDeviceProgram(const Napi::CallbackInfo& info) {
+// bpf(BPF_PROG_ATTACH or BPF_PROG_DETACH) of options.programFd as a device program of
+// options.cgroupFd.
+Napi::Value ChangeCgroupDeviceProgram(const Napi::CallbackInfo& info, const char* fn, int command, uint32_t flags,
+                                      const char* syscall_name) {
   Napi::Env env = info.Env();
-  const char* fn = "attachCgroupDeviceProgram";
   Napi::Object options = OptionsArg(info, fn);
   union bpf_attr attr;
   memset(&attr, 0, sizeof(attr));
   attr.target_fd = static_cast<uint32_t>(FdOption(options, "cgroupFd", fn));
   attr.attach_bpf_fd = static_cast<uint32_t>(FdOption(options, "programFd", fn));
   attr.attach_type = BPF_CGROUP_DEVICE;
-  attr.attach_flags = BPF_F_ALLOW_MULTI;
-  if (Bpf(BPF_PROG_ATTACH, &attr) != 0) throw SystemError(env, errno, "bpf(BPF_PROG_ATTACH)");
+  attr.attach_flags = flags;
+  if (Bpf(command, &attr) != 0) throw SystemError(env, errno, syscall_name);
   return env.Undefined();
 }
 
+// With BPF_F_ALLOW_MULTI the programs of the cgroup and of its ancestors all run, and
+// all must allow.
+Napi::Value AttachCgroupDeviceProgram(const Napi::CallbackInfo& info) {
+  return ChangeCgroupDeviceProgram(info, "attachCgroupDeviceProgram", BPF_PROG_ATTACH, BPF_F_ALLOW_MULTI,
+                                   "bpf(BPF_PROG_ATTACH)");
+}
+
 Napi::Value DetachCgroupDeviceProgram(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "detachCgroupDeviceProgram";
-  Napi::Object options = OptionsArg(info, fn);
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof(attr));
-  attr.target_fd = static_cast<uint32_t>(FdOption(options, "cgroupFd", fn));
-  attr.attach_bpf_fd = static_cast<uint32_t>(FdOption(options, "programFd", fn));
-  attr.attach_type = BPF_CGROUP_DEVICE;
-  if (Bpf(BPF_PROG_DETACH, &attr) != 0) throw SystemError(env, errno, "bpf(BPF_PROG_DETACH)");
-  return env.Undefined();
+  return ChangeCgroupDeviceProgram(info, "detachCgroupDeviceProgram", BPF_PROG_DETACH, 0, "bpf(BPF_PROG_DETACH)");
 }
 
 // The ids of the device programs attached to this cgroup itself (not its ancestors').

@@ -62,14 +62,6 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   return mounts;
 }
 
-/** The cgroup mounts listed in /proc/self/mountinfo. */
-export function parseHierarchies(mountinfo: string): Hierarchy[] {
-  return parseCgroupMounts(mountinfo).map(({ mountPoint, fsType, controllers }) => ({
-    mountPoint,
-    fsType,
-    controllers,
-  }));
-}
 
 /** Where a process (given its /proc/<pid>/cgroup) sits in `hierarchy`; '/' when not listed. */
 export function cgroupPathIn(hierarchy: Hierarchy, procCgroup: Map<string, string>): string {
@@ -81,10 +73,3 @@ export function cgroupPathIn(hierarchy: Hierarchy, procCgroup: Map<string, strin
   return '/';
 }
 
-/** The v1 hierarchy holding `controller`, if the host mounts one. */
-export function findV1Hierarchy<H extends Hierarchy>(
-  hierarchies: readonly H[],
-  controller: string,
-): H | undefined {
-  return hierarchies.find((h) => h.fsType === 'cgroup' && h.controllers.includes(controller));
-}

@@ -8,15 +8,13 @@ export {
   deviceRulesPolicy,
 } from './device-policy.js';
 export { type BpfInstruction, deviceProgram, encodeBpfProgram } from './device-program.js';
-export { DEFAULT_ALLOWED_DEVICES, type DeviceRule, DevicesCgroupV1, formatDeviceRule } from './devices.js';
+export { DEFAULT_ALLOWED_DEVICES, type DeviceRule, formatDeviceRule } from './devices.js';
 export { CgroupError } from './errors.js';
 export {
   type CgroupMount,
   cgroupPathIn,
-  findV1Hierarchy,
   type Hierarchy,
   parseCgroupMounts,
-  parseHierarchies,
   parseProcCgroup,
 } from './hierarchy.js';
 export {

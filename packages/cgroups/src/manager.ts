@@ -172,7 +172,7 @@ export async function createCgroupManager(options: CgroupManagerOptions): Promis
   const hierarchies = joinedHierarchies(options, layout);
   const wantedV2 = [...(wanted ?? [])]
     .filter((controller) => !offeredByV1.has(controller))
-    .map((controller) => (controller === 'blkio' ? 'io' : controller));
+    .map(v2ControllerName);
   if (wantedV2.length > 0 && layout.unified === null) {
     throw new CgroupError(`this host has no cgroup hierarchy for ${wantedV2.join(', ')}`, '', {
       value: wantedV2.join(','),

@@ -1,6 +1,8 @@
-// What planning a cgroup's files shares between v1 and v2: the write list and the
-// value checks that name the resource field and the value refused.
+// What planning a cgroup's files shares between v1 and v2: the write list, the value
+// checks that name the resource field and the value refused, and the writes that are
+// the same on both.
 import { CgroupError } from './errors.js';
+import type { CgroupResources, HugepageLimit } from './resources.js';
 
 export interface CgroupWrite {
   /**
@@ -50,4 +52,32 @@ export function hugepageSizeText(field: string, pageSize: string): string {
 
 export function deviceNumberText(field: string, device: { major: number; minor: number }): string {
   return `${integerText(`${field}.major`, device.major, 0, 0xfff)}:${integerText(`${field}.minor`, device.minor, 0, 0xfffff)}`;
+}
+
+/** cpuset.cpus and cpuset.mems: the same files and values on v1 and v2. */
+export function cpusetWrites(cpu: NonNullable<CgroupResources['cpu']>): CgroupWrite[] {
+  const writes: CgroupWrite[] = [];
+  if (cpu.cpus !== undefined)
+    writes.push({ controller: 'cpuset', file: 'cpuset.cpus', value: lineText('cpu.cpus', cpu.cpus) });
+  if (cpu.mems !== undefined)
+    writes.push({ controller: 'cpuset', file: 'cpuset.mems', value: lineText('cpu.mems', cpu.mems) });
+  return writes;
+}
+
+/** pids.max: the same file and value on v1 and v2. */
+export function pidsWrite(pids: NonNullable<CgroupResources['pids']>): CgroupWrite {
+  return {
+    controller: 'pids',
+    file: 'pids.max',
+    value: pids.limit < 0 ? 'max' : integerText('pids.limit', pids.limit, 0),
+  };
+}
+
+/** hugetlb.<size>.<limitFile> for each page size: `limit_in_bytes` on v1, `max` on v2. */
+export function hugetlbWrites(limits: readonly HugepageLimit[], limitFile: string): CgroupWrite[] {
+  return limits.map(({ pageSize, limit }, index) => {
+    const field = `hugepageLimits[${index}]`;
+    const file = `hugetlb.${hugepageSizeText(`${field}.pageSize`, pageSize)}.${limitFile}`;
+    return { controller: 'hugetlb', file, value: integerText(`${field}.limit`, limit, 0) };
+  });
 }

@@ -2,11 +2,12 @@
 import { formatDeviceRule } from './devices.js';
 import {
   type CgroupWrite,
+  cpusetWrites,
   deviceNumberText,
-  hugepageSizeText,
+  hugetlbWrites,
   integerText,
   limitText,
-  lineText,
+  pidsWrite,
   refuse,
 } from './plan.js';
 import type { BlockIOThrottle, CgroupResources, ResourceController } from './resources.js';
@@ -133,27 +134,11 @@ export function planV1Writes(
   const { memory, cpu, pids, blockIO, hugepageLimits, network, devices } = resources;
   if (memory && controllers.has('memory')) writes.push(...memoryWrites(memory, facts));
   if (cpu && controllers.has('cpu')) writes.push(...cpuWrites(cpu));
-  if (cpu && controllers.has('cpuset')) {
-    if (cpu.cpus !== undefined)
-      writes.push({ controller: 'cpuset', file: 'cpuset.cpus', value: lineText('cpu.cpus', cpu.cpus) });
-    if (cpu.mems !== undefined)
-      writes.push({ controller: 'cpuset', file: 'cpuset.mems', value: lineText('cpu.mems', cpu.mems) });
-  }
-  if (pids && controllers.has('pids')) {
-    writes.push({
-      controller: 'pids',
-      file: 'pids.max',
-      value: pids.limit < 0 ? 'max' : integerText('pids.limit', pids.limit, 0),
-    });
-  }
+  if (cpu && controllers.has('cpuset')) writes.push(...cpusetWrites(cpu));
+  if (pids && controllers.has('pids')) writes.push(pidsWrite(pids));
   if (blockIO && controllers.has('blkio')) writes.push(...blkioWrites(blockIO, facts));
-  if (hugepageLimits && controllers.has('hugetlb')) {
-    for (const [index, { pageSize, limit }] of hugepageLimits.entries()) {
-      const field = `hugepageLimits[${index}]`;
-      const file = `hugetlb.${hugepageSizeText(`${field}.pageSize`, pageSize)}.limit_in_bytes`;
-      writes.push({ controller: 'hugetlb', file, value: integerText(`${field}.limit`, limit, 0) });
-    }
-  }
+  if (hugepageLimits && controllers.has('hugetlb'))
+    writes.push(...hugetlbWrites(hugepageLimits, 'limit_in_bytes'));
   if (network?.classId !== undefined && controllers.has('net_cls')) {
     writes.push({
       controller: 'net_cls',

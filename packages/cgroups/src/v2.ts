@@ -3,11 +3,13 @@
 import { blkioWeightToIoWeight, cpuSharesToWeight, memorySwapToV2 } from './convert.js';
 import {
   type CgroupWrite,
+  cpusetWrites,
   deviceNumberText,
-  hugepageSizeText,
+  hugetlbWrites,
   integerText,
   limitText,
   lineText,
+  pidsWrite,
   refuse,
 } from './plan.js';
 import type { BlockIOThrottle, CgroupResources, ResourceController } from './resources.js';
@@ -20,7 +22,7 @@ export interface V2Facts {
 }
 
 /** The v2 name of a v1 controller. */
-export function v2ControllerName(controller: ResourceController): string {
+export function v2ControllerName(controller: string): string {
   return controller === 'blkio' ? 'io' : controller;
 }
 
@@ -170,27 +172,10 @@ export function planV2Writes(
   const { memory, cpu, pids, blockIO, hugepageLimits, network, unified } = resources;
   if (memory && controllers.has('memory')) writes.push(...memoryWrites(memory, facts));
   if (cpu && controllers.has('cpu')) writes.push(...cpuWrites(cpu));
-  if (cpu && controllers.has('cpuset')) {
-    if (cpu.cpus !== undefined)
-      writes.push({ controller: 'cpuset', file: 'cpuset.cpus', value: lineText('cpu.cpus', cpu.cpus) });
-    if (cpu.mems !== undefined)
-      writes.push({ controller: 'cpuset', file: 'cpuset.mems', value: lineText('cpu.mems', cpu.mems) });
-  }
-  if (pids && controllers.has('pids')) {
-    writes.push({
-      controller: 'pids',
-      file: 'pids.max',
-      value: pids.limit < 0 ? 'max' : integerText('pids.limit', pids.limit, 0),
-    });
-  }
+  if (cpu && controllers.has('cpuset')) writes.push(...cpusetWrites(cpu));
+  if (pids && controllers.has('pids')) writes.push(pidsWrite(pids));
   if (blockIO && controllers.has('blkio')) writes.push(...ioWrites(blockIO, facts));
-  if (hugepageLimits && controllers.has('hugetlb')) {
-    for (const [index, { pageSize, limit }] of hugepageLimits.entries()) {
-      const field = `hugepageLimits[${index}]`;
-      const file = `hugetlb.${hugepageSizeText(`${field}.pageSize`, pageSize)}.max`;
-      writes.push({ controller: 'hugetlb', file, value: integerText(`${field}.limit`, limit, 0) });
-    }
-  }
+  if (hugepageLimits && controllers.has('hugetlb')) writes.push(...hugetlbWrites(hugepageLimits, 'max'));
   if (network && (controllers.has('net_cls') || controllers.has('net_prio'))) {
     refuse('network', network, 'net_cls and net_prio are cgroup v1 controllers; cgroup v2 has neither');
   }

@@ -12,7 +12,8 @@ import {
   DEFAULT_ALLOWED_DEVICES,
   type DevicePolicy,
   type DeviceRule,
-  DevicesCgroupV1,
+  type CgroupManager,
+  createCgroupManager,
   deviceProgram,
   deviceRulesPolicy,
   detectCgroupLayout,
@@ -92,11 +93,12 @@ describe('deviceRulesPolicy', () => {
 // exceptions under deny-all (under allow-all it shows only "a *:* rwm").
 
 const devicesHierarchy = detectCgroupLayout().v1.find((h) => h.controllers.includes('devices'));
-const made: DevicesCgroupV1[] = [];
+const made: CgroupManager[] = [];
 afterEach(async () => {
   for (const cgroup of made.splice(0)) {
+    const directory = cgroup.paths.v1.devices!;
     await cgroup.destroy();
-    expect(existsSync(cgroup.path)).toBe(false);
+    expect(existsSync(directory)).toBe(false);
   }
 });
 
@@ -141,15 +143,13 @@ describe.skipIf(!devicesHierarchy || process.getuid?.() !== 0)(
     it.each(cases.map((rules, index) => [index, rules] as const))(
       'case %i reads as the kernel reads it',
       async (_, rules) => {
-        const own = devicesHierarchy!.ownCgroup === '/' ? '' : devicesHierarchy!.ownCgroup;
-        const cgroup = await DevicesCgroupV1.create(
-          devicesHierarchy!.mountPoint,
-          `${own}/nsinit-test-${randomBytes(4).toString('hex')}`,
-        );
+        // Only the v1 devices hierarchy: the rules are written there, in order.
+        const layout = { mode: 'v1' as const, v1: [devicesHierarchy!], unified: null };
+        const cgroup = await createCgroupManager({ name: `nsinit-test-${randomBytes(4).toString('hex')}`, layout });
         made.push(cgroup);
-        await cgroup.setRules(rules);
+        await cgroup.set({ devices: rules });
         expect(formatPolicy(deviceRulesPolicy(rules))).toBe(
-          readFileSync(`${cgroup.path}/devices.list`, 'utf8'),
+          readFileSync(`${cgroup.paths.v1.devices}/devices.list`, 'utf8'),
         );
       },
     );

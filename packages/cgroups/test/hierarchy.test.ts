@@ -4,10 +4,9 @@ import {
   cgroupPathIn,
   DEFAULT_ALLOWED_DEVICES,
   type DeviceRule,
-  findV1Hierarchy,
   formatDeviceRule,
   type Hierarchy,
-  parseHierarchies,
+  parseCgroupMounts,
   parseProcCgroup,
 } from '../src/index.js';
 
@@ -27,7 +26,11 @@ const hierarchy = (mountPoint: string, fsType: Hierarchy['fsType'], controllers:
   controllers,
 });
 
-describe('parseHierarchies', () => {
+/** What each mount is, without where its subtree is rooted. */
+const parseHierarchies = (mountinfo: string) =>
+  parseCgroupMounts(mountinfo).map(({ mountPoint, fsType, controllers }) => ({ mountPoint, fsType, controllers }));
+
+describe('parseCgroupMounts', () => {
   it('lists the cgroup mounts with their controllers, skipping other filesystems and non-controller options', () => {
     expect(parseHierarchies(MOUNTINFO)).toEqual([
       hierarchy('/sys/fs/cgroup/systemd', 'cgroup', ['name=systemd']),
@@ -82,19 +85,6 @@ describe('cgroupPathIn', () => {
   });
 });
 
-describe('findV1Hierarchy', () => {
-  const hierarchies = parseHierarchies(MOUNTINFO);
-
-  it('finds the v1 hierarchy holding a controller, co-mounted or not', () => {
-    expect(findV1Hierarchy(hierarchies, 'devices')?.mountPoint).toBe('/sys/fs/cgroup/devices');
-    expect(findV1Hierarchy(hierarchies, 'cpuacct')?.mountPoint).toBe('/sys/fs/cgroup/cpu,cpuacct');
-  });
-
-  it('finds nothing for a controller only cgroup2 (or nobody) has', () => {
-    expect(findV1Hierarchy(hierarchies, 'memory')).toBeUndefined();
-    expect(findV1Hierarchy([hierarchy('/sys/fs/cgroup', 'cgroup2', [])], 'devices')).toBeUndefined();
-  });
-});
 
 describe('formatDeviceRule', () => {
   const rule = (

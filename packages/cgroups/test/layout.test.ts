@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CgroupError, cgroupDirectory, detectCgroupLayout, parseHierarchies } from '../src/index.js';
+import { CgroupError, cgroupDirectory, detectCgroupLayout, parseCgroupMounts } from '../src/index.js';
 
 // This VM: v1 controllers each mounted alone, cgroup2 at unified, the process in a memory cgroup of its own.
 const HYBRID_MOUNTINFO = `23 27 0:22 / /sys rw,relatime - sysfs sysfs rw
@@ -76,7 +76,7 @@ describe('detectCgroupLayout', () => {
 
   it('matches what this machine mounts', () => {
     const layout = detectCgroupLayout();
-    const mounted = parseHierarchies(readFileSync('/proc/self/mountinfo', 'utf8'));
+    const mounted = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
     expect(layout.unified?.mountPoint).toBe(mounted.find((h) => h.fsType === 'cgroup2')?.mountPoint);
     expect(layout.v1.map((h) => h.mountPoint)).toEqual(
       mounted.filter((h) => h.fsType === 'cgroup' && h.controllers.length > 0).map((h) => h.mountPoint),

@@ -147,12 +147,9 @@ function parseNetwork(raw: unknown, index: number): NetworkEntry {
 }
 
 function parseVeth(label: string, field: FieldReader<typeof NETWORK_FIELDS>): VethNetwork {
-  const bridge = field.string('bridge', 'bridge');
+  const bridge = field.linkName('bridge', 'bridge');
   if (bridge === undefined) {
     throw new NetworkConfigError(label, 'bridge', 'is missing: the host bridge to attach the veth to');
-  }
-  if (!validLinkName(bridge)) {
-    throw new NetworkConfigError(label, 'bridge', `${JSON.stringify(bridge)} is not a valid interface name`);
   }
   const hostPrefix = field.string('vethPrefix', 'veth_prefix') ?? DEFAULT_VETH_PREFIX;
   const maxPrefix = 15 - MIN_SUFFIX_LENGTH;
@@ -163,14 +160,7 @@ function parseVeth(label: string, field: FieldReader<typeof NETWORK_FIELDS>): Ve
       `${JSON.stringify(hostPrefix)} must be at most ${maxPrefix} bytes of an interface name (no '/', ':' or spaces)`,
     );
   }
-  const interfaceName = field.string('interfaceName', 'interface_name') ?? DEFAULT_INTERFACE_NAME;
-  if (!validLinkName(interfaceName)) {
-    throw new NetworkConfigError(
-      label,
-      'interface_name',
-      `${JSON.stringify(interfaceName)} is not a valid interface name`,
-    );
-  }
+  const interfaceName = field.linkName('interfaceName', 'interface_name') ?? DEFAULT_INTERFACE_NAME;
   const entry: VethNetwork = { type: 'veth', label, bridge, hostPrefix, interfaceName };
   const address = field.prefix('address', 'address');
   if (address) entry.address = address;
@@ -230,17 +220,8 @@ function parseRoute(raw: unknown, index: number): RouteEntry {
   if (source) route.source = source;
   const gateway = field.ip('gateway', 'gateway');
   if (gateway) route.gateway = gateway;
-  const interfaceName = field.string('interfaceName', 'interface_name');
-  if (interfaceName !== undefined) {
-    if (!validLinkName(interfaceName)) {
-      throw new NetworkConfigError(
-        label,
-        'interface_name',
-        `${JSON.stringify(interfaceName)} is not a valid interface name`,
-      );
-    }
-    route.interfaceName = interfaceName;
-  }
+  const interfaceName = field.linkName('interfaceName', 'interface_name');
+  if (interfaceName !== undefined) route.interfaceName = interfaceName;
   if (!destination && !gateway) {
     throw new NetworkConfigError(label, '', 'needs a destination or a gateway (a default route)');
   }
@@ -323,6 +304,14 @@ class FieldReader<T extends Record<string, readonly string[]>> {
       );
     }
     return value;
+  }
+
+  linkName(key: keyof T, name: string): string | undefined {
+    const text = this.string(key, name);
+    if (text !== undefined && !validLinkName(text)) {
+      throw new NetworkConfigError(this.label, name, `${JSON.stringify(text)} is not a valid interface name`);
+    }
+    return text;
   }
 
   ip(key: keyof T, name: string): IpAddress | undefined {

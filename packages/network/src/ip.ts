@@ -44,14 +44,6 @@ export function parseIpPrefix(text: string): IpPrefix | undefined {
   return { address, prefixLength, text: `${address.text}/${prefixLength}` };
 }
 
-/** Bytes of `address` and `length`, with every bit after the prefix cleared (the network). */
-export function networkOf(prefix: IpPrefix): IpAddress {
-  const bytes = Uint8Array.from(prefix.address.bytes);
-  for (let bit = prefix.prefixLength; bit < bytes.length * 8; bit++) {
-    bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  }
-  return { family: prefix.address.family, bytes, text: formatIp(bytes) };
-}
 
 /** The IPv4 broadcast address of a prefix (every host bit set). */
 export function broadcastOf(prefix: IpPrefix): IpAddress {

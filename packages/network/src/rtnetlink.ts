@@ -1,9 +1,7 @@
 // rtnetlink operations on links, addresses and routes, over one NETLINK_ROUTE socket.
-import { type Address, decodeAddress, encodeIfAddr } from './codec/address.js';
+import { type Address, addressFamilyNumber, decodeAddress, encodeIfAddr } from './codec/address.js';
 import { type Attribute, attr, encodeAttributes } from './codec/attributes.js';
 import {
-  AF_INET,
-  AF_INET6,
   AF_UNSPEC,
   IFA_ADDRESS,
   IFA_BROADCAST,
@@ -61,7 +59,7 @@ import {
   parseIpPrefix,
   parseMac,
 } from './ip.js';
-import { type NamespaceRef, NetlinkSocket, type NetlinkSocketOptions } from './socket.js';
+import { describeNetns, type NamespaceRef, NetlinkSocket, type NetlinkSocketOptions } from './socket.js';
 
 /** A link by ifindex or by name. */
 export type LinkRef = number | string;
@@ -199,13 +197,9 @@ export class RouteNetlink implements Disposable {
         ]),
       ]),
     );
-    this.socket.request(
-      {
-        type: RTM_NEWLINK,
-        flags: NLM_F_CREATE | NLM_F_EXCL,
-        header: encodeIfInfo(options.up ? { flags: IFF_UP, change: IFF_UP } : {}),
-        attributes,
-      },
+    this.createLink(
+      options,
+      attributes,
       `create veth "${options.name}" (peer "${peer.name}"${peer.netns ? ` in ${describeNetns(peer.netns)}` : ''})`,
     );
   }
@@ -213,6 +207,11 @@ export class RouteNetlink implements Disposable {
   createBridge(options: BridgeOptions): void {
     const attributes = newLinkAttributes(options, 'bridge');
     attributes.push(attr.nested(IFLA_LINKINFO, [attr.string(IFLA_INFO_KIND, 'bridge')]));
+    this.createLink(options, attributes, `create bridge "${options.name}"`);
+  }
+
+  /** RTM_NEWLINK of a link that must not exist yet, up at once when `options.up`. */
+  private createLink(options: NewLinkOptions, attributes: readonly Attribute[], operation: string): void {
     this.socket.request(
       {
         type: RTM_NEWLINK,
@@ -220,7 +219,7 @@ export class RouteNetlink implements Disposable {
         header: encodeIfInfo(options.up ? { flags: IFF_UP, change: IFF_UP } : {}),
         attributes,
       },
-      `create bridge "${options.name}"`,
+      operation,
     );
   }
 
@@ -274,7 +273,7 @@ export class RouteNetlink implements Disposable {
 
   listAddresses(filter: { link?: LinkRef; family?: IpFamily } = {}): Address[] {
     const index = filter.link === undefined ? undefined : this.indexOf(filter.link);
-    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
+    const family = addressFamilyNumber(filter.family);
     return this.socket
       .dump({ type: RTM_GETADDR, header: encodeIfAddr({ family }) }, 'list addresses')
       .map(decodeAddress)
@@ -296,7 +295,7 @@ export class RouteNetlink implements Disposable {
         type: RTM_NEWADDR,
         flags: NLM_F_CREATE | NLM_F_EXCL,
         header: encodeIfAddr({
-          family: familyNumber(prefix.address),
+          family: addressFamilyNumber(prefix.address.family),
           prefixLength: prefix.prefixLength,
           flags,
           index,
@@ -314,7 +313,7 @@ export class RouteNetlink implements Disposable {
       {
         type: RTM_DELADDR,
         header: encodeIfAddr({
-          family: familyNumber(prefix.address),
+          family: addressFamilyNumber(prefix.address.family),
           prefixLength: prefix.prefixLength,
           index,
         }),
@@ -328,7 +327,7 @@ export class RouteNetlink implements Disposable {
 
   /** Routes of one table (default main), both families unless one is given. */
   listRoutes(filter: { family?: IpFamily; table?: number } = {}): Route[] {
-    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
+    const family = addressFamilyNumber(filter.family);
     const table = filter.table ?? RT_TABLE_MAIN;
     return this.socket
       .dump({ type: RTM_GETROUTE, header: encodeRtMsg({ family }) }, 'list routes')
@@ -414,7 +413,7 @@ export class RouteNetlink implements Disposable {
       .filter(Boolean)
       .join(' ');
     return {
-      family: ipFamily === 4 ? AF_INET : AF_INET6,
+      family: addressFamilyNumber(ipFamily),
       attributes,
       destinationLength: destination?.prefixLength ?? 0,
       table: table > 255 ? 0 : table,
@@ -453,16 +452,8 @@ function addressAttributes(prefix: IpPrefix): Attribute[] {
   return [attr.bytes(IFA_LOCAL, prefix.address.bytes), attr.bytes(IFA_ADDRESS, prefix.address.bytes)];
 }
 
-function familyNumber(address: IpAddress): number {
-  return address.family === 4 ? AF_INET : AF_INET6;
-}
-
 function describeLink(ref: LinkRef): string {
   return typeof ref === 'number' ? `ifindex ${ref}` : `"${ref}"`;
-}
-
-function describeNetns(netns: NamespaceRef): string {
-  return 'fd' in netns ? `netns fd ${netns.fd}` : `the netns of pid ${netns.pid}`;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

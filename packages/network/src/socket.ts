@@ -26,6 +26,11 @@ import { NetlinkError, type NetlinkErrorOptions, NetlinkProtocolError } from './
 /** A network namespace: an fd of it (kept open by the caller), or a process in it. */
 export type NamespaceRef = { fd: number } | { pid: number };
 
+/** How errors name a namespace: "netns fd 7", "the netns of pid 42". */
+export function describeNetns(netns: NamespaceRef): string {
+  return 'fd' in netns ? `netns fd ${netns.fd}` : `the netns of pid ${netns.pid}`;
+}
+
 export interface NetlinkSocketOptions {
   /** Open the socket inside this network namespace (default: this process's). */
   netns?: NamespaceRef;
@@ -88,12 +93,7 @@ export class NetlinkSocket implements Disposable {
     try {
       transport = openRouteTransport(netns);
     } catch (error) {
-      const where =
-        netns === undefined
-          ? ''
-          : 'fd' in netns
-            ? ` in netns fd ${netns.fd}`
-            : ` in the netns of pid ${netns.pid}`;
+      const where = netns === undefined ? '' : ` in ${describeNetns(netns)}`;
       throw nativeFailure(`open a NETLINK_ROUTE socket${where}`, error);
     }
     return new NetlinkSocket(transport, options);

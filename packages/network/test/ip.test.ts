@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIp, formatMac, parseIp, parseIpPrefix, parseMac } from '../src/index.js';
-import { broadcastOf, networkOf } from '../src/ip.js';
+import { broadcastOf } from '../src/ip.js';
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : undefined);
 
@@ -87,11 +87,8 @@ describe('prefixes', () => {
     },
   );
 
-  it('computes the network and the broadcast address', () => {
-    const prefix = parseIpPrefix('198.18.0.77/26')!;
-    expect(networkOf(prefix).text).toBe('198.18.0.64');
-    expect(broadcastOf(prefix).text).toBe('198.18.0.127');
-    expect(networkOf(parseIpPrefix('2001:db8::1:2/112')!).text).toBe('2001:db8::1:0');
+  it('computes the broadcast address', () => {
+    expect(broadcastOf(parseIpPrefix('198.18.0.77/26')!).text).toBe('198.18.0.127');
   });
 });
 

@@ -1,10 +1,11 @@
 // Addresses: struct ifaddrmsg (8 bytes) and the IFA_* attributes.
 import { NetlinkProtocolError } from '../errors.js';
-import { formatIp, type IpFamily } from '../ip.js';
+import type { IpFamily } from '../ip.js';
 import { LITTLE_ENDIAN } from './attributes.js';
 import {
   AF_INET,
   AF_INET6,
+  AF_UNSPEC,
   IFA_ADDRESS,
   IFA_BROADCAST,
   IFA_FLAGS,
@@ -55,29 +56,23 @@ export interface Address {
   flags: number;
 }
 
-export function familyOf(addressFamily: number): IpFamily | undefined {
-  return addressFamily === AF_INET ? 4 : addressFamily === AF_INET6 ? 6 : undefined;
+/** The IP family of an address or route message (`what`); AF_INET and AF_INET6 only. */
+export function ipFamilyOf(what: string, addressFamily: number): IpFamily {
+  if (addressFamily === AF_INET) return 4;
+  if (addressFamily === AF_INET6) return 6;
+  throw new NetlinkProtocolError(`${what} of address family ${addressFamily}`);
+}
+
+/** The AF_* number of an IP family; AF_UNSPEC (both families) when none is given. */
+export function addressFamilyNumber(family: IpFamily | undefined): number {
+  return family === 4 ? AF_INET : family === 6 ? AF_INET6 : AF_UNSPEC;
 }
 
 export function decodeAddress(message: NetlinkMessage): Address {
-  if (message.type !== RTM_NEWADDR) {
-    throw new NetlinkProtocolError(`expected RTM_NEWADDR, got message type ${message.type}`);
-  }
-  const { header, attributes } = splitPayload(message, IFADDRMSG_LENGTH);
-  const family = familyOf(header.getUint8(0));
-  if (family === undefined)
-    throw new NetlinkProtocolError(`RTM_NEWADDR of address family ${header.getUint8(0)}`);
-  const size = family === 4 ? 4 : 16;
-  const ip = (type: number, name: string): string | undefined => {
-    const bytes = attributes.get(type);
-    if (bytes === undefined) return undefined;
-    if (bytes.length !== size) {
-      throw new NetlinkProtocolError(`RTM_NEWADDR: ${name} has ${bytes.length} bytes, expected ${size}`);
-    }
-    return formatIp(bytes);
-  };
-  const local = ip(IFA_LOCAL, 'IFA_LOCAL');
-  const peer = ip(IFA_ADDRESS, 'IFA_ADDRESS');
+  const { header, attributes } = splitPayload(message, RTM_NEWADDR, IFADDRMSG_LENGTH);
+  const family = ipFamilyOf('RTM_NEWADDR', header.getUint8(0));
+  const local = attributes.ip(IFA_LOCAL, 'IFA_LOCAL', family);
+  const peer = attributes.ip(IFA_ADDRESS, 'IFA_ADDRESS', family);
   const address = local ?? peer;
   if (address === undefined) throw new NetlinkProtocolError('RTM_NEWADDR without IFA_LOCAL or IFA_ADDRESS');
   const prefixLength = header.getUint8(1);
@@ -91,7 +86,7 @@ export function decodeAddress(message: NetlinkMessage): Address {
     flags: attributes.u32(IFA_FLAGS) ?? header.getUint8(2),
   };
   if (peer !== undefined && peer !== address) result.peer = peer;
-  const broadcast = ip(IFA_BROADCAST, 'IFA_BROADCAST');
+  const broadcast = attributes.ip(IFA_BROADCAST, 'IFA_BROADCAST', family);
   if (broadcast !== undefined) result.broadcast = broadcast;
   const label = attributes.string(IFA_LABEL);
   if (label !== undefined) result.label = label;

@@ -2,6 +2,7 @@
 // Integers are in the host's byte order; addresses are raw network-order bytes.
 import { endianness } from 'node:os';
 import { NetlinkProtocolError } from '../errors.js';
+import { formatIp, type IpFamily } from '../ip.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 
 export const LITTLE_ENDIAN = endianness() === 'LE';
@@ -152,6 +153,17 @@ export class AttributeSet {
     if (!value) return undefined;
     const end = value.indexOf(0);
     return decoder.decode(end < 0 ? value : value.subarray(0, end));
+  }
+
+  /** An address attribute of a `family` message as text; `name` names it in errors. */
+  ip(type: number, name: string, family: IpFamily): string | undefined {
+    const value = this.get(type);
+    if (value === undefined) return undefined;
+    const size = family === 4 ? 4 : 16;
+    if (value.length !== size) {
+      throw new NetlinkProtocolError(`${this.where}: ${name} has ${value.length} bytes, expected ${size}`);
+    }
+    return formatIp(value);
   }
 
   /** The attributes nested inside attribute `type`. */

@@ -71,10 +71,7 @@ export interface Link {
 }
 
 export function decodeLink(message: NetlinkMessage): Link {
-  if (message.type !== RTM_NEWLINK) {
-    throw new NetlinkProtocolError(`expected RTM_NEWLINK, got message type ${message.type}`);
-  }
-  const { header, attributes } = splitPayload(message, IFINFOMSG_LENGTH);
+  const { header, attributes } = splitPayload(message, RTM_NEWLINK, IFINFOMSG_LENGTH);
   const flags = header.getUint32(8, LITTLE_ENDIAN);
   const index = header.getInt32(4, LITTLE_ENDIAN);
   const name = attributes.string(IFLA_IFNAME);

@@ -94,12 +94,16 @@ export function messageTypeName(type: number): string {
   return MESSAGE_TYPE_NAMES[type] ?? `message type ${type}`;
 }
 
-/** The fixed header of a message, checked for size, and the attributes after it. */
+/** A message of `type`: its fixed header, checked for size, and the attributes after it. */
 export function splitPayload(
   message: NetlinkMessage,
+  type: number,
   headerLength: number,
 ): { header: DataView; attributes: AttributeSet } {
-  const name = messageTypeName(message.type);
+  const name = messageTypeName(type);
+  if (message.type !== type) {
+    throw new NetlinkProtocolError(`expected ${name}, got message type ${message.type}`);
+  }
   if (message.payload.length < headerLength) {
     throw new NetlinkProtocolError(
       `${name}: ${message.payload.length} bytes of payload, its header alone takes ${headerLength}`,

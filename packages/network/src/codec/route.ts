@@ -1,7 +1,6 @@
 // Routes: struct rtmsg (12 bytes) and the RTA_* attributes.
-import { NetlinkProtocolError } from '../errors.js';
-import { formatIp, type IpFamily } from '../ip.js';
-import { familyOf } from './address.js';
+import type { IpFamily } from '../ip.js';
+import { ipFamilyOf } from './address.js';
 import {
   RTA_DST,
   RTA_GATEWAY,
@@ -63,24 +62,10 @@ export interface Route {
 }
 
 export function decodeRoute(message: NetlinkMessage): Route {
-  if (message.type !== RTM_NEWROUTE) {
-    throw new NetlinkProtocolError(`expected RTM_NEWROUTE, got message type ${message.type}`);
-  }
-  const { header, attributes } = splitPayload(message, RTMSG_LENGTH);
-  const family = familyOf(header.getUint8(0));
-  if (family === undefined)
-    throw new NetlinkProtocolError(`RTM_NEWROUTE of address family ${header.getUint8(0)}`);
-  const size = family === 4 ? 4 : 16;
-  const ip = (type: number, name: string): string | undefined => {
-    const bytes = attributes.get(type);
-    if (bytes === undefined) return undefined;
-    if (bytes.length !== size) {
-      throw new NetlinkProtocolError(`RTM_NEWROUTE: ${name} has ${bytes.length} bytes, expected ${size}`);
-    }
-    return formatIp(bytes);
-  };
+  const { header, attributes } = splitPayload(message, RTM_NEWROUTE, RTMSG_LENGTH);
+  const family = ipFamilyOf('RTM_NEWROUTE', header.getUint8(0));
   const destinationLength = header.getUint8(1);
-  const destination = ip(RTA_DST, 'RTA_DST') ?? (family === 4 ? '0.0.0.0' : '::');
+  const destination = attributes.ip(RTA_DST, 'RTA_DST', family) ?? (family === 4 ? '0.0.0.0' : '::');
   const route: Route = {
     family,
     destination: `${destination}/${destinationLength}`,
@@ -89,9 +74,9 @@ export function decodeRoute(message: NetlinkMessage): Route {
     scope: header.getUint8(6),
     type: header.getUint8(7),
   };
-  const gateway = ip(RTA_GATEWAY, 'RTA_GATEWAY');
+  const gateway = attributes.ip(RTA_GATEWAY, 'RTA_GATEWAY', family);
   if (gateway !== undefined) route.gateway = gateway;
-  const source = ip(RTA_PREFSRC, 'RTA_PREFSRC');
+  const source = attributes.ip(RTA_PREFSRC, 'RTA_PREFSRC', family);
   if (source !== undefined) route.source = source;
   const outputIndex = attributes.u32(RTA_OIF);
   if (outputIndex !== undefined) route.outputIndex = outputIndex;
