@@ -20,6 +20,9 @@ Napi::Error TypeError(Napi::Env env, const std::string& message);
 Napi::Object OptionsArg(const Napi::CallbackInfo& info, const char* fn);
 // options[key] as an fd number (0..INT32_MAX), or a TypeError.
 int FdOption(Napi::Object options, const char* key, const char* fn);
+// object[key] as an integer from min to max, or a TypeError naming `fn: <holder>.<key>`.
+int64_t IntegerOption(Napi::Object object, const char* key, const char* fn, int64_t min, int64_t max,
+                      const char* holder = "options");
 // options[key] as an array of strings without NUL bytes (empty when undefined), or a TypeError.
 std::vector<std::string> StringArrayOption(Napi::Object options, const char* key, const char* fn);
 

@@ -21,17 +21,6 @@ long Bpf(int command, union bpf_attr* attr) {
   return syscall(__NR_bpf, command, attr, sizeof(*attr));
 }
 
-// A non-negative integer option no larger than `max`, or a TypeError.
-uint64_t UintOption(Napi::Object options, const char* key, const char* fn, uint64_t max) {
-  Napi::Value value = options.Get(key);
-  if (!value.IsNumber()) throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be a number");
-  double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= 0) || number > static_cast<double>(max) || number != static_cast<double>(static_cast<uint64_t>(number))) {
-    throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be an integer from 0 to " + std::to_string(max));
-  }
-  return static_cast<uint64_t>(number);
-}
-
 // bpf(BPF_PROG_LOAD) of a cgroup device program: 8-byte eBPF instructions in the
 // host's byte order. A verifier rejection carries the verifier's log in the message.
 Napi::Value LoadCgroupDeviceProgram(const Napi::CallbackInfo& info) {
@@ -141,7 +130,7 @@ Napi::Value OpenBpfProgramById(const Napi::CallbackInfo& info) {
   Napi::Object options = OptionsArg(info, fn);
   union bpf_attr attr;
   memset(&attr, 0, sizeof(attr));
-  attr.prog_id = static_cast<uint32_t>(UintOption(options, "id", fn, UINT32_MAX));
+  attr.prog_id = static_cast<uint32_t>(IntegerOption(options, "id", fn, 0, UINT32_MAX));
   long fd = Bpf(BPF_PROG_GET_FD_BY_ID, &attr);
   if (fd < 0) throw SystemError(env, errno, "bpf(BPF_PROG_GET_FD_BY_ID)", "program " + std::to_string(attr.prog_id));
   return Napi::Number::New(env, static_cast<double>(fd));

@@ -61,4 +61,16 @@ std::vector<std::string> StringArrayOption(Napi::Object options, const char* key
   return out;
 }
 
+int64_t IntegerOption(Napi::Object object, const char* key, const char* fn, int64_t min, int64_t max,
+                      const char* holder) {
+  Napi::Value value = object.Get(key);
+  double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : 0.5;
+  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) ||
+      number != static_cast<double>(static_cast<int64_t>(number))) {
+    throw TypeError(object.Env(), std::string(fn) + ": " + holder + "." + key + " must be an integer from " +
+                                      std::to_string(min) + " to " + std::to_string(max));
+  }
+  return static_cast<int64_t>(number);
+}
+
 }  // namespace nsinit

@@ -165,13 +165,8 @@ Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
   Napi::Object options = OptionsArg(info, "receiveFd");
   int socket_fd = FdOption(options, "socket", "receiveFd");
   size_t max_payload = kDefaultMaxPayload;
-  Napi::Value max_value = options.Get("maxPayloadBytes");
-  if (!max_value.IsUndefined()) {
-    double n = max_value.IsNumber() ? max_value.As<Napi::Number>().DoubleValue() : -1;
-    if (n != static_cast<double>(static_cast<int64_t>(n)) || n < 1 || n > kMaxPayload) {
-      throw TypeError(env, "receiveFd: options.maxPayloadBytes must be an integer from 1 to " + std::to_string(kMaxPayload));
-    }
-    max_payload = static_cast<size_t>(n);
+  if (!options.Get("maxPayloadBytes").IsUndefined()) {
+    max_payload = static_cast<size_t>(IntegerOption(options, "maxPayloadBytes", "receiveFd", 1, kMaxPayload));
   }
 
   std::vector<char> payload(max_payload);

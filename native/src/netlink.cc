@@ -91,17 +91,6 @@ SocketResult OpenRouteSocketIn(int netns_fd) {
   pthread_join(thread, nullptr);
   return job.result;
 }
-
-int PositiveIntOption(Napi::Object options, const char* key, const char* fn) {
-  Napi::Value value = options.Get(key);
-  if (!value.IsNumber()) throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be a number");
-  double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= 1 && number <= INT32_MAX) || number != static_cast<double>(static_cast<int64_t>(number))) {
-    throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be an integer from 1 to 2147483647");
-  }
-  return static_cast<int>(number);
-}
-
 // openRouteNetlink({ netnsFd?, pid? }) -> fd (CLOEXEC, owned by the caller).
 Napi::Value OpenRouteNetlink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -118,7 +107,7 @@ Napi::Value OpenRouteNetlink(const Napi::CallbackInfo& info) {
     where = "network namespace fd " + std::to_string(netns_fd);
     result = OpenRouteSocketIn(netns_fd);
   } else if (has_pid) {
-    int pid = PositiveIntOption(options, "pid", fn);
+    int pid = static_cast<int>(IntegerOption(options, "pid", fn, 1, INT32_MAX));
     where = "/proc/" + std::to_string(pid) + "/ns/net";
     int netns_fd = open(where.c_str(), O_RDONLY | O_CLOEXEC);
     if (netns_fd < 0) throw SystemError(env, errno, "open", where);
@@ -161,7 +150,7 @@ Napi::Value NetlinkReceive(const Napi::CallbackInfo& info) {
   const char* fn = "netlinkReceive";
   Napi::Object options = OptionsArg(info, fn);
   int fd = FdOption(options, "fd", fn);
-  int timeout_ms = PositiveIntOption(options, "timeoutMs", fn);
+  int timeout_ms = static_cast<int>(IntegerOption(options, "timeoutMs", fn, 1, INT32_MAX));
 
   struct pollfd pfd {fd, POLLIN, 0};
   int ready;

@@ -48,17 +48,6 @@ class ScopedFd {
   int fd_;
 };
 
-// options[key] as a terminal dimension: an integer 1..65535 (struct winsize holds u16).
-unsigned short DimensionOption(Napi::Object options, const char* key, const char* fn) {
-  Napi::Value value = options.Get(key);
-  if (!value.IsNumber()) throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be a number");
-  double n = value.As<Napi::Number>().DoubleValue();
-  if (n != static_cast<double>(static_cast<int64_t>(n)) || n < 1 || n > 65535) {
-    throw TypeError(options.Env(), std::string(fn) + ": options." + key + " must be an integer from 1 to 65535");
-  }
-  return static_cast<unsigned short>(n);
-}
-
 int Ioctl(int fd, unsigned long request, void* arg) {
   int rc;
   do {
@@ -84,8 +73,8 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   bool has_cols = !options.Get("cols").IsUndefined();
   bool has_rows = !options.Get("rows").IsUndefined();
   if (has_cols != has_rows) throw TypeError(env, "openPty: give both options.cols and options.rows, or neither");
-  unsigned short cols = has_cols ? DimensionOption(options, "cols", "openPty") : 0;
-  unsigned short rows = has_rows ? DimensionOption(options, "rows", "openPty") : 0;
+  unsigned short cols = has_cols ? static_cast<unsigned short>(IntegerOption(options, "cols", "openPty", 1, 65535)) : 0;
+  unsigned short rows = has_rows ? static_cast<unsigned short>(IntegerOption(options, "rows", "openPty", 1, 65535)) : 0;
 
   ScopedFd master(open(kPtmx, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (master.get() < 0) throw SystemError(env, errno, "open", kPtmx);
@@ -126,8 +115,8 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object options = OptionsArg(info, "setWindowSize");
   int fd = FdOption(options, "fd", "setWindowSize");
-  unsigned short cols = DimensionOption(options, "cols", "setWindowSize");
-  unsigned short rows = DimensionOption(options, "rows", "setWindowSize");
+  unsigned short cols = static_cast<unsigned short>(IntegerOption(options, "cols", "setWindowSize", 1, 65535));
+  unsigned short rows = static_cast<unsigned short>(IntegerOption(options, "rows", "setWindowSize", 1, 65535));
   SetSize(env, fd, cols, rows, "fd " + std::to_string(fd));
   return env.Undefined();
 }
@@ -149,27 +138,16 @@ Napi::Object TermiosToObject(Napi::Env env, const struct termios& t) {
   object.Set("ospeed", Napi::Number::New(env, cfgetospeed(&t)));
   return object;
 }
-
-uint32_t U32Field(Napi::Object object, const char* key, const char* fn, uint32_t max = UINT32_MAX) {
-  Napi::Value value = object.Get(key);
-  if (!value.IsNumber()) throw TypeError(object.Env(), std::string(fn) + ": termios." + key + " must be a number");
-  double n = value.As<Napi::Number>().DoubleValue();
-  if (n != static_cast<double>(static_cast<int64_t>(n)) || n < 0 || n > max) {
-    throw TypeError(object.Env(), std::string(fn) + ": termios." + key + " must be an integer from 0 to " + std::to_string(max));
-  }
-  return static_cast<uint32_t>(n);
-}
-
 struct termios TermiosFromObject(Napi::Value value, const char* fn) {
   Napi::Env env = value.Env();
   if (!value.IsObject()) throw TypeError(env, std::string(fn) + ": options.termios must be an object from getTermios");
   Napi::Object object = value.As<Napi::Object>();
   struct termios t {};
-  t.c_iflag = U32Field(object, "iflag", fn);
-  t.c_oflag = U32Field(object, "oflag", fn);
-  t.c_cflag = U32Field(object, "cflag", fn);
-  t.c_lflag = U32Field(object, "lflag", fn);
-  t.c_line = static_cast<cc_t>(U32Field(object, "line", fn, 255));
+  t.c_iflag = static_cast<uint32_t>(IntegerOption(object, "iflag", fn, 0, UINT32_MAX, "termios"));
+  t.c_oflag = static_cast<uint32_t>(IntegerOption(object, "oflag", fn, 0, UINT32_MAX, "termios"));
+  t.c_cflag = static_cast<uint32_t>(IntegerOption(object, "cflag", fn, 0, UINT32_MAX, "termios"));
+  t.c_lflag = static_cast<uint32_t>(IntegerOption(object, "lflag", fn, 0, UINT32_MAX, "termios"));
+  t.c_line = static_cast<cc_t>(IntegerOption(object, "line", fn, 0, 255, "termios"));
   Napi::Value cc_value = object.Get("cc");
   if (!cc_value.IsArray() || cc_value.As<Napi::Array>().Length() != NCCS) {
     throw TypeError(env, std::string(fn) + ": termios.cc must be an array of " + std::to_string(NCCS) + " numbers");
@@ -183,7 +161,7 @@ struct termios TermiosFromObject(Napi::Value value, const char* fn) {
     }
     t.c_cc[i] = static_cast<cc_t>(n);
   }
-  if (cfsetispeed(&t, U32Field(object, "ispeed", fn)) != 0 || cfsetospeed(&t, U32Field(object, "ospeed", fn)) != 0) {
+  if (cfsetispeed(&t, static_cast<uint32_t>(IntegerOption(object, "ispeed", fn, 0, UINT32_MAX, "termios"))) != 0 || cfsetospeed(&t, static_cast<uint32_t>(IntegerOption(object, "ospeed", fn, 0, UINT32_MAX, "termios"))) != 0) {
     throw TypeError(env, std::string(fn) + ": termios.ispeed or termios.ospeed is not a valid speed");
   }
   return t;
