@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { isRlimitName } from './capabilities.js';
+import * as z from 'zod/mini';
+import { isRlimitName, type RlimitName } from './capabilities.js';
 import {
   absolutePath,
   envEntry,
@@ -30,12 +30,12 @@ export const ociIdMappingSchema = z.object({ containerID: uint32, hostID: uint32
 
 export const ociHookSchema = z.object({
   path: absolutePath,
-  args: stringArray.optional(),
-  env: z.array(envEntry).optional(),
-  timeout: integerBetween(1, Number.MAX_SAFE_INTEGER).optional(),
+  args: z.optional(stringArray),
+  env: z.optional(z.array(envEntry)),
+  timeout: z.optional(integerBetween(1, Number.MAX_SAFE_INTEGER)),
 });
 
-const hookList = z.array(ociHookSchema).optional();
+const hookList = z.optional(z.array(ociHookSchema));
 
 export const ociHooksSchema = z.object({
   prestart: hookList,
@@ -49,33 +49,37 @@ export const ociHooksSchema = z.object({
 export const ociMountSchema = z
   .object({
     destination: absolutePath,
-    type: safeString.optional(),
-    source: safeString.optional(),
-    options: stringArray.optional(),
-    uidMappings: z.array(ociIdMappingSchema).optional(),
-    gidMappings: z.array(ociIdMappingSchema).optional(),
+    type: z.optional(safeString),
+    source: z.optional(safeString),
+    options: z.optional(stringArray),
+    uidMappings: z.optional(z.array(ociIdMappingSchema)),
+    gidMappings: z.optional(z.array(ociIdMappingSchema)),
   })
-  .superRefine((mount, ctx) => {
-    if ((mount.uidMappings === undefined) !== (mount.gidMappings === undefined)) {
-      const missing = mount.uidMappings === undefined ? 'uidMappings' : 'gidMappings';
-      ctx.addIssue({
-        code: 'custom',
-        path: [missing],
-        message: 'uidMappings and gidMappings must be given together',
-      });
-    }
-  });
+  .check(
+    z.superRefine((mount, ctx) => {
+      if ((mount.uidMappings === undefined) !== (mount.gidMappings === undefined)) {
+        const missing = mount.uidMappings === undefined ? 'uidMappings' : 'gidMappings';
+        ctx.addIssue({
+          code: 'custom',
+          path: [missing],
+          message: 'uidMappings and gidMappings must be given together',
+        });
+      }
+    }),
+  );
 
 export const ociRootSchema = z.object({
-  path: safeString.min(1),
-  readonly: z.boolean().optional(),
+  path: safeString.check(z.minLength(1)),
+  readonly: z.optional(z.boolean()),
 });
 
 /** Capability names as the spec spells them; unknown-but-well-formed names are the runtime's to warn about. */
-const capabilityName = safeString.regex(/^CAP_[A-Z_]+$/, {
-  error: (issue) => `expected a capability name like "CAP_CHOWN", got ${JSON.stringify(issue.input)}`,
-});
-const capabilityList = z.array(capabilityName).optional();
+const capabilityName = safeString.check(
+  z.regex(/^CAP_[A-Z_]+$/, {
+    error: (issue) => `expected a capability name like "CAP_CHOWN", got ${JSON.stringify(issue.input)}`,
+  }),
+);
+const capabilityList = z.optional(z.array(capabilityName));
 
 export const ociCapabilitiesSchema = z.object({
   bounding: capabilityList,
@@ -85,32 +89,41 @@ export const ociCapabilitiesSchema = z.object({
   ambient: capabilityList,
 });
 
+/**
+ * zod/mini's refine cannot narrow a schema's output type (classic zod's did, from a type
+ * guard); isRlimitName is one, so every string this schema accepts is an RlimitName.
+ */
+const rlimitType = safeString.check(
+  z.regex(/^RLIMIT_[A-Z]+$/, {
+    error: (issue) => `expected an rlimit type like "RLIMIT_NOFILE", got ${JSON.stringify(issue.input)}`,
+  }),
+  z.refine(isRlimitName, { error: (issue) => `unknown rlimit type ${JSON.stringify(issue.input)}` }),
+) as z.ZodMiniType<RlimitName, string>;
+
 export const ociRlimitSchema = z
   .object({
-    type: safeString
-      .regex(/^RLIMIT_[A-Z]+$/, {
-        error: (issue) => `expected an rlimit type like "RLIMIT_NOFILE", got ${JSON.stringify(issue.input)}`,
-      })
-      .refine(isRlimitName, { error: (issue) => `unknown rlimit type ${JSON.stringify(issue.input)}` }),
+    type: rlimitType,
     hard: uint64,
     soft: uint64,
   })
-  .superRefine((rlimit, ctx) => {
-    if (rlimit.soft > rlimit.hard) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['soft'],
-        message: `soft limit ${rlimit.soft} exceeds hard limit ${rlimit.hard}`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((rlimit, ctx) => {
+      if (rlimit.soft > rlimit.hard) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['soft'],
+          message: `soft limit ${rlimit.soft} exceeds hard limit ${rlimit.hard}`,
+        });
+      }
+    }),
+  );
 
 export const ociUserSchema = z.object({
   uid: uint32,
   gid: uint32,
-  umask: uint32.optional(),
-  additionalGids: z.array(uint32).optional(),
-  username: safeString.optional(),
+  umask: z.optional(uint32),
+  additionalGids: z.optional(z.array(uint32)),
+  username: z.optional(safeString),
 });
 
 export const ociConsoleSizeSchema = z.object({ height: uint32, width: uint32 });
@@ -130,10 +143,10 @@ export const ociSchedulerSchema = z.object({
     'SCHED_IDLE',
     'SCHED_DEADLINE',
   ]),
-  nice: int32.optional(),
-  priority: int32.optional(),
-  flags: z
-    .array(
+  nice: z.optional(int32),
+  priority: z.optional(int32),
+  flags: z.optional(
+    z.array(
       z.enum([
         'SCHED_FLAG_RESET_ON_FORK',
         'SCHED_FLAG_RECLAIM',
@@ -143,146 +156,157 @@ export const ociSchedulerSchema = z.object({
         'SCHED_FLAG_UTIL_CLAMP_MIN',
         'SCHED_FLAG_UTIL_CLAMP_MAX',
       ]),
-    )
-    .optional(),
-  runtime: uint64.optional(),
-  deadline: uint64.optional(),
-  period: uint64.optional(),
+    ),
+  ),
+  runtime: z.optional(uint64),
+  deadline: z.optional(uint64),
+  period: z.optional(uint64),
 });
 
 export const ociExecCpuAffinitySchema = z.object({
-  initial: safeString.optional(),
-  final: safeString.optional(),
+  initial: z.optional(safeString),
+  final: z.optional(safeString),
 });
 
 export const ociProcessSchema = z.object({
-  terminal: z.boolean().optional(),
-  consoleSize: ociConsoleSizeSchema.optional(),
-  user: ociUserSchema.optional(),
-  args: stringArray.min(1).optional(),
-  commandLine: safeString.optional(),
-  env: z.array(envEntry).optional(),
+  terminal: z.optional(z.boolean()),
+  consoleSize: z.optional(ociConsoleSizeSchema),
+  user: z.optional(ociUserSchema),
+  args: z.optional(stringArray.check(z.minLength(1))),
+  commandLine: z.optional(safeString),
+  env: z.optional(z.array(envEntry)),
   cwd: absolutePath,
-  capabilities: ociCapabilitiesSchema.optional(),
-  rlimits: z
-    .array(ociRlimitSchema)
-    .superRefine((rlimits, ctx) => reportDuplicates(rlimits, (r) => r.type, ctx, 'type', 'rlimit type'))
-    .optional(),
-  noNewPrivileges: z.boolean().optional(),
-  apparmorProfile: safeString.optional(),
+  capabilities: z.optional(ociCapabilitiesSchema),
+  rlimits: z.optional(
+    z
+      .array(ociRlimitSchema)
+      .check(
+        z.superRefine((rlimits, ctx) => reportDuplicates(rlimits, (r) => r.type, ctx, 'type', 'rlimit type')),
+      ),
+  ),
+  noNewPrivileges: z.optional(z.boolean()),
+  apparmorProfile: z.optional(safeString),
   // The kernel's range for /proc/<pid>/oom_score_adj.
-  oomScoreAdj: integerBetween(-1000, 1000).optional(),
-  selinuxLabel: safeString.optional(),
-  ioPriority: ociIoPrioritySchema.optional(),
-  scheduler: ociSchedulerSchema.optional(),
-  execCPUAffinity: ociExecCpuAffinitySchema.optional(),
+  oomScoreAdj: z.optional(integerBetween(-1000, 1000)),
+  selinuxLabel: z.optional(safeString),
+  ioPriority: z.optional(ociIoPrioritySchema),
+  scheduler: z.optional(ociSchedulerSchema),
+  execCPUAffinity: z.optional(ociExecCpuAffinitySchema),
 });
 
 export const ociNamespaceSchema = z.object({
   type: z.enum(NAMESPACE_TYPES),
-  path: absolutePath.optional(),
+  path: z.optional(absolutePath),
 });
 
-export const ociTimeOffsetSchema = z.object({ secs: int64.optional(), nanosecs: uint32.optional() });
+export const ociTimeOffsetSchema = z.object({ secs: z.optional(int64), nanosecs: z.optional(uint32) });
 
 export const ociDeviceSchema = z
   .object({
     type: z.enum(['c', 'b', 'u', 'p']),
     path: absolutePath,
-    major: int64.optional(),
-    minor: int64.optional(),
-    fileMode: uint32.optional(),
-    uid: uint32.optional(),
-    gid: uint32.optional(),
+    major: z.optional(int64),
+    minor: z.optional(int64),
+    fileMode: z.optional(uint32),
+    uid: z.optional(uint32),
+    gid: z.optional(uint32),
   })
-  .superRefine((device, ctx) => {
-    if (device.type === 'p') return;
-    for (const field of ['major', 'minor'] as const) {
-      if (device[field] === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [field],
-          message: `required for a device of type "${device.type}"`,
-        });
+  .check(
+    z.superRefine((device, ctx) => {
+      if (device.type === 'p') return;
+      for (const field of ['major', 'minor'] as const) {
+        if (device[field] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `required for a device of type "${device.type}"`,
+          });
+        }
       }
-    }
-  });
+    }),
+  );
 
 export const ociDeviceCgroupSchema = z.object({
   allow: z.boolean(),
-  type: z.enum(['a', 'c', 'b']).optional(),
-  major: int64.optional(),
-  minor: int64.optional(),
-  access: safeString.regex(/^[rwm]*$/, { error: 'expected a combination of "r", "w" and "m"' }).optional(),
+  type: z.optional(z.enum(['a', 'c', 'b'])),
+  major: z.optional(int64),
+  minor: z.optional(int64),
+  access: z.optional(
+    safeString.check(z.regex(/^[rwm]*$/, { error: 'expected a combination of "r", "w" and "m"' })),
+  ),
 });
 
 export const ociMemorySchema = z.object({
-  limit: int64.optional(),
-  reservation: int64.optional(),
-  swap: int64.optional(),
-  kernel: int64.optional(),
-  kernelTCP: int64.optional(),
-  swappiness: uint64.optional(),
-  disableOOMKiller: z.boolean().optional(),
-  useHierarchy: z.boolean().optional(),
-  checkBeforeUpdate: z.boolean().optional(),
+  limit: z.optional(int64),
+  reservation: z.optional(int64),
+  swap: z.optional(int64),
+  kernel: z.optional(int64),
+  kernelTCP: z.optional(int64),
+  swappiness: z.optional(uint64),
+  disableOOMKiller: z.optional(z.boolean()),
+  useHierarchy: z.optional(z.boolean()),
+  checkBeforeUpdate: z.optional(z.boolean()),
 });
 
 export const ociCpuSchema = z.object({
-  shares: uint64.optional(),
-  quota: int64.optional(),
-  burst: uint64.optional(),
-  period: uint64.optional(),
-  realtimeRuntime: int64.optional(),
-  realtimePeriod: uint64.optional(),
-  cpus: safeString.optional(),
-  mems: safeString.optional(),
-  idle: int64.optional(),
+  shares: z.optional(uint64),
+  quota: z.optional(int64),
+  burst: z.optional(uint64),
+  period: z.optional(uint64),
+  realtimeRuntime: z.optional(int64),
+  realtimePeriod: z.optional(uint64),
+  cpus: z.optional(safeString),
+  mems: z.optional(safeString),
+  idle: z.optional(int64),
 });
 
 const blockIODevice = { major: int64, minor: int64 };
 
 export const ociWeightDeviceSchema = z
-  .object({ ...blockIODevice, weight: uint16.optional(), leafWeight: uint16.optional() })
-  .refine((d) => d.weight !== undefined || d.leafWeight !== undefined, {
-    message: 'at least one of weight or leafWeight is required',
-  });
+  .object({ ...blockIODevice, weight: z.optional(uint16), leafWeight: z.optional(uint16) })
+  .check(
+    z.refine((d) => d.weight !== undefined || d.leafWeight !== undefined, {
+      message: 'at least one of weight or leafWeight is required',
+    }),
+  );
 
 export const ociThrottleDeviceSchema = z.object({ ...blockIODevice, rate: uint64 });
 
 export const ociBlockIOSchema = z.object({
-  weight: uint16.optional(),
-  leafWeight: uint16.optional(),
-  weightDevice: z.array(ociWeightDeviceSchema).optional(),
-  throttleReadBpsDevice: z.array(ociThrottleDeviceSchema).optional(),
-  throttleWriteBpsDevice: z.array(ociThrottleDeviceSchema).optional(),
-  throttleReadIOPSDevice: z.array(ociThrottleDeviceSchema).optional(),
-  throttleWriteIOPSDevice: z.array(ociThrottleDeviceSchema).optional(),
+  weight: z.optional(uint16),
+  leafWeight: z.optional(uint16),
+  weightDevice: z.optional(z.array(ociWeightDeviceSchema)),
+  throttleReadBpsDevice: z.optional(z.array(ociThrottleDeviceSchema)),
+  throttleWriteBpsDevice: z.optional(z.array(ociThrottleDeviceSchema)),
+  throttleReadIOPSDevice: z.optional(z.array(ociThrottleDeviceSchema)),
+  throttleWriteIOPSDevice: z.optional(z.array(ociThrottleDeviceSchema)),
 });
 
 export const ociHugepageLimitSchema = z.object({ pageSize: safeString, limit: uint64 });
 
 export const ociNetworkResourcesSchema = z.object({
-  classID: uint32.optional(),
-  priorities: z.array(z.object({ name: safeString, priority: uint32 })).optional(),
+  classID: z.optional(uint32),
+  priorities: z.optional(z.array(z.object({ name: safeString, priority: uint32 }))),
 });
 
 export const ociRdmaSchema = z
-  .object({ hcaHandles: uint32.optional(), hcaObjects: uint32.optional() })
-  .refine((r) => r.hcaHandles !== undefined || r.hcaObjects !== undefined, {
-    message: 'at least one of hcaHandles or hcaObjects is required',
-  });
+  .object({ hcaHandles: z.optional(uint32), hcaObjects: z.optional(uint32) })
+  .check(
+    z.refine((r) => r.hcaHandles !== undefined || r.hcaObjects !== undefined, {
+      message: 'at least one of hcaHandles or hcaObjects is required',
+    }),
+  );
 
 export const ociResourcesSchema = z.object({
-  devices: z.array(ociDeviceCgroupSchema).optional(),
-  memory: ociMemorySchema.optional(),
-  cpu: ociCpuSchema.optional(),
-  pids: z.object({ limit: int64 }).optional(),
-  blockIO: ociBlockIOSchema.optional(),
-  hugepageLimits: z.array(ociHugepageLimitSchema).optional(),
-  network: ociNetworkResourcesSchema.optional(),
-  rdma: z.record(safeString, ociRdmaSchema).optional(),
-  unified: stringMap.optional(),
+  devices: z.optional(z.array(ociDeviceCgroupSchema)),
+  memory: z.optional(ociMemorySchema),
+  cpu: z.optional(ociCpuSchema),
+  pids: z.optional(z.object({ limit: int64 })),
+  blockIO: z.optional(ociBlockIOSchema),
+  hugepageLimits: z.optional(z.array(ociHugepageLimitSchema)),
+  network: z.optional(ociNetworkResourcesSchema),
+  rdma: z.optional(z.record(safeString, ociRdmaSchema)),
+  unified: z.optional(stringMap),
 });
 
 const SECCOMP_ACTIONS = [
@@ -298,15 +322,15 @@ const SECCOMP_ACTIONS = [
 ] as const;
 
 export const ociSyscallSchema = z.object({
-  names: z.array(safeString).min(1),
+  names: z.array(safeString).check(z.minLength(1)),
   action: z.enum(SECCOMP_ACTIONS),
-  errnoRet: uint32.optional(),
-  args: z
-    .array(
+  errnoRet: z.optional(uint32),
+  args: z.optional(
+    z.array(
       z.object({
         index: uint32,
         value: uint64,
-        valueTwo: uint64.optional(),
+        valueTwo: z.optional(uint64),
         op: z.enum([
           'SCMP_CMP_NE',
           'SCMP_CMP_LT',
@@ -317,100 +341,109 @@ export const ociSyscallSchema = z.object({
           'SCMP_CMP_MASKED_EQ',
         ]),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 export const ociSeccompSchema = z
   .object({
     defaultAction: z.enum(SECCOMP_ACTIONS),
-    defaultErrnoRet: uint32.optional(),
+    defaultErrnoRet: z.optional(uint32),
     // A pattern rather than the spec's list, so architectures libseccomp adds later still parse.
-    architectures: z
-      .array(
-        safeString.regex(/^SCMP_ARCH_[A-Z0-9_]+$/, {
-          error: 'expected an architecture like "SCMP_ARCH_X86_64"',
-        }),
-      )
-      .optional(),
-    flags: z
-      .array(
+    architectures: z.optional(
+      z.array(
+        safeString.check(
+          z.regex(/^SCMP_ARCH_[A-Z0-9_]+$/, { error: 'expected an architecture like "SCMP_ARCH_X86_64"' }),
+        ),
+      ),
+    ),
+    flags: z.optional(
+      z.array(
         z.enum([
           'SECCOMP_FILTER_FLAG_TSYNC',
           'SECCOMP_FILTER_FLAG_LOG',
           'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
           'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
         ]),
-      )
-      .optional(),
-    listenerPath: safeString.optional(),
-    listenerMetadata: safeString.optional(),
-    syscalls: z.array(ociSyscallSchema).optional(),
+      ),
+    ),
+    listenerPath: z.optional(safeString),
+    listenerMetadata: z.optional(safeString),
+    syscalls: z.optional(z.array(ociSyscallSchema)),
   })
-  .superRefine((seccomp, ctx) => {
-    if (seccomp.listenerMetadata !== undefined && seccomp.listenerPath === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['listenerMetadata'],
-        message: 'must not be set without listenerPath',
-      });
-    }
-  });
+  .check(
+    z.superRefine((seccomp, ctx) => {
+      if (seccomp.listenerMetadata !== undefined && seccomp.listenerPath === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['listenerMetadata'],
+          message: 'must not be set without listenerPath',
+        });
+      }
+    }),
+  );
 
 export const ociIntelRdtSchema = z.object({
-  closID: safeString.optional(),
-  l3CacheSchema: safeString.optional(),
-  memBwSchema: safeString.regex(/^MB:[^\n]*$/, { error: 'expected "MB:..." without newlines' }).optional(),
-  schemata: safeString.optional(),
-  enableCMT: z.boolean().optional(),
-  enableMBM: z.boolean().optional(),
+  closID: z.optional(safeString),
+  l3CacheSchema: z.optional(safeString),
+  memBwSchema: z.optional(
+    safeString.check(z.regex(/^MB:[^\n]*$/, { error: 'expected "MB:..." without newlines' })),
+  ),
+  schemata: z.optional(safeString),
+  enableCMT: z.optional(z.boolean()),
+  enableMBM: z.optional(z.boolean()),
 });
 
 export const ociPersonalitySchema = z.object({
   domain: z.enum(['LINUX', 'LINUX32']),
-  flags: stringArray.optional(),
+  flags: z.optional(stringArray),
 });
 
 export const ociLinuxSchema = z.object({
-  namespaces: z
-    .array(ociNamespaceSchema)
-    .superRefine((namespaces, ctx) =>
-      reportDuplicates(namespaces, (n) => n.type, ctx, 'type', 'namespace type'),
-    )
-    .optional(),
-  uidMappings: z.array(ociIdMappingSchema).optional(),
-  gidMappings: z.array(ociIdMappingSchema).optional(),
+  namespaces: z.optional(
+    z
+      .array(ociNamespaceSchema)
+      .check(
+        z.superRefine((namespaces, ctx) =>
+          reportDuplicates(namespaces, (n) => n.type, ctx, 'type', 'namespace type'),
+        ),
+      ),
+  ),
+  uidMappings: z.optional(z.array(ociIdMappingSchema)),
+  gidMappings: z.optional(z.array(ociIdMappingSchema)),
   // Only these two clocks can be offset in a time namespace (time_namespaces(7)).
-  timeOffsets: z.partialRecord(z.enum(['monotonic', 'boottime']), ociTimeOffsetSchema).optional(),
-  devices: z.array(ociDeviceSchema).optional(),
-  netDevices: z.record(safeString, z.object({ name: safeString.optional() })).optional(),
-  cgroupsPath: safeString.optional(),
-  resources: ociResourcesSchema.optional(),
+  timeOffsets: z.optional(z.partialRecord(z.enum(['monotonic', 'boottime']), ociTimeOffsetSchema)),
+  devices: z.optional(z.array(ociDeviceSchema)),
+  netDevices: z.optional(z.record(safeString, z.object({ name: z.optional(safeString) }))),
+  cgroupsPath: z.optional(safeString),
+  resources: z.optional(ociResourcesSchema),
   // runc also accepts the recursive spellings.
-  rootfsPropagation: z
-    .enum(['private', 'shared', 'slave', 'unbindable', 'rprivate', 'rshared', 'rslave', 'runbindable'])
-    .optional(),
-  seccomp: ociSeccompSchema.optional(),
-  sysctl: stringMap.optional(),
-  maskedPaths: z.array(absolutePath).optional(),
-  readonlyPaths: z.array(absolutePath).optional(),
-  mountLabel: safeString.optional(),
-  intelRdt: ociIntelRdtSchema.optional(),
-  personality: ociPersonalitySchema.optional(),
+  rootfsPropagation: z.optional(
+    z.enum(['private', 'shared', 'slave', 'unbindable', 'rprivate', 'rshared', 'rslave', 'runbindable']),
+  ),
+  seccomp: z.optional(ociSeccompSchema),
+  sysctl: z.optional(stringMap),
+  maskedPaths: z.optional(z.array(absolutePath)),
+  readonlyPaths: z.optional(z.array(absolutePath)),
+  mountLabel: z.optional(safeString),
+  intelRdt: z.optional(ociIntelRdtSchema),
+  personality: z.optional(ociPersonalitySchema),
 });
 
 export const ociConfigSchema = z.object({
-  ociVersion: safeString.regex(SEMVER, {
-    error: (issue) => `expected a SemVer 2.0.0 version like "1.2.0", got ${JSON.stringify(issue.input)}`,
-  }),
-  process: ociProcessSchema.optional(),
+  ociVersion: safeString.check(
+    z.regex(SEMVER, {
+      error: (issue) => `expected a SemVer 2.0.0 version like "1.2.0", got ${JSON.stringify(issue.input)}`,
+    }),
+  ),
+  process: z.optional(ociProcessSchema),
   root: ociRootSchema,
-  hostname: safeString.optional(),
-  domainname: safeString.optional(),
-  mounts: z.array(ociMountSchema).optional(),
-  hooks: ociHooksSchema.optional(),
-  annotations: stringMap.optional(),
-  linux: ociLinuxSchema.optional(),
+  hostname: z.optional(safeString),
+  domainname: z.optional(safeString),
+  mounts: z.optional(z.array(ociMountSchema)),
+  hooks: z.optional(ociHooksSchema),
+  annotations: z.optional(stringMap),
+  linux: z.optional(ociLinuxSchema),
 });
 
 export type OciConfig = z.output<typeof ociConfigSchema>;

@@ -1,35 +1,36 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, type ConfigIssue, formatJsonPath } from './errors.js';
 
 // Shared building blocks for the OCI and the 2014 schemas, and the translation of zod's
 // issues into ConfigIssue messages that read like runc's ("expected ...", "must ...").
 
 /** Any string handed to the kernel: runc rejects NUL bytes, since C would silently truncate there. */
-export const safeString = z.string().refine((s) => !s.includes('\0'), {
-  message: 'must not contain a NUL byte',
-  abort: true,
-});
+export const safeString = z
+  .string()
+  .check(z.refine((s) => !s.includes('\0'), { message: 'must not contain a NUL byte', abort: true }));
 
-export const absolutePath = safeString.refine((s) => s.startsWith('/'), {
-  message: 'expected an absolute path (starting with "/")',
-});
+export const absolutePath = safeString.check(
+  z.refine((s) => s.startsWith('/'), { message: 'expected an absolute path (starting with "/")' }),
+);
 
 /** An environment entry: KEY=VALUE with a non-empty KEY. */
-export const envEntry = safeString.refine((s) => s.indexOf('=') > 0, {
-  message: 'expected an environment entry of the form KEY=VALUE',
-});
+export const envEntry = safeString.check(
+  z.refine((s) => s.indexOf('=') > 0, { message: 'expected an environment entry of the form KEY=VALUE' }),
+);
 
 const NON_NEGATIVE = 'expected a non-negative integer';
 
 function integerSchema(min: number, max: number, typeMessage: string, rangeMessage: string) {
   return z
     .number({ error: (issue) => (issue.input === undefined ? `required: ${typeMessage}` : typeMessage) })
-    .superRefine((value, ctx) => {
-      // A negative value for an unsigned field is a type mismatch in Go's (and the spec's) terms.
-      if (!Number.isInteger(value) || (min === 0 && value < 0))
-        ctx.addIssue({ code: 'custom', message: typeMessage });
-      else if (value < min || value > max) ctx.addIssue({ code: 'custom', message: rangeMessage });
-    });
+    .check(
+      z.superRefine((value, ctx) => {
+        // A negative value for an unsigned field is a type mismatch in Go's (and the spec's) terms.
+        if (!Number.isInteger(value) || (min === 0 && value < 0))
+          ctx.addIssue({ code: 'custom', message: typeMessage });
+        else if (value < min || value > max) ctx.addIssue({ code: 'custom', message: rangeMessage });
+      }),
+    );
 }
 
 function unsigned(max: number, bits: number) {
@@ -146,7 +147,11 @@ export function toConfigIssues(issues: readonly RawIssue[]): ConfigIssue[] {
 }
 
 /** Validate `input` against `schema`; throw ConfigError naming `source` and the JSON path of each issue. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+export function parseOrThrow<S extends z.ZodMiniType>(
+  schema: S,
+  input: unknown,
+  source: string,
+): z.output<S> {
   const result = schema.safeParse(input, { error: errorMap, reportInput: true });
   if (result.success) return result.data;
   throw new ConfigError(source, toConfigIssues(result.error.issues));

@@ -1,17 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { envEntry, int64, safeString, uint32, uint64 } from '../validation.js';
 
 // The 2014 libcontainer container.json in every shape it had between February and December
 // 2014 (see README "2014 container.json"). Field names are the JSON keys of the time; unknown
 // keys are ignored, as Go's encoding/json did.
 
-const optionalString = safeString.optional();
+const optionalString = z.optional(safeString);
 
 /** NEWNS...: Feb–Mar strings; Mar–May {key, enabled, value, file}; Nov {name, path}; May–Nov a map name → bool. */
 const namespaceObject = z.object({
   key: optionalString,
-  enabled: z.boolean().optional(),
-  value: z.number().optional(),
+  enabled: z.optional(z.boolean()),
+  value: z.optional(z.number()),
   file: optionalString,
   name: optionalString,
   type: optionalString,
@@ -23,7 +23,7 @@ export const namespaces2014Schema = z.union([
 ]);
 
 /** Capability names (without CAP_): a list; Mar–May objects {key, enabled}; May a map name → bool. */
-const capabilityObject = z.object({ key: safeString, enabled: z.boolean().optional() });
+const capabilityObject = z.object({ key: safeString, enabled: z.optional(z.boolean()) });
 export const capabilities2014Schema = z.union([
   z.array(z.union([safeString, capabilityObject])),
   z.record(safeString, z.boolean()),
@@ -36,42 +36,42 @@ const deviceType = z.union([z.number(), safeString]);
 export const device2014Schema = z.object({
   type: deviceType,
   path: optionalString,
-  major_number: int64.optional(),
-  minor_number: int64.optional(),
+  major_number: z.optional(int64),
+  minor_number: z.optional(int64),
   cgroup_permissions: optionalString,
-  file_mode: uint32.optional(),
-  uid: uint32.optional(),
-  gid: uint32.optional(),
+  file_mode: z.optional(uint32),
+  uid: z.optional(uint32),
+  gid: z.optional(uint32),
 });
 
 /** May 20: {required, additional} host device names; May 31+: an array of device nodes. */
 export const deviceNodes2014Schema = z.union([
   z.array(device2014Schema),
-  z.object({ required: z.array(safeString).optional(), additional: z.array(safeString).optional() }),
+  z.object({ required: z.optional(z.array(safeString)), additional: z.optional(z.array(safeString)) }),
 ]);
 
 export const mount2014Schema = z.object({
   type: optionalString,
   source: optionalString,
   destination: optionalString,
-  writable: z.boolean().optional(),
-  private: z.boolean().optional(),
-  slave: z.boolean().optional(),
+  writable: z.optional(z.boolean()),
+  private: z.optional(z.boolean()),
+  slave: z.optional(z.boolean()),
 });
 
 export const network2014Schema = z.object({
   type: safeString,
-  context: z.record(safeString, safeString).optional(),
+  context: z.optional(z.record(safeString, safeString)),
   address: optionalString,
   gateway: optionalString,
-  mtu: uint32.optional(),
+  mtu: z.optional(uint32),
   bridge: optionalString,
   veth_prefix: optionalString,
   ns_path: optionalString,
   mac_address: optionalString,
   ipv6_address: optionalString,
   ipv6_gateway: optionalString,
-  txqueuelen: uint32.optional(),
+  txqueuelen: z.optional(uint32),
 });
 
 export const route2014Schema = z.object({
@@ -84,24 +84,24 @@ export const route2014Schema = z.object({
 export const cgroups2014Schema = z.object({
   name: optionalString,
   parent: optionalString,
-  device_access: z.boolean().optional(),
-  allow_all_devices: z.boolean().optional(),
-  allowed_devices: z.array(device2014Schema).optional(),
-  memory: int64.optional(),
-  memory_reservation: int64.optional(),
-  memory_swap: int64.optional(),
-  cpu_shares: int64.optional(),
-  cpu_quota: int64.optional(),
-  cpu_period: int64.optional(),
+  device_access: z.optional(z.boolean()),
+  allow_all_devices: z.optional(z.boolean()),
+  allowed_devices: z.optional(z.array(device2014Schema)),
+  memory: z.optional(int64),
+  memory_reservation: z.optional(int64),
+  memory_swap: z.optional(int64),
+  cpu_shares: z.optional(int64),
+  cpu_quota: z.optional(int64),
+  cpu_period: z.optional(int64),
   cpuset_cpus: optionalString,
   cpuset_mems: optionalString,
 });
 
 export const mountConfig2014Schema = z.object({
-  no_pivot_root: z.boolean().optional(),
-  readonly_fs: z.boolean().optional(),
-  mounts: z.array(mount2014Schema).optional(),
-  device_nodes: deviceNodes2014Schema.optional(),
+  no_pivot_root: z.optional(z.boolean()),
+  readonly_fs: z.optional(z.boolean()),
+  mounts: z.optional(z.array(mount2014Schema)),
+  device_nodes: z.optional(deviceNodes2014Schema),
   mount_label: optionalString,
 });
 
@@ -110,31 +110,31 @@ export const rlimit2014Schema = z.object({ type: uint32, hard: uint64, soft: uin
 
 export const containerJsonSchema = z.object({
   hostname: optionalString,
-  readonly_fs: z.boolean().optional(),
-  no_pivot_root: z.boolean().optional(),
+  readonly_fs: z.optional(z.boolean()),
+  no_pivot_root: z.optional(z.boolean()),
   user: optionalString,
   working_dir: optionalString,
-  environment: z.array(envEntry).optional(),
-  tty: z.boolean().optional(),
-  namespaces: namespaces2014Schema.optional(),
-  capabilities: capabilities2014Schema.optional(),
-  capabilities_mask: capabilities2014Schema.optional(),
-  network: network2014Schema.optional(),
-  networks: z.array(network2014Schema).optional(),
-  routes: z.array(route2014Schema).optional(),
-  cgroups: cgroups2014Schema.optional(),
-  context: z.record(safeString, safeString).optional(),
-  mounts: z.array(mount2014Schema).optional(),
-  device_nodes: deviceNodes2014Schema.optional(),
-  required_device_nodes: z.array(safeString).optional(),
-  optional_device_nodes: z.array(safeString).optional(),
-  mount_config: mountConfig2014Schema.optional(),
+  environment: z.optional(z.array(envEntry)),
+  tty: z.optional(z.boolean()),
+  namespaces: z.optional(namespaces2014Schema),
+  capabilities: z.optional(capabilities2014Schema),
+  capabilities_mask: z.optional(capabilities2014Schema),
+  network: z.optional(network2014Schema),
+  networks: z.optional(z.array(network2014Schema)),
+  routes: z.optional(z.array(route2014Schema)),
+  cgroups: z.optional(cgroups2014Schema),
+  context: z.optional(z.record(safeString, safeString)),
+  mounts: z.optional(z.array(mount2014Schema)),
+  device_nodes: z.optional(deviceNodes2014Schema),
+  required_device_nodes: z.optional(z.array(safeString)),
+  optional_device_nodes: z.optional(z.array(safeString)),
+  mount_config: z.optional(mountConfig2014Schema),
   apparmor_profile: optionalString,
   process_label: optionalString,
-  restrict_sys: z.boolean().optional(),
+  restrict_sys: z.optional(z.boolean()),
   root_fs: optionalString,
   rootfs: optionalString,
-  rlimits: z.array(rlimit2014Schema).optional(),
+  rlimits: z.optional(z.array(rlimit2014Schema)),
 });
 
 export type ContainerJson = z.output<typeof containerJsonSchema>;
