@@ -26,7 +26,7 @@ function nsinitCgroups(): string[] {
   const out = spawnSync('find', ['/sys/fs/cgroup', '-mindepth', '2', '-maxdepth', '6', '-type', 'd', '-name', 'nsinit-*'], {
     encoding: 'utf8',
   }).stdout;
-  return out.split('\n').filter((path) => /\/nsinit-(nsinit-[0-9a-f]+|ticker)$/.test(path));
+  return out.split('\n').filter((path) => /\/nsinit-(nsinit-[0-9a-f]+|ticker|e2e-cj)$/.test(path));
 }
 afterEach(() => expect(nsinitCgroups()).toEqual([]));
 
@@ -66,6 +66,29 @@ describe('resources', () => {
       config({ pids: { limit: 4 } }, ['sh', '-c', 'for i in 1 2 3 4 5 6; do sleep 1 & done 2>&1; kill $(jobs -p) 2>/dev/null; :']),
     );
     expect(out).toMatch(/can't fork|Resource temporarily unavailable/);
+  });
+});
+
+describe('a 2014 container.json with cgroups', () => {
+  it('gets a cgroup of its own under ours, with the memory limit in force', () => {
+    const configPath = join(bundle.rootfs, 'container.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        environment: ['PATH=/bin'],
+        namespaces: { NEWNS: true, NEWPID: true },
+        capabilities: ['KILL'],
+        cgroups: { name: 'nsinit-e2e-cj', memory: 16 * 1024 * 1024, memory_swap: 16 * 1024 * 1024 },
+      }),
+    );
+    const script = 'cat /proc/self/cgroup | grep -c nsinit-e2e-cj; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?';
+    const result = spawnSync(process.execPath, [CLI, '--root', stateRoot, 'exec', '--config', configPath, '--', 'sh', '-c', script], {
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    const [joined, status] = result.stdout.trim().split('\n');
+    expect(Number(joined)).toBeGreaterThan(0);
+    expect(status).toBe('status=137');
   });
 });
 

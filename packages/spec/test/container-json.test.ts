@@ -113,7 +113,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expectCapabilities(config, allBut(FEB_2014_DROPPED));
     expect(config.process?.capabilities?.bounding).toHaveLength(41 - 15);
     expect(config.mounts).toEqual(systemMounts());
-    expect(config.linux?.cgroupsPath).toBe('/docker/docker-koye');
+    expect(config.linux?.cgroupsPath).toBe('docker/docker-koye');
     expect(config.linux?.resources).toEqual({ memory: { limit: 5248000 } });
     expect(runtime).toEqual({ noPivotRoot: false });
     expect(networksOf(config)).toEqual([
@@ -163,7 +163,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.process?.capabilities?.bounding).toContain('CAP_MKNOD');
     // {type: "devtmpfs"} asked for the /dev tmpfs, which every converted config already has.
     expect(config.mounts).toEqual(systemMounts());
-    expect(config.linux?.cgroupsPath).toBe('/docker/docker-koye');
+    expect(config.linux?.cgroupsPath).toBe('docker/docker-koye');
     expect(config.linux?.resources).toBeUndefined();
     expect(networksOf(config)).toEqual([
       { type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 },
@@ -287,7 +287,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.linux?.mountLabel).toBe('system_u:object_r:svirt_sandbox_file_t:s0:c1,c2');
     expect(config.process?.apparmorProfile).toBe('docker-default');
     expect(config.process?.selinuxLabel).toBe('system_u:system_r:svirt_lxc_net_t:s0:c1,c2');
-    expect(config.linux?.cgroupsPath).toBe('/nsinit/nov');
+    expect(config.linux?.cgroupsPath).toBe('nsinit/nov');
     expect(config.linux?.resources).toEqual({
       memory: { limit: 104857600, reservation: 52428800, swap: 209715200 },
       cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0-1', mems: '0' },
@@ -330,12 +330,12 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(error.issues[0]?.path).toBe('required_device_nodes[0]');
   });
 
-  it('joins cgroup parent and name into one absolute cgroupsPath', async () => {
+  it('joins cgroup parent and name into one cgroupsPath relative to the runtime’s cgroup', async () => {
     const baseDir = await temp.make();
     const withParent = convertContainerJson({ cgroups: { name: 'ct', parent: '/a/b/' } }, { baseDir });
-    expect(withParent.config.linux?.cgroupsPath).toBe('/a/b/ct');
+    expect(withParent.config.linux?.cgroupsPath).toBe('a/b/ct');
     const withoutParent = convertContainerJson({ cgroups: { name: 'ct' } }, { baseDir });
-    expect(withoutParent.config.linux?.cgroupsPath).toBe('/ct');
+    expect(withoutParent.config.linux?.cgroupsPath).toBe('ct');
   });
 
   it('maps every 2014 namespace name, including NEWUSER', async () => {
@@ -563,6 +563,17 @@ describe('convertContainerJson: errors', () => {
       'capabilities[0]',
       'namespaces[0]',
       'rlimits[0].type',
+    ]);
+  });
+
+  it('accepts a thawed freezer state and refuses to start a container frozen', async () => {
+    const baseDir = await temp.make();
+    expect(() => convertContainerJson({ namespaces: ['NEWNS'], cgroups: { name: 'c', freezer: 'THAWED' } }, { baseDir })).not.toThrow();
+    const error = expectConfigError(() =>
+      convertContainerJson({ namespaces: ['NEWNS'], cgroups: { name: 'c', freezer: 'FROZEN' } }, { baseDir }),
+    );
+    expect(error.issues).toEqual([
+      { path: 'cgroups.freezer', message: '"FROZEN": a container starts thawed; freeze a running one with `nsinit pause`' },
     ]);
   });
 });

@@ -402,6 +402,13 @@ class Conversion {
       cpus: nonEmpty(cgroups.cpuset_cpus),
       mems: nonEmpty(cgroups.cpuset_mems),
     });
+    // A container cannot start frozen: its init must run to exec the command. Thawed is the default.
+    if (cgroups.freezer !== undefined && cgroups.freezer !== '' && cgroups.freezer !== 'THAWED') {
+      this.issue(
+        ['cgroups', 'freezer'],
+        `"${cgroups.freezer}": a container starts thawed; freeze a running one with \`nsinit pause\``,
+      );
+    }
     const devices = this.deviceRules();
     const resources = defined({
       memory: Object.keys(memory).length > 0 ? memory : undefined,
@@ -411,7 +418,9 @@ class Conversion {
     const name = nonEmpty(cgroups.name);
     return defined({
       resources: Object.keys(resources).length > 0 ? resources : undefined,
-      cgroupsPath: name === undefined ? undefined : path.posix.join('/', cgroups.parent ?? '', name),
+      // Relative: under the runtime's own cgroup, as 2014 nsinit put it under init's (which
+      // was the root on a host) — and nested properly when the runtime itself runs in a cgroup.
+      cgroupsPath: name === undefined ? undefined : path.posix.join(cgroups.parent?.replace(/^\/+/, '') ?? '', name),
     });
   }
 

@@ -95,6 +95,8 @@ export const cgroups2014Schema = z.object({
   cpu_period: z.optional(int64),
   cpuset_cpus: optionalString,
   cpuset_mems: optionalString,
+  /** "FROZEN" or "THAWED" (Jun 2014: the fs driver's freezer state). */
+  freezer: optionalString,
 });
 
 export const mountConfig2014Schema = z.object({
