@@ -22,9 +22,21 @@ import {
 } from '@nsinit/native';
 import { createCgroupManager } from '@nsinit/cgroups';
 import { openPty, sendConsoleMaster } from '@nsinit/pty';
-import { type NetworkConfig, namespaceToJoin, parseNetworkConfig, removeNetworks, setUpNetworks } from '@nsinit/network';
+import {
+  type NetworkConfig,
+  namespaceToJoin,
+  parseNetworkConfig,
+  removeNetworks,
+  setUpNetworks,
+} from '@nsinit/network';
 import { NETWORK_ANNOTATION, type OciConfig, parseOciConfig } from '@nsinit/spec';
-import { createContainerDir, DEFAULT_STATE_ROOT, openStateRoot, readProcessStartTime, validateContainerId } from '@nsinit/state';
+import {
+  createContainerDir,
+  DEFAULT_STATE_ROOT,
+  openStateRoot,
+  readProcessStartTime,
+  validateContainerId,
+} from '@nsinit/state';
 import { type ChildError, SyncChannel } from '@nsinit/syncpipe';
 import { compileProgram, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
@@ -82,7 +94,10 @@ function networkConfig(config: OciConfig, option: RunOptions['network']): Networ
     try {
       input = JSON.parse(annotation) as { networks?: unknown; routes?: unknown };
     } catch (error) {
-      throw new InvalidConfigError(`annotations["${NETWORK_ANNOTATION}"]`, `not JSON: ${(error as Error).message}`);
+      throw new InvalidConfigError(
+        `annotations["${NETWORK_ANNOTATION}"]`,
+        `not JSON: ${(error as Error).message}`,
+      );
     }
   }
   if (!input) return null;
@@ -107,15 +122,21 @@ function errnoMessage(errno: number): string {
 /** Turns the helper's report into an error that names the operation, the errno and the path. */
 export function initError(report: ChildError, ops: readonly InitOp[], id: string): InitError {
   const op = ops[report.opIndex];
-  const opName = Object.entries(OPCODES).find(([, code]) => code === report.opcode)?.[0] ?? `opcode ${report.opcode}`;
+  const opName =
+    Object.entries(OPCODES).find(([, code]) => code === report.opcode)?.[0] ?? `opcode ${report.opcode}`;
   // A report about no op in particular: the helper could not read its program or the go signal.
-  const where = op ? describeOp(op) : report.opcode === OPCODES.waitGo ? 'reading the go signal' : 'decoding the init program';
+  const where = op
+    ? describeOp(op)
+    : report.opcode === OPCODES.waitGo
+      ? 'reading the go signal'
+      : 'decoding the init program';
   const errno = report.errno;
   const reason = errno === 0 ? report.detail : `${errnoMessage(errno)} (${errnoName(errno)})`;
   const detail = report.detail && errno !== 0 && report.detail !== where ? ` [${report.detail}]` : '';
   if (op?.op === 'exec' && (errno === 2 || errno === 13)) {
     const command = op.args[0] ?? '';
-    const how = errno === 2 ? (command.includes('/') ? 'no such file' : 'not found in $PATH') : 'permission denied';
+    const how =
+      errno === 2 ? (command.includes('/') ? 'no such file' : 'not found in $PATH') : 'permission denied';
     return new InitError(
       'ERR_NSINIT_COMMAND_NOT_FOUND',
       `container ${id}: cannot run "${command}": ${how} (${errnoName(errno)}); check the command and the container's PATH`,
@@ -144,7 +165,11 @@ function isNsinitError(error: unknown): boolean {
   return error.name === 'AbortError' || (typeof code === 'string' && code.startsWith('ERR_NSINIT_'));
 }
 
-async function step<T>(name: string, signal: AbortSignal | undefined, action: () => T | Promise<T>): Promise<T> {
+async function step<T>(
+  name: string,
+  signal: AbortSignal | undefined,
+  action: () => T | Promise<T>,
+): Promise<T> {
   if (signal?.aborted) throw abortError(signal);
   try {
     return await action();
@@ -164,6 +189,80 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
+/** What step 1 works out before anything exists: the valid config, the program, the options resolved. */
+function plan(config: OciConfig, options: RunOptions) {
+  const valid = parseOciConfig(config);
+  const bundleDir = resolve(options.bundleDir ?? '.');
+  const rootfs = resolve(bundleDir, valid.root?.path ?? '');
+  if (!valid.root?.path) throw new ExecError('ERR_NSINIT_ROOTFS', 'root.path is required');
+  const rootStat = statSync(rootfs, { throwIfNoEntry: false });
+  if (!rootStat?.isDirectory()) {
+    throw new ExecError(
+      'ERR_NSINIT_ROOTFS',
+      `root.path ${rootfs} ${rootStat ? 'is not a directory' : 'does not exist'}`,
+    );
+  }
+  const parentDeathSignal =
+    options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
+  const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
+  validateContainerId(id);
+  const terminalOption = options.terminal;
+  const terminal =
+    terminalOption === undefined ? (valid.process?.terminal ?? false) : terminalOption !== false;
+  if (terminal && options.stdio !== undefined)
+    throw new TypeError('options.stdio and a terminal exclude each other');
+  if (!terminal && options.consoleSocket !== undefined)
+    throw new TypeError('options.consoleSocket needs a terminal');
+  const consoleSize = valid.process?.consoleSize;
+  const windowSize =
+    typeof terminalOption === 'object'
+      ? terminalOption
+      : consoleSize?.width && consoleSize.height
+        ? { cols: consoleSize.width, rows: consoleSize.height }
+        : {};
+  const network = networkConfig(valid, options.network);
+  const joinPath = network ? namespaceToJoin(network)?.path : undefined;
+  const program = compileProgram({
+    id,
+    terminal,
+    ...(network
+      ? {
+          network: {
+            ...(joinPath ? { joinPath } : {}),
+            configuresNamespace:
+              network.routes.length > 0 || network.networks.some((n) => n.type !== 'netns'),
+          },
+        }
+      : {}),
+    config: valid,
+    rootfs,
+    bundleDir,
+    ...(options.args ? { args: options.args } : {}),
+    noPivotRoot: options.noPivotRoot ?? false,
+    syncFd: SYNC_FD,
+    firstClosedFd: SYNC_FD,
+    firstExtraFd: FIRST_EXTRA_FD,
+    parentDeathSignal,
+    host: readHostFacts(),
+  });
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'NsinitWarning'));
+  for (const warning of program.warnings) warn(warning);
+  return {
+    valid,
+    id,
+    rootfs,
+    bundleDir,
+    parentDeathSignal,
+    terminal,
+    windowSize,
+    network,
+    program,
+    encoded: encodeProgram(program.ops),
+    stdio: normalizeStdio(options.stdio),
+    killSignal: signalNumber(options.killSignal ?? 'SIGKILL'),
+  };
+}
+
 /**
  * Starts a container from an OCI config and returns once its command runs
  * (the helper's exec succeeded). The config is validated first; a failure at
@@ -176,57 +275,20 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
   undo.push('close fds', () => owned.closeAll());
   try {
     // 1. Validate and compile; nothing exists yet, so a bad config leaves nothing behind.
-    const valid = parseOciConfig(config);
-    const bundleDir = resolve(options.bundleDir ?? '.');
-    const rootfs = resolve(bundleDir, valid.root?.path ?? '');
-    if (!valid.root?.path) throw new ExecError('ERR_NSINIT_ROOTFS', 'root.path is required');
-    const rootStat = statSync(rootfs, { throwIfNoEntry: false });
-    if (!rootStat?.isDirectory()) {
-      throw new ExecError('ERR_NSINIT_ROOTFS', `root.path ${rootfs} ${rootStat ? 'is not a directory' : 'does not exist'}`);
-    }
-    const parentDeathSignal = options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
-    const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
-    validateContainerId(id);
-    const terminalOption = options.terminal;
-    const terminal = terminalOption === undefined ? (valid.process?.terminal ?? false) : terminalOption !== false;
-    if (terminal && options.stdio !== undefined) throw new TypeError('options.stdio and a terminal exclude each other');
-    if (!terminal && options.consoleSocket !== undefined) throw new TypeError('options.consoleSocket needs a terminal');
-    const consoleSize = valid.process?.consoleSize;
-    const windowSize =
-      typeof terminalOption === 'object'
-        ? terminalOption
-        : consoleSize?.width && consoleSize.height
-          ? { cols: consoleSize.width, rows: consoleSize.height }
-          : {};
-    const network = networkConfig(valid, options.network);
-    const joinPath = network ? namespaceToJoin(network)?.path : undefined;
-    const program = compileProgram({
+    const {
+      valid,
       id,
-      terminal,
-      ...(network
-        ? {
-            network: {
-              ...(joinPath ? { joinPath } : {}),
-              configuresNamespace: network.routes.length > 0 || network.networks.some((n) => n.type !== 'netns'),
-            },
-          }
-        : {}),
-      config: valid,
       rootfs,
       bundleDir,
-      ...(options.args ? { args: options.args } : {}),
-      noPivotRoot: options.noPivotRoot ?? false,
-      syncFd: SYNC_FD,
-      firstClosedFd: SYNC_FD,
-      firstExtraFd: FIRST_EXTRA_FD,
       parentDeathSignal,
-      host: readHostFacts(),
-    });
-    const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'NsinitWarning'));
-    for (const warning of program.warnings) warn(warning);
-    const encoded = encodeProgram(program.ops);
-    const stdio = normalizeStdio(options.stdio);
-    const killSignal = signalNumber(options.killSignal ?? 'SIGKILL');
+      terminal,
+      windowSize,
+      network,
+      program,
+      encoded,
+      stdio,
+      killSignal,
+    } = plan(config, options);
 
     // 1. The state directory, created atomically, and its lock.
     const containerDir = await step('create the state directory', signal, () => {
@@ -237,7 +299,9 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     });
 
     // 2. The sync channel; the same socketpair carries the child's error report.
-    const [parentEnd, childEnd] = await step('create the sync channel', signal, () => socketPair().map((fd) => owned.add(fd)));
+    const [parentEnd, childEnd] = await step('create the sync channel', signal, () =>
+      socketPair().map((fd) => owned.add(fd)),
+    );
     const sync = new SyncChannel(owned.release(parentEnd!));
     undo.push('close the sync channel', () => sync.close());
     const report = sync.awaitChildReport();
@@ -254,7 +318,8 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
           return opened;
         })
       : null;
-    const consoleMount = pty && program.consoleMountFd !== null ? owned.add(detachedMount({ fd: pty.slave! })) : null;
+    const consoleMount =
+      pty && program.consoleMountFd !== null ? owned.add(detachedMount({ fd: pty.slave! })) : null;
 
     // 4. Spawn the helper into the new namespaces with the program on an inherited fd.
     const prepared = pty
@@ -293,7 +358,9 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
           { from: childEnd!, to: SYNC_FD },
           { from: programFd, to: PROGRAM_FD },
           ...namespaceFds,
-          ...(consoleMount !== null && program.consoleMountFd !== null ? [{ from: consoleMount, to: program.consoleMountFd }] : []),
+          ...(consoleMount !== null && program.consoleMountFd !== null
+            ? [{ from: consoleMount, to: program.consoleMountFd }]
+            : []),
         ],
         ...(parentDeathSignal ? { parentDeathSignal } : {}),
         ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
@@ -305,7 +372,8 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
       await exited;
     });
-    for (const fd of [childEnd!, programFd, ...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
+    for (const fd of [childEnd!, programFd, ...namespaceFds.map((f) => f.from), ...prepared.childOwned])
+      owned.close(fd);
     if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
     if (consoleMount !== null) owned.close(consoleMount);
     // The terminal ends (EIO) only once every holder of the slave has closed it.
@@ -345,7 +413,9 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     // socket opened inside the container's network namespace; recorded for the cleanup.
     const networks = network
       ? await step('set up the networks', signal, () => {
-          const removal = options.network?.hostNetns ? { hostNetns: { path: options.network.hostNetns } } : {};
+          const removal = options.network?.hostNetns
+            ? { hostNetns: { path: options.network.hostNetns } }
+            : {};
           const records = setUpNetworks({ config: network, pid: child.pid, ...removal });
           undo.push('remove the networks', () => removeNetworks(records, removal));
           containerDir.writeState({ ...containerDir.readState(), network: { records, ...removal } });
