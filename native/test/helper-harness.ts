@@ -2,7 +2,8 @@
 // file here; the helper only needs fstat + pread), the report socket on fd 4 (a
 // 'pipe' stdio is a UNIX socketpair). Also a strict reader for its ERROR frames,
 // kept local so these tests do not depend on @nsinit/syncpipe.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,8 @@ export interface RunOptions {
   argv?: readonly string[];
   /** Extra environment for the wrapper (the helper's own environment is irrelevant to it). */
   env?: NodeJS.ProcessEnv;
+  /** Fds of this process the helper gets at 5, 6, ... (after the program and the report socket). */
+  extraFds?: readonly number[];
 }
 
 const KILL_AFTER_MS = 10_000;
@@ -46,7 +49,7 @@ const KILL_AFTER_MS = 10_000;
 function spawnHelper(programFd: number, options: RunOptions): Promise<HelperRun> {
   const [command, ...args] = [...(options.wrap ?? []), HELPER, ...(options.argv ?? ['3', '4'])];
   const child = spawn(command!, args, {
-    stdio: ['ignore', 'pipe', 'pipe', programFd, 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', programFd, 'pipe', ...(options.extraFds ?? [])],
     env: { ...process.env, ...options.env },
   });
   const stdout: Buffer[] = [];
@@ -171,4 +174,26 @@ export function syncFrame(type: number, payload: Buffer, reserved = 0): Buffer {
   header.writeUInt16LE(reserved, 6);
   header.writeUInt32LE(payload.length, 8);
   return Buffer.concat([header, payload]);
+}
+
+/**
+ * A network namespace of its own, held by a `sleep` under `unshare --net` after `setup`
+ * (shell commands) ran in it; `release()` ends the holder, and the namespace with it.
+ */
+export async function holdNetworkNamespace(setup: string): Promise<{ pid: number; path: string; release(): Promise<void> }> {
+  const holder: ChildProcess = spawn('unshare', ['--net', '--', 'sh', '-c', `${setup} && echo ready && exec sleep 300`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
+  if (chunk.toString() !== 'ready\n') throw new Error(`the namespace holder said ${JSON.stringify(chunk.toString())}`);
+  return {
+    pid: holder.pid!,
+    path: `/proc/${holder.pid}/ns/net`,
+    async release() {
+      if (holder.exitCode !== null || holder.signalCode !== null) return;
+      const exited = once(holder, 'exit');
+      holder.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

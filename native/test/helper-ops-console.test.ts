@@ -2,25 +2,22 @@
 // makes a pts the controlling terminal, BIND_FD bind-mounts it onto a file in the root
 // (never onto a symlink). The pts comes from a pty pair this test opens; the helper gets
 // its slave at fd 5. Mounts happen in a private mount namespace that dies with the run.
-import { spawn } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   readSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
 import { detachedMount, getTermios, makeRawTermios, openPty, setTermios } from '../lib/pty.js';
-import { assertHelperBuilt, type HelperRun, HELPER, onlyError, parseErrorFrames } from './helper-harness.js';
+import { assertHelperBuilt, type HelperRun, onlyError, parseErrorFrames, runHelper } from './helper-harness.js';
 
 beforeAll(assertHelperBuilt);
 
@@ -32,7 +29,6 @@ const ELOOP = 40;
 const EINVAL = 22;
 const UNIX98_PTY_SLAVE_MAJOR = 136;
 const PATH = 'PATH=/usr/bin:/bin';
-const KILL_AFTER_MS = 10_000;
 
 let root: string;
 let pty: { master: number; slave: number; slaveName: string };
@@ -56,42 +52,14 @@ interface RunOptions {
 }
 
 /** Runs the helper on `ops` inside fresh mount and pid namespaces, the pty's slave at fd 5. */
-async function run(ops: InitOp[], { before = '', after = '', consoleFd }: RunOptions = {}): Promise<HelperRun> {
-  const file = join(root, '.program');
-  writeFileSync(file, encodeProgram(ops));
-  const programFd = openSync(file, 'r');
-  try {
-    const script = `${before} "$0" 3 4; status=$?; ${after} exit $status`;
-    const child = spawn('unshare', ['--mount', '--pid', '--fork', '--', 'sh', '-c', script, HELPER], {
-      stdio: ['ignore', 'pipe', 'pipe', programFd, 'pipe', consoleFd ?? pty.slave],
-      env: { ...process.env, ROOT: root, PTS: pty.slaveName },
-    });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    const report: Buffer[] = [];
-    const socket = child.stdio[4] as Socket;
-    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    socket.on('data', (chunk: Buffer) => report.push(chunk));
-    socket.on('error', () => {});
-    socket.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-    return await new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (status, signal) => {
-        clearTimeout(timer);
-        resolve({
-          status,
-          signal,
-          stdout: Buffer.concat(stdout).toString(),
-          stderr: Buffer.concat(stderr).toString(),
-          report: Buffer.concat(report),
-        });
-      });
-    });
-  } finally {
-    closeSync(programFd);
-  }
+function run(ops: InitOp[], { before = '', after = '', consoleFd }: RunOptions = {}): Promise<HelperRun> {
+  // sh -c SCRIPT HELPER 3 4: the script runs the helper as "$0".
+  const script = `${before} "$0" 3 4; status=$?; ${after} exit $status`;
+  return runHelper(encodeProgram(ops), {
+    wrap: ['unshare', '--mount', '--pid', '--fork', '--', 'sh', '-c', script],
+    env: { ROOT: root, PTS: pty.slaveName },
+    extraFds: [consoleFd ?? pty.slave],
+  });
 }
 
 const sh = (script: string): InitOp => ({

@@ -1,45 +1,24 @@
 // The helper's SETNS op joining a network namespace (the `netns` network strategy): the
 // helper runs under `unshare --mount --pid --fork` with the namespace fd placed at 5 by a
 // shell, as the parent places the fd it opened.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
-import { assertHelperBuilt, onlyError, parseErrorFrames, runHelper } from './helper-harness.js';
+import { assertHelperBuilt, holdNetworkNamespace, onlyError, parseErrorFrames, runHelper } from './helper-harness.js';
 
 const CLONE_NEWNET = 0x40000000;
 const EINVAL = 22;
 const NS_FD = 5;
 
-let holder: ChildProcess;
-let target: string;
+let holder: Awaited<ReturnType<typeof holdNetworkNamespace>>;
 
 beforeAll(async () => {
   assertHelperBuilt();
-  holder = spawn(
-    'unshare',
-    [
-      '--net',
-      '--',
-      'sh',
-      '-c',
-      'ip link add ns-probe0 type veth peer name ns-probe1 && echo ready && exec sleep 300',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
-  expect(chunk.toString()).toBe('ready\n');
-  target = `/proc/${holder.pid}/ns/net`;
+  // A network namespace with a veth pair whose names only it has.
+  holder = await holdNetworkNamespace('ip link add ns-probe0 type veth peer name ns-probe1');
 });
 
-afterAll(async () => {
-  if (holder.exitCode === null && holder.signalCode === null) {
-    const exited = once(holder, 'exit');
-    holder.kill('SIGKILL');
-    await exited;
-  }
-});
+afterAll(() => holder.release());
 
 /** unshare, then a shell that opens `path` at fd 5 and execs the helper. */
 const withNamespaceFd = (path: string) => [
@@ -67,13 +46,13 @@ it('joins the network namespace behind the fd before the command runs', async ()
       { op: 'close', fd: NS_FD },
       sh('readlink /proc/self/ns/net; ip -o link show | cut -d: -f2 | cut -d@ -f1'),
     ]),
-    { wrap: withNamespaceFd(target) },
+    { wrap: withNamespaceFd(holder.path) },
   );
   expect(parseErrorFrames(run.report)).toEqual([]);
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const [netns, ...links] = run.stdout.trim().split('\n');
-  expect(netns).toBe(readlinkSync(target));
+  expect(netns).toBe(readlinkSync(holder.path));
   expect(netns).not.toBe(readlinkSync('/proc/self/ns/net'));
   expect(links.map((l) => l.trim()).sort()).toEqual(['lo', 'ns-probe0', 'ns-probe1']);
 });

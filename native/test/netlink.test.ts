@@ -1,8 +1,6 @@
 // The addon's NETLINK_ROUTE sockets on their own: opened in this or another network
 // namespace (one this file creates under `unshare --net`), one datagram out, one in.
 // Messages are built by hand here so that these tests need no @nsinit/network.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import {
   closeSync,
   mkdtempSync,
@@ -17,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { namespaceType, netlinkReceive, netlinkSend, openRouteNetlink } from '../lib/index.js';
+import { holdNetworkNamespace } from './helper-harness.js';
 
 const CLONE_NEWNET = 0x40000000;
 const CLONE_NEWUTS = 0x04000000;
@@ -26,34 +25,14 @@ const NLM_F_DUMP = 0x300;
 const NLMSG_DONE = 3;
 const O_CLOEXEC = 0o2000000;
 
-let holder: ChildProcess;
-let holderNetns: string;
+let holder: Awaited<ReturnType<typeof holdNetworkNamespace>>;
 
 beforeAll(async () => {
   // A network namespace with a veth pair whose names only it has.
-  holder = spawn(
-    'unshare',
-    [
-      '--net',
-      '--',
-      'sh',
-      '-c',
-      'ip link add nl-probe0 type veth peer name nl-probe1 && echo ready && exec sleep 300',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
-  expect(chunk.toString()).toBe('ready\n');
-  holderNetns = `/proc/${holder.pid}/ns/net`;
+  holder = await holdNetworkNamespace('ip link add nl-probe0 type veth peer name nl-probe1');
 });
 
-afterAll(async () => {
-  if (holder.exitCode === null && holder.signalCode === null) {
-    const exited = once(holder, 'exit');
-    holder.kill('SIGKILL');
-    await exited;
-  }
-});
+afterAll(() => holder.release());
 
 /** A link dump request: nlmsghdr + an empty ifinfomsg. */
 function linkDumpRequest(seq: number): Uint8Array {
@@ -103,8 +82,8 @@ describe('openRouteNetlink', () => {
 
   it('opens a socket inside the namespace of a pid or an fd, leaving every thread where it was', () => {
     const before = threadNamespaces();
-    const byPid = openRouteNetlink({ pid: holder.pid! });
-    const nsFd = openSync(holderNetns, 'r');
+    const byPid = openRouteNetlink({ pid: holder.pid });
+    const nsFd = openSync(holder.path, 'r');
     const byFd = openRouteNetlink({ netnsFd: nsFd });
     closeSync(nsFd);
     try {

@@ -37,7 +37,7 @@ import {
   readProcessStartTime,
   validateContainerId,
 } from '@nsinit/state';
-import { type ChildError, SyncChannel } from '@nsinit/syncpipe';
+import { type ChildError, errnoName, SyncChannel } from '@nsinit/syncpipe';
 import { compileProgram, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
 import { abortError, ExecError, InitError, InvalidConfigError, StepError } from './errors.js';
@@ -111,8 +111,8 @@ const SYNC_FD = 3;
 const PROGRAM_FD = 4;
 const FIRST_EXTRA_FD = 5;
 
-function errnoName(errno: number): string {
-  return getSystemErrorMap().get(-errno)?.[0] ?? (errno === 0 ? 'no errno' : `errno ${errno}`);
+function errnoCode(errno: number): string {
+  return errnoName(errno) ?? (errno === 0 ? 'no errno' : `errno ${errno}`);
 }
 
 function errnoMessage(errno: number): string {
@@ -131,7 +131,7 @@ export function initError(report: ChildError, ops: readonly InitOp[], id: string
       ? 'reading the go signal'
       : 'decoding the init program';
   const errno = report.errno;
-  const reason = errno === 0 ? report.detail : `${errnoMessage(errno)} (${errnoName(errno)})`;
+  const reason = errno === 0 ? report.detail : `${errnoMessage(errno)} (${errnoCode(errno)})`;
   const detail = report.detail && errno !== 0 && report.detail !== where ? ` [${report.detail}]` : '';
   if (op?.op === 'exec' && (errno === 2 || errno === 13)) {
     const command = op.args[0] ?? '';
@@ -139,11 +139,11 @@ export function initError(report: ChildError, ops: readonly InitOp[], id: string
       errno === 2 ? (command.includes('/') ? 'no such file' : 'not found in $PATH') : 'permission denied';
     return new InitError(
       'ERR_NSINIT_COMMAND_NOT_FOUND',
-      `container ${id}: cannot run "${command}": ${how} (${errnoName(errno)}); check the command and the container's PATH`,
+      `container ${id}: cannot run "${command}": ${how} (${errnoCode(errno)}); check the command and the container's PATH`,
       report.opIndex,
       opName,
       errno,
-      errnoName(errno),
+      errnoCode(errno),
       report.detail,
     );
   }
@@ -153,7 +153,7 @@ export function initError(report: ChildError, ops: readonly InitOp[], id: string
     report.opIndex,
     opName,
     errno,
-    errnoName(errno),
+    errnoCode(errno),
     report.detail,
   );
 }
