@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createFixture } from './lib/fixture.mjs';
 import { renderChart, renderMarkdown, replaceResultsBlock } from './lib/report.mjs';
 import { checkTargets } from './lib/targets.mjs';
+import cgroup from './measurements/cgroup.mjs';
 import cliStartup from './measurements/cli-startup.mjs';
 import concurrency from './measurements/concurrency.mjs';
 import floors from './measurements/floors.mjs';
@@ -15,7 +16,7 @@ import heap from './measurements/heap.mjs';
 import lifecycle from './measurements/lifecycle.mjs';
 import memory from './measurements/memory.mjs';
 
-const MEASUREMENTS = [lifecycle, floors, cliStartup, concurrency, memory, heap];
+const MEASUREMENTS = [lifecycle, floors, cliStartup, concurrency, memory, heap, cgroup];
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "nsinit",
-      "sources": ["src/addon.cc", "src/common.cc", "src/pty.cc", "src/fdpass.cc", "src/netlink.cc", "src/bpf.cc"],
+      "sources": ["src/addon.cc", "src/common.cc", "src/pty.cc", "src/fdpass.cc", "src/netlink.cc", "src/bpf.cc", "src/fs.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],

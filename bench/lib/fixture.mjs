@@ -200,6 +200,8 @@ function populate(work, stateBase, cliPath) {
   };
   let counter = 0;
   let cleaning = null;
+  /** What measurements registered to undo (cgroups they made), run once their processes are gone. */
+  const undos = [];
 
   const failures = [];
   const removeAllContainers = async () => {
@@ -216,6 +218,10 @@ function populate(work, stateBase, cliPath) {
     await settleChildren(10_000);
     await removeAllContainers();
     await killChildren();
+    for (const undo of undos.splice(0).reverse())
+      await Promise.resolve()
+        .then(undo)
+        .catch((error) => failures.push(error));
     if (failures.length > 0) {
       // The state roots are how these containers can still be found: keep them.
       const roots = Object.values(runtimes).map((runtime) => runtime.stateRoot);
@@ -251,6 +257,23 @@ function populate(work, stateBase, cliPath) {
     crunWrapperOnly: hybrid ? hiddenUnifiedWrapper(['/bin/true']) : null,
     /** A container id no other run in this benchmark uses. */
     nextId: (prefix) => `${prefix}-${process.pid}-${counter++}`,
+    /** A new directory in the work dir (removed with it). */
+    scratchDir(name) {
+      const dir = join(work, `${name}-${counter++}`);
+      mkdirSync(dir);
+      return dir;
+    },
+    /**
+     * Registers something to undo at cleanup (also on SIGINT), after every child process is
+     * gone; returns a function that unregisters it once the measurement undid it itself.
+     */
+    onCleanup(undo) {
+      undos.push(undo);
+      return () => {
+        const at = undos.indexOf(undo);
+        if (at >= 0) undos.splice(at, 1);
+      };
+    },
     /** Removes every container, process, state root and file this fixture made; once, however often called. */
     cleanup() {
       cleaning ??= removeEverything();

@@ -1,5 +1,5 @@
 // Sections of the report: a title, the method in a sentence or two, a table, and the raw data.
-import { formatNumber, formatRatio, ratio, summarize } from './stats.mjs';
+import { formatNumber, formatRatio, median, ratio, summarize } from './stats.mjs';
 
 export const NOT_INSTALLED = 'not installed';
 
@@ -49,6 +49,59 @@ export function timingTable(rows, references = []) {
             ...references.map((r) => formatRatio(row.ratios[r.column])),
           ]
         : [row.name, NOT_INSTALLED, '', '', ...references.map(() => '')],
+    ),
+  };
+}
+
+/**
+ * timingRows, each with the median of every phase its contender timed on its own:
+ * `phasesByName` maps a contender to { phase: [ms, ...] } with one entry per run, the
+ * `warmup` runs first (dropped, as interleave drops their samples). Contenders without
+ * phases get `phases: null`.
+ */
+export function phasedTimingRows(contenders, samples, references, phasesByName, warmup) {
+  return timingRows(contenders, samples, references).map((row) => {
+    const phases = phasesByName.get(row.name);
+    return {
+      ...row,
+      phases: phases
+        ? Object.fromEntries(
+            Object.entries(phases).map(([phase, values]) => [phase, median(values.slice(warmup))]),
+          )
+        : null,
+    };
+  });
+}
+
+/** The Markdown cells of phased rows, in ms with three decimals: timingTable's, then one column per phase. */
+export function phasedTimingTable(rows, references, phaseNames) {
+  return {
+    columns: [
+      'contender',
+      'median ms',
+      'min ms',
+      'max ms',
+      ...references.map((r) => r.column),
+      ...phaseNames,
+    ],
+    rows: rows.map((row) =>
+      row.installed
+        ? [
+            row.name,
+            formatNumber(row.median, 3),
+            formatNumber(row.min, 3),
+            formatNumber(row.max, 3),
+            ...references.map((r) => formatRatio(row.ratios[r.column])),
+            ...phaseNames.map((phase) => (row.phases ? formatNumber(row.phases[phase], 3) : '')),
+          ]
+        : [
+            row.name,
+            row.note ?? NOT_INSTALLED,
+            '',
+            '',
+            ...references.map(() => ''),
+            ...phaseNames.map(() => ''),
+          ],
     ),
   };
 }

@@ -66,9 +66,9 @@ export default {
       'from the call to its exit. The library row is `run()` + `wait()` in this process; the CLI rows run',
       `\`node ${fixture.cliShown} exec --config <bundle>/config.json\`; runc and crun run the same bundle`,
       `in the foreground, each with its own \`--root\`; all state roots are on ${fixture.stateFilesystem}.`,
-      'runc and crun also create a cgroup per',
-      "container, and, as the config mounts no /dev, device nodes in the rootfs's own /dev; nsinit creates",
-      "no cgroup for this config (no `linux.resources`) and leaves an image's own /dev alone.",
+      'Each runtime creates a cgroup per container: nsinit too, with the default device rules',
+      '(issue 9; its cost alone is the cgroup measurement). As the config mounts no /dev, runc and crun',
+      "make device nodes in the rootfs's own /dev; nsinit leaves an image's own /dev alone.",
       wrapped
         ? `crun refuses this host's hybrid cgroups, so it runs in a private mount namespace with a tmpfs over /sys/fs/cgroup/unified (\`unshare --mount sh -c '…; exec crun …'\`); the "${CRUN_WRAPPER}" row is that wrapper exec'ing /bin/true. "× crun" divides by crun as measured, wrapper included; "× crun (net)" by crun minus the wrapper (${formatNumber(crunNet)} ms, slightly in crun's favour: the wrapper's own /bin/true is subtracted too).`
         : '',

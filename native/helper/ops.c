@@ -17,6 +17,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+
+/* The inode number of every procfs root (fs/proc/internal.h). */
+#define PROC_ROOT_INO 1
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -62,18 +67,6 @@ static int open_in_root(const struct run_state *st, const char *path, int flags)
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	return sys_openat2(st->root_fd, path, &how);
-}
-
-/* mount(2) takes paths; an fd opened in root is reached through its magic link. */
-struct fd_path {
-	char path[32];
-};
-
-static struct fd_path fd_path(int fd)
-{
-	struct fd_path p;
-	snprintf(p.path, sizeof p.path, "/proc/self/fd/%d", fd);
-	return p;
 }
 
 /* Opens, in root, the directory holding path's last component and copies that component
@@ -157,36 +150,175 @@ static int op_setsid(struct run_state *st, const struct op *op)
 	return 0;
 }
 
-static int op_mount(struct run_state *st, const struct op *op)
+/* The place a mount goes: opened once in root, checked, and used as an fd from then on, so
+ * nothing the container controls can move the mount elsewhere between the checks and the
+ * attach. With real_dir the last component must be a directory, not a symlink (/proc,
+ * /sys). Unless on_proc, the target must not lie on a procfs: an image's symlink must not
+ * turn a mount meant for the image into one over /proc/sys or /proc/self/attr. */
+static int open_mount_target(struct run_state *st, const char *target, bool real_dir, bool on_proc, const char *what)
 {
-	const char *source = op->arg[0].str, *target = op->arg[1].str, *fstype = op->arg[2].str;
-	unsigned long flags = op->arg[3].u64;
-	const char *data = op->arg[4].str;
-	const char *what = *source ? source : *fstype ? fstype : "none";
-	bool real_dir = op->flags & MOUNT_TARGET_REAL_DIR;
-
-	AUTOCLOSE int target_fd = open_in_root(st, target, O_PATH | (real_dir ? O_NOFOLLOW : 0));
-	if (target_fd < 0)
-		return fail(st, errno, "mount %s on %s: open the target", what, target);
+	int fd = open_in_root(st, target, O_PATH | (real_dir ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return fail(st, errno, "%s on %s: open the target", what, target);
 	if (real_dir) {
 		struct stat sb;
-		if (fstat(target_fd, &sb) < 0)
-			return fail(st, errno, "mount %s on %s: stat the target", what, target);
-		if (!S_ISDIR(sb.st_mode))
-			return fail(st, ENOTDIR, "mount %s on %s: the target is not a directory", what, target);
+		if (fstat(fd, &sb) < 0) {
+			fail(st, errno, "%s on %s: stat the target", what, target);
+			close(fd);
+			return -1;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			fail(st, ENOTDIR, "%s on %s: the target is not a directory", what, target);
+			close(fd);
+			return -1;
+		}
 	}
-	AUTOCLOSE int source_fd = -1;
-	struct fd_path source_path;
-	if (op->flags & MOUNT_SOURCE_IN_ROOT) {
-		source_fd = open_in_root(st, source, O_PATH);
+	if (!on_proc) {
+		struct statfs sfs;
+		if (fstatfs(fd, &sfs) < 0) {
+			fail(st, errno, "%s on %s: statfs the target", what, target);
+			close(fd);
+			return -1;
+		}
+		if (sfs.f_type == PROC_SUPER_MAGIC) {
+			fail(st, EPERM, "%s on %s: the target is inside a procfs", what, target);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* The attributes and propagation of a detached mount, set before anyone can see it. */
+static int set_mount_attrs(int tree, uint32_t set, uint32_t clear, bool attrs_recursive, uint32_t propagation,
+			   bool propagation_recursive)
+{
+	if (set | clear) {
+		struct mount_attr attr = { .attr_set = set, .attr_clr = clear };
+		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (attrs_recursive ? AT_RECURSIVE : 0), &attr) < 0)
+			return -1;
+	}
+	if (propagation) {
+		struct mount_attr attr = { .propagation = propagation };
+		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (propagation_recursive ? AT_RECURSIVE : 0), &attr) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int attach_mount(int tree, int target_fd)
+{
+	return sys_move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+/* A bind mount, made as one detached clone: the source is cloned, the clone gets every
+ * requested attribute and its propagation, and only then is it attached onto the target's
+ * fd. No path is looked up twice and no mount is ever visible with other flags. */
+static int op_bind(struct run_state *st, const struct op *op)
+{
+	const char *source = op->arg[0].str, *target = op->arg[1].str;
+	uint32_t attr_set = op->arg[2].u32, attr_clr = op->arg[3].u32, propagation = op->arg[4].u32;
+	unsigned int clone = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (op->flags & BIND_RECURSIVE ? AT_RECURSIVE : 0);
+
+	AUTOCLOSE int target_fd = open_mount_target(st, target, op->flags & BIND_TARGET_REAL_DIR,
+						    op->flags & BIND_TARGET_ON_PROC, "bind");
+	if (target_fd < 0)
+		return -1;
+	AUTOCLOSE int tree = -1;
+	if (op->flags & BIND_SOURCE_IN_ROOT) {
+		AUTOCLOSE int source_fd = open_in_root(st, source, O_PATH);
 		if (source_fd < 0)
-			return fail(st, errno, "mount %s on %s: open the source in root", what, target);
-		source_path = fd_path(source_fd);
-		source = source_path.path;
+			return fail(st, errno, "bind %s on %s: open the source in root", source, target);
+		tree = sys_open_tree(source_fd, "", clone | AT_EMPTY_PATH);
+	} else {
+		/* A host path from the runtime's own config: resolved as the host resolves it. */
+		tree = sys_open_tree(AT_FDCWD, source, clone);
 	}
-	struct fd_path target_path = fd_path(target_fd);
-	if (mount(*source ? source : NULL, target_path.path, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
-		return fail(st, errno, "mount %s on %s", what, target);
+	if (tree < 0)
+		return fail(st, errno, "bind %s on %s: clone the source", source, target);
+	/* Only a whole procfs may cover /proc: a bind of /proc/<pid> or /proc/sys would hand the
+	 * container a host process's files or the host's sysctls. */
+	if (op->flags & BIND_SOURCE_PROC_ROOT) {
+		struct statfs sfs;
+		struct stat sb;
+		if (fstatfs(tree, &sfs) < 0 || fstat(tree, &sb) < 0)
+			return fail(st, errno, "bind %s on %s: stat the source", source, target);
+		if (sfs.f_type != PROC_SUPER_MAGIC || sb.st_ino != PROC_ROOT_INO)
+			return fail(st, EINVAL, "bind %s on %s: the source is not the root of a procfs", source, target);
+	}
+	if (set_mount_attrs(tree, attr_set, attr_clr, op->flags & BIND_ATTR_RECURSIVE, propagation,
+			    op->flags & BIND_PROPAGATION_RECURSIVE) < 0)
+		return fail(st, errno, "bind %s on %s: set attributes 0x%" PRIx32 " (clear 0x%" PRIx32 ") propagation 0x%" PRIx32,
+			    source, target, attr_set, attr_clr, propagation);
+	if (attach_mount(tree, target_fd) < 0)
+		return fail(st, errno, "bind %s on %s", source, target);
+	return 0;
+}
+
+/* The kernel explains a refused filesystem option in the context's log ("e tmpfs: Unknown
+ * parameter 'x'"): read one message for the report. */
+static const char *fs_log(int fs, char *buf, size_t size)
+{
+	ssize_t n = read(fs, buf, size - 1);
+	if (n <= 0)
+		return "";
+	buf[n] = 0;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return n > 2 && buf[1] == ' ' ? buf + 2 : buf;
+}
+
+/* A fresh filesystem: configured option by option (so a refusal names the option), created,
+ * given its skeleton of directories and symlinks, its attributes and propagation while still
+ * detached, then attached onto the target's fd. */
+static int op_fsmount(struct run_state *st, const struct op *op)
+{
+	const char *fstype = op->arg[0].str, *source = op->arg[1].str, *target = op->arg[3].str;
+	const struct strlist *options = &op->arg[2].strlist, *dirs = &op->arg[6].strlist, *links = &op->arg[7].strlist;
+	uint32_t attr_set = op->arg[4].u32, propagation = op->arg[5].u32;
+	bool skeleton = dirs->count || links->count;
+	char log[256];
+
+	AUTOCLOSE int target_fd = open_mount_target(st, target, op->flags & FSMOUNT_TARGET_REAL_DIR,
+						    op->flags & FSMOUNT_TARGET_ON_PROC, "mount");
+	if (target_fd < 0)
+		return -1;
+	AUTOCLOSE int fs = sys_fsopen(fstype, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return fail(st, errno, "mount %s on %s: open a %s filesystem", fstype, target, fstype);
+	if (*source && sys_fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return fail(st, errno, "mount %s on %s: source \"%s\" %s", fstype, target, source, fs_log(fs, log, sizeof log));
+	for (uint32_t i = 0; i < options->count; i++) {
+		char key[256];
+		const char *option = options->items[i], *equals = strchr(option, '=');
+		size_t key_len = equals ? (size_t)(equals - option) : strlen(option);
+		if (key_len >= sizeof key)
+			return fail(st, EINVAL, "mount %s on %s: option name \"%.40s...\" is too long", fstype, target, option);
+		memcpy(key, option, key_len);
+		key[key_len] = 0;
+		int rc = equals ? sys_fsconfig(fs, FSCONFIG_SET_STRING, key, equals + 1, 0)
+				: sys_fsconfig(fs, FSCONFIG_SET_FLAG, key, NULL, 0);
+		if (rc < 0)
+			return fail(st, errno, "mount %s on %s: option \"%s\" %s", fstype, target, option, fs_log(fs, log, sizeof log));
+	}
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fail(st, errno, "mount %s on %s: create the filesystem %s", fstype, target, fs_log(fs, log, sizeof log));
+	/* A skeleton is written before the mount may become read-only. */
+	AUTOCLOSE int mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, skeleton ? attr_set & ~(uint32_t)MOUNT_ATTR_RDONLY : attr_set);
+	if (mnt < 0)
+		return fail(st, errno, "mount %s on %s: attributes 0x%" PRIx32, fstype, target, attr_set);
+	for (uint32_t i = 0; i < dirs->count; i++)
+		if (mkdirat(mnt, dirs->items[i], 0755) < 0)
+			return fail(st, errno, "mount %s on %s: mkdir %s in it", fstype, target, dirs->items[i]);
+	for (uint32_t i = 0; i < links->count; i += 2)
+		if (symlinkat(links->items[i + 1], mnt, links->items[i]) < 0)
+			return fail(st, errno, "mount %s on %s: symlink %s -> %s in it", fstype, target, links->items[i],
+				    links->items[i + 1]);
+	if (set_mount_attrs(mnt, skeleton ? attr_set & MOUNT_ATTR_RDONLY : 0, 0, false, propagation, false) < 0)
+		return fail(st, errno, "mount %s on %s: set read-only 0x%" PRIx32 " propagation 0x%" PRIx32, fstype, target,
+			    attr_set & MOUNT_ATTR_RDONLY, propagation);
+	if (attach_mount(mnt, target_fd) < 0)
+		return fail(st, errno, "mount %s on %s", fstype, target);
 	return 0;
 }
 
@@ -271,13 +403,34 @@ static int op_create_file(struct run_state *st, const struct op *op)
 	return 0;
 }
 
+/* OPEN_ROOT: the directory every later in-root path resolves in. With BIND it becomes a
+ * mount of its own (pivot_root needs one): a recursive clone of it, given its attributes
+ * while detached (a read-only root is never writable), attached onto itself. */
 static int op_open_root(struct run_state *st, const struct op *op)
 {
 	const char *path = op->arg[0].str;
-	int fd = open_in_root(st, path, O_PATH | O_DIRECTORY);
+	uint32_t attr_set = op->arg[1].u32;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (op->flags & OPEN_ROOT_NO_SYMLINKS ? RESOLVE_NO_SYMLINKS : 0),
+	};
+	int fd = sys_openat2(st->root_fd, path, &how);
 	if (fd < 0)
-		return fail(st, errno, "open root %s", path);
-	return replace_root(st, fd);
+		return fail(st, errno == ELOOP && op->flags & OPEN_ROOT_NO_SYMLINKS ? ELOOP : errno, "open root %s%s", path,
+			    errno == ELOOP && op->flags & OPEN_ROOT_NO_SYMLINKS ? ": a component is a symlink" : "");
+	if (!(op->flags & OPEN_ROOT_BIND))
+		return replace_root(st, fd);
+	AUTOCLOSE int dir = fd;
+	int tree = sys_open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return fail(st, errno, "open root %s: clone it", path);
+	uint32_t clear = attr_set & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0;
+	if (set_mount_attrs(tree, attr_set, clear, true, 0, false) < 0 || attach_mount(tree, dir) < 0) {
+		fail(st, errno, "open root %s: bind it onto itself with attributes 0x%" PRIx32, path, attr_set);
+		close(tree);
+		return -1;
+	}
+	return replace_root(st, tree);
 }
 
 static int op_pivot_root(struct run_state *st, const struct op *op)
@@ -308,31 +461,33 @@ static int op_move_root(struct run_state *st, const struct op *op)
 	return enter_new_root(st);
 }
 
-static int op_readonly(struct run_state *st, const struct op *op)
+static int op_setattr(struct run_state *st, const struct op *op)
 {
 	const char *path = op->arg[0].str;
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-	unsigned int recursive = op->flags & READONLY_RECURSIVE ? AT_RECURSIVE : 0;
+	uint32_t attr_set = op->arg[1].u32, attr_clr = op->arg[2].u32, propagation = op->arg[3].u32;
+	bool recursive = op->flags & SETATTR_RECURSIVE;
 
 	AUTOCLOSE int fd = open_in_root(st, path, O_PATH);
-	if (fd < 0 && errno == ENOENT && op->flags & READONLY_IGNORE_MISSING)
+	if (fd < 0 && errno == ENOENT && op->flags & SETATTR_IGNORE_MISSING)
 		return 0;
 	if (fd < 0)
-		return fail(st, errno, "make %s read-only: open it", path);
-	if (!(op->flags & READONLY_BIND_FIRST)) {
-		if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | recursive, &attr) < 0)
-			return fail(st, errno, "make %s read-only", path);
+		return fail(st, errno, "set mount attributes of %s: open it", path);
+	if (!(op->flags & SETATTR_BIND_FIRST)) {
+		if (set_mount_attrs(fd, attr_set, attr_clr, recursive, propagation, recursive) < 0)
+			return fail(st, errno, "set mount attributes of %s to 0x%" PRIx32 " (clear 0x%" PRIx32 ") propagation 0x%" PRIx32,
+				    path, attr_set, attr_clr, propagation);
 		return 0;
 	}
-	/* Clone the tree, make the clone read-only while it is still detached, then attach it
-	 * onto the path: the path is never writable-and-bound in between. */
+	/* Clone the tree, set the clone's attributes while it is still detached, then attach it
+	 * onto the path: the path is never bound with the old attributes in between. */
 	AUTOCLOSE int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0)
-		return fail(st, errno, "make %s read-only: bind it onto itself", path);
-	if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | recursive, &attr) < 0)
-		return fail(st, errno, "make %s read-only", path);
-	if (sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return fail(st, errno, "make %s read-only: bind it onto itself", path);
+		return fail(st, errno, "set mount attributes of %s: bind it onto itself", path);
+	if (set_mount_attrs(tree, attr_set, attr_clr, recursive, propagation, recursive) < 0)
+		return fail(st, errno, "set mount attributes of %s to 0x%" PRIx32 " (clear 0x%" PRIx32 ") propagation 0x%" PRIx32,
+			    path, attr_set, attr_clr, propagation);
+	if (attach_mount(tree, fd) < 0)
+		return fail(st, errno, "set mount attributes of %s: bind it onto itself", path);
 	return 0;
 }
 
@@ -346,7 +501,7 @@ static int mask_with_tmpfs(struct run_state *st, const char *path, int target)
 	AUTOCLOSE int mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
 	if (mnt < 0)
 		return fail(st, errno, "mask %s: mount a tmpfs", path);
-	if (sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (attach_mount(mnt, target) < 0)
 		return fail(st, errno, "mask %s with a tmpfs", path);
 	return 0;
 }
@@ -366,7 +521,7 @@ static int mask_with_null(struct run_state *st, const char *path, int target)
 	AUTOCLOSE int tree = sys_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return fail(st, errno, "mask %s: bind /dev/null", path);
-	if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (attach_mount(tree, target) < 0)
 		return fail(st, errno, "mask %s with /dev/null", path);
 	return 0;
 }
@@ -730,7 +885,7 @@ static int op_setns(struct run_state *st, const struct op *op)
 static op_handler *const handlers[] = {
 	[OP_WAIT_GO] = op_wait_go,
 	[OP_SETSID] = op_setsid,
-	[OP_MOUNT] = op_mount,
+	[OP_BIND] = op_bind,
 	[OP_MKDIR] = op_mkdir,
 	[OP_MKNOD] = op_mknod,
 	[OP_SYMLINK] = op_symlink,
@@ -738,7 +893,7 @@ static op_handler *const handlers[] = {
 	[OP_OPEN_ROOT] = op_open_root,
 	[OP_PIVOT_ROOT] = op_pivot_root,
 	[OP_MOVE_ROOT] = op_move_root,
-	[OP_READONLY] = op_readonly,
+	[OP_SETATTR] = op_setattr,
 	[OP_MASK] = op_mask,
 	[OP_SETHOSTNAME] = op_sethostname,
 	[OP_SETDOMAINNAME] = op_setdomainname,
@@ -766,6 +921,7 @@ static op_handler *const handlers[] = {
 	[OP_SET_CTTY] = op_set_ctty,
 	[OP_BIND_FD] = op_bind_fd,
 	[OP_SETNS] = op_setns,
+	[OP_FSMOUNT] = op_fsmount,
 };
 
 int program_run(const struct program *program, int report_fd)

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "sys.h"
 #include "wire.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -143,21 +144,29 @@ struct op_layout {
 #define MAJOR(n) U32(n, 0xfff)
 #define MINOR(n) U32(n, 0xfffff)
 #define NONE { { ARG_NONE, NULL, 0 } }
+/* mount_setattr(2)'s attributes this helper sets or clears; the atime mode is checked in check_op. */
+#define MOUNT_ATTRS_KNOWN                                                                                    \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR__ATIME |      \
+	 MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+#define ATTRS(n) U32(n, UINT32_MAX)
+#define PROPAGATION(n) U32(n, UINT32_MAX)
 
 static const struct op_layout layouts[] = {
 	[OP_WAIT_GO] = { "WAIT_GO", 0, { FD("fd") } },
 	[OP_SETSID] = { "SETSID", 0, NONE },
-	[OP_MOUNT] = { "MOUNT", MOUNT_SOURCE_IN_ROOT | MOUNT_TARGET_REAL_DIR,
-		       { STR("source"), PATH("target"), STR("fstype"), U64("flags"), STR("data") } },
+	[OP_BIND] = { "BIND",
+		      BIND_SOURCE_IN_ROOT | BIND_TARGET_REAL_DIR | BIND_RECURSIVE | BIND_ATTR_RECURSIVE |
+			      BIND_PROPAGATION_RECURSIVE | BIND_TARGET_ON_PROC | BIND_SOURCE_PROC_ROOT,
+		      { PATH("source"), PATH("target"), ATTRS("attr_set"), ATTRS("attr_clr"), PROPAGATION("propagation") } },
 	[OP_MKDIR] = { "MKDIR", 0, { PATH("path"), MODE("mode") } },
 	[OP_MKNOD] = { "MKNOD", 0, { PATH("path"), U32("mode", UINT32_MAX), MAJOR("major"), MINOR("minor") } },
 	[OP_SYMLINK] = { "SYMLINK", SYMLINK_IGNORE_EXISTING, { STR("target"), PATH("path") } },
 	[OP_CREATE_FILE] = { "CREATE_FILE", 0, { PATH("path"), MODE("mode") } },
-	[OP_OPEN_ROOT] = { "OPEN_ROOT", 0, { PATH("path") } },
+	[OP_OPEN_ROOT] = { "OPEN_ROOT", OPEN_ROOT_BIND | OPEN_ROOT_NO_SYMLINKS, { PATH("path"), ATTRS("attr_set") } },
 	[OP_PIVOT_ROOT] = { "PIVOT_ROOT", 0, NONE },
 	[OP_MOVE_ROOT] = { "MOVE_ROOT", 0, NONE },
-	[OP_READONLY] = { "READONLY", READONLY_BIND_FIRST | READONLY_RECURSIVE | READONLY_IGNORE_MISSING,
-			  { PATH("path") } },
+	[OP_SETATTR] = { "SETATTR", SETATTR_BIND_FIRST | SETATTR_RECURSIVE | SETATTR_IGNORE_MISSING,
+			 { PATH("path"), ATTRS("attr_set"), ATTRS("attr_clr"), PROPAGATION("propagation") } },
 	[OP_MASK] = { "MASK", 0, { PATH("path") } },
 	[OP_SETHOSTNAME] = { "SETHOSTNAME", 0, { STR("name") } },
 	[OP_SETDOMAINNAME] = { "SETDOMAINNAME", 0, { STR("name") } },
@@ -185,6 +194,9 @@ static const struct op_layout layouts[] = {
 	[OP_SET_CTTY] = { "SET_CTTY", 0, { FD("fd") } },
 	[OP_BIND_FD] = { "BIND_FD", 0, { FD("fd"), PATH("target") } },
 	[OP_SETNS] = { "SETNS", 0, { FD("fd"), U32("nstype", UINT32_MAX) } },
+	[OP_FSMOUNT] = { "FSMOUNT", FSMOUNT_TARGET_REAL_DIR | FSMOUNT_TARGET_ON_PROC,
+			 { STR("fstype"), STR("source"), STRLIST("options"), PATH("target"), ATTRS("attr_set"),
+			   PROPAGATION("propagation"), STRLIST("dirs"), STRLIST("links") } },
 };
 
 static const struct op_layout *layout_of(uint32_t code)
@@ -268,17 +280,65 @@ static bool decode_arg(struct cursor *c, const struct arg_layout *layout, const 
 	return cursor_fail(c, what, "no such field");
 }
 
+static bool is_single_name(const char *name)
+{
+	return *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+/* The kernel takes an atime mode only together with clearing the old one, and one mode at a time. */
+static bool check_attrs(const struct cursor *c, const char *what, uint32_t set, uint32_t clear)
+{
+	uint32_t atime = set & MOUNT_ATTR__ATIME;
+	if ((set | clear) & ~(uint32_t)MOUNT_ATTRS_KNOWN)
+		return cursor_fail(c, what, "unknown mount attributes 0x%" PRIx32, (set | clear) & ~(uint32_t)MOUNT_ATTRS_KNOWN);
+	if (atime != MOUNT_ATTR_RELATIME && atime != MOUNT_ATTR_NOATIME && atime != MOUNT_ATTR_STRICTATIME)
+		return cursor_fail(c, what, "atime mode 0x%" PRIx32 " is not one of relatime, noatime, strictatime", atime);
+	if (atime && (clear & MOUNT_ATTR__ATIME) != MOUNT_ATTR__ATIME)
+		return cursor_fail(c, what, "an atime mode needs the whole atime field cleared");
+	if ((clear & MOUNT_ATTR__ATIME) && (clear & MOUNT_ATTR__ATIME) != MOUNT_ATTR__ATIME)
+		return cursor_fail(c, what, "the atime field is cleared as a whole or not at all");
+	return true;
+}
+
+static bool check_propagation(const struct cursor *c, const char *what, uint32_t propagation)
+{
+	if (propagation != 0 && propagation != MS_PRIVATE && propagation != MS_SLAVE && propagation != MS_SHARED &&
+	    propagation != MS_UNBINDABLE)
+		return cursor_fail(c, what, "propagation 0x%" PRIx32 " is not one of MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE",
+				   propagation);
+	return true;
+}
+
 /* Rules that span fields: what no single field layout can say. */
 static bool check_op(const struct cursor *c, const char *what, const struct op *op)
 {
 	switch (op->code) {
-	case OP_MOUNT: {
-		uint64_t flags = op->arg[3].u64;
-		bool bind = (flags & MS_BIND) && !(flags & MS_REMOUNT);
-		if ((op->flags & MOUNT_SOURCE_IN_ROOT) && !bind)
-			return cursor_fail(c, what, "flag SOURCE_IN_ROOT needs MS_BIND without MS_REMOUNT");
-		if (bind && op->arg[0].str[0] != '/')
-			return cursor_fail(c, what, "bind source \"%.200s\" is not an absolute path", op->arg[0].str);
+	case OP_BIND:
+		return check_attrs(c, what, op->arg[2].u32, op->arg[3].u32) && check_propagation(c, what, op->arg[4].u32);
+	case OP_SETATTR:
+		return check_attrs(c, what, op->arg[1].u32, op->arg[2].u32) && check_propagation(c, what, op->arg[3].u32);
+	case OP_OPEN_ROOT:
+		if (op->arg[1].u32 && !(op->flags & OPEN_ROOT_BIND))
+			return cursor_fail(c, what, "attr_set needs flag BIND");
+		return check_attrs(c, what, op->arg[1].u32, op->arg[1].u32 & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0);
+	case OP_FSMOUNT: {
+		const struct strlist *dirs = &op->arg[6].strlist, *links = &op->arg[7].strlist;
+		if (!op->arg[0].str[0])
+			return cursor_fail(c, what, "fstype is empty");
+		if (!check_attrs(c, what, op->arg[4].u32, op->arg[4].u32 & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0) ||
+		    !check_propagation(c, what, op->arg[5].u32))
+			return false;
+		for (uint32_t i = 0; i < op->arg[2].strlist.count; i++)
+			if (!op->arg[2].strlist.items[i][0] || op->arg[2].strlist.items[i][0] == '=')
+				return cursor_fail(c, what, "option %" PRIu32 " has no name", i);
+		if (links->count % 2)
+			return cursor_fail(c, what, "links holds %" PRIu32 " strings, not name/target pairs", links->count);
+		for (uint32_t i = 0; i < dirs->count; i++)
+			if (!is_single_name(dirs->items[i]))
+				return cursor_fail(c, what, "dir \"%.200s\" is not one path component", dirs->items[i]);
+		for (uint32_t i = 0; i < links->count; i += 2)
+			if (!is_single_name(links->items[i]))
+				return cursor_fail(c, what, "link \"%.200s\" is not one path component", links->items[i]);
 		return true;
 	}
 	case OP_MKNOD: {

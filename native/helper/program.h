@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROGRAM_VERSION 1u
+#define PROGRAM_VERSION 2u
 #define PROGRAM_MAX_SIZE (4u << 20)
 #define PROGRAM_MAX_OPS 4096u
 #define PROGRAM_MAX_STR 131072u
@@ -20,7 +20,7 @@
 enum opcode {
 	OP_WAIT_GO = 1,
 	OP_SETSID = 2,
-	OP_MOUNT = 3,
+	OP_BIND = 3,
 	OP_MKDIR = 4,
 	OP_MKNOD = 5,
 	OP_SYMLINK = 6,
@@ -28,7 +28,7 @@ enum opcode {
 	OP_OPEN_ROOT = 8,
 	OP_PIVOT_ROOT = 9,
 	OP_MOVE_ROOT = 10,
-	OP_READONLY = 11,
+	OP_SETATTR = 11,
 	OP_MASK = 12,
 	OP_SETHOSTNAME = 13,
 	OP_SETDOMAINNAME = 14,
@@ -56,18 +56,28 @@ enum opcode {
 	OP_SET_CTTY = 36,
 	OP_BIND_FD = 37,
 	OP_SETNS = 38,
+	OP_FSMOUNT = 39,
 };
 
 /* Op flag bits, per opcode. */
-#define MOUNT_SOURCE_IN_ROOT 1u
-#define MOUNT_TARGET_REAL_DIR 2u
+#define BIND_SOURCE_IN_ROOT 1u
+#define BIND_TARGET_REAL_DIR 2u
+#define BIND_RECURSIVE 4u
+#define BIND_ATTR_RECURSIVE 8u
+#define BIND_PROPAGATION_RECURSIVE 16u
+#define BIND_TARGET_ON_PROC 32u
+#define BIND_SOURCE_PROC_ROOT 64u
+#define FSMOUNT_TARGET_REAL_DIR 1u
+#define FSMOUNT_TARGET_ON_PROC 2u
+#define SETATTR_BIND_FIRST 1u
+#define SETATTR_RECURSIVE 2u
+#define SETATTR_IGNORE_MISSING 4u
+#define OPEN_ROOT_BIND 1u
+#define OPEN_ROOT_NO_SYMLINKS 2u
 #define SYMLINK_IGNORE_EXISTING 1u
-#define READONLY_BIND_FIRST 1u
-#define READONLY_RECURSIVE 2u
-#define READONLY_IGNORE_MISSING 4u
 #define PDEATHSIG_CHECK_PARENT 1u
 
-#define OP_MAX_ARGS 5
+#define OP_MAX_ARGS 8
 
 struct strlist {
 	uint32_t count;

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BpfBinding } from './bpf.js';
 import type { FdPassingBinding } from './fdpass.js';
+import type { FsBinding } from './fs.js';
 import type { NetlinkBinding } from './netlink.js';
 import type { PtyBinding } from './pty.js';
 
@@ -65,7 +66,13 @@ export interface ProcessBinding {
 }
 
 /** Everything the compiled addon exports; each feature's functions are typed in its own file. */
-export interface NativeBinding extends ProcessBinding, PtyBinding, FdPassingBinding, NetlinkBinding, BpfBinding {}
+export interface NativeBinding
+  extends ProcessBinding,
+    PtyBinding,
+    FdPassingBinding,
+    NetlinkBinding,
+    BpfBinding,
+    FsBinding {}
 
 export class NativeLoadError extends Error {
   readonly code = 'ERR_NSINIT_NATIVE_LOAD';

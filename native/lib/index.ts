@@ -13,6 +13,7 @@ export {
 } from './binding.js';
 export * from './bpf.js';
 export * from './fdpass.js';
+export * from './fs.js';
 export * from './netlink.js';
 export * from './program.js';
 export * from './pty.js';

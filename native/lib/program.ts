@@ -4,7 +4,7 @@
 // helper's decoder rejects, so a bad program fails here, with the op and field
 // named, instead of as an opaque report from inside the container.
 
-export const PROGRAM_VERSION = 1;
+export const PROGRAM_VERSION = 2;
 
 /** The format's limits; the helper rejects anything beyond them. */
 export const PROGRAM_LIMITS = {
@@ -68,6 +68,45 @@ export const MountFlags = Object.freeze({
   LAZYTIME: MS_LAZYTIME,
 });
 
+// mount_setattr(2) / fsmount(2) attributes (<linux/mount.h>).
+export const MOUNT_ATTR_RDONLY = 0x1;
+export const MOUNT_ATTR_NOSUID = 0x2;
+export const MOUNT_ATTR_NODEV = 0x4;
+export const MOUNT_ATTR_NOEXEC = 0x8;
+/** The atime mode field: clear it whole to set one of the three modes. */
+export const MOUNT_ATTR__ATIME = 0x70;
+export const MOUNT_ATTR_RELATIME = 0x0;
+export const MOUNT_ATTR_NOATIME = 0x10;
+export const MOUNT_ATTR_STRICTATIME = 0x20;
+export const MOUNT_ATTR_NODIRATIME = 0x80;
+export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
+
+/** The MOUNT_ATTR_* values by name without the prefix. */
+export const MountAttr = Object.freeze({
+  RDONLY: MOUNT_ATTR_RDONLY,
+  NOSUID: MOUNT_ATTR_NOSUID,
+  NODEV: MOUNT_ATTR_NODEV,
+  NOEXEC: MOUNT_ATTR_NOEXEC,
+  ATIME_MASK: MOUNT_ATTR__ATIME,
+  RELATIME: MOUNT_ATTR_RELATIME,
+  NOATIME: MOUNT_ATTR_NOATIME,
+  STRICTATIME: MOUNT_ATTR_STRICTATIME,
+  NODIRATIME: MOUNT_ATTR_NODIRATIME,
+  NOSYMFOLLOW: MOUNT_ATTR_NOSYMFOLLOW,
+});
+
+const MOUNT_ATTRS_KNOWN =
+  MOUNT_ATTR_RDONLY |
+  MOUNT_ATTR_NOSUID |
+  MOUNT_ATTR_NODEV |
+  MOUNT_ATTR_NOEXEC |
+  MOUNT_ATTR__ATIME |
+  MOUNT_ATTR_NODIRATIME |
+  MOUNT_ATTR_NOSYMFOLLOW;
+
+/** A mount's propagation for mount_setattr: one of these, or 0 for unchanged. */
+export type Propagation = 0 | typeof MS_PRIVATE | typeof MS_SLAVE | typeof MS_SHARED | typeof MS_UNBINDABLE;
+
 /** SETRLIMIT's "no limit". */
 export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
@@ -83,20 +122,47 @@ export type InitOp =
   | { op: 'waitGo'; fd: number }
   | { op: 'setsid' }
   | {
-      op: 'mount';
-      /** Empty is NULL. A path for MS_BIND: in root with `sourceInRoot`, else a host path. */
+      /** A bind mount made as one detached clone: attributes and propagation are set before it is attached. */
+      op: 'bind';
+      /** A host path, or a path in root with `sourceInRoot`. */
       source: string;
       /** In root. */
       target: string;
-      /** Empty is NULL. */
-      fstype: string;
-      /** MS_* flags. */
-      flags: bigint | number;
-      /** Empty is NULL. */
-      data: string;
+      /** MOUNT_ATTR_* to set and to clear on the clone (its top mount, or all with `attrRecursive`). */
+      attrSet: number;
+      attrClr: number;
+      propagation: Propagation;
       sourceInRoot?: boolean;
       /** The target's last component must be a real directory (for /proc and /sys). */
       targetRealDir?: boolean;
+      /** Clone the source's submounts too (rbind). */
+      recursive?: boolean;
+      attrRecursive?: boolean;
+      propagationRecursive?: boolean;
+      /** The target may lie on a procfs (the lxcfs files runc allows); otherwise that is refused. */
+      targetOnProc?: boolean;
+      /** The source must be the root of a procfs (a bind over /proc). */
+      sourceProcRoot?: boolean;
+    }
+  | {
+      /** A fresh filesystem (fsopen, fsconfig per option, fsmount) attached onto `target`. */
+      op: 'fsmount';
+      fstype: string;
+      /** Empty: none. */
+      source: string;
+      /** Filesystem options: `key=value` or a flag `key`. */
+      options: readonly string[];
+      /** In root. */
+      target: string;
+      /** MOUNT_ATTR_* of the new mount (one atime mode at most). */
+      attrSet: number;
+      propagation: Propagation;
+      /** Directories made at the new filesystem's top before it is attached (one component each). */
+      dirs: readonly string[];
+      /** Symlinks made there too: name, target, name, target, ... */
+      links: readonly string[];
+      targetRealDir?: boolean;
+      targetOnProc?: boolean;
     }
   | { op: 'mkdir'; path: string; mode: number }
   | {
@@ -108,10 +174,30 @@ export type InitOp =
     }
   | { op: 'symlink' /** Stored verbatim. */; target: string; path: string; ignoreExisting?: boolean }
   | { op: 'createFile'; path: string; mode: number }
-  | { op: 'openRoot'; path: string }
+  | {
+      op: 'openRoot';
+      path: string;
+      /** With `bind`: MOUNT_ATTR_* set on every mount of the root. */
+      attrSet?: number;
+      /** Make the directory a mount of its own: a recursive clone of it attached onto itself. */
+      bind?: boolean;
+      /** Refuse a path with any symlink in it. */
+      noSymlinks?: boolean;
+    }
   | { op: 'pivotRoot' }
   | { op: 'moveRoot' }
-  | { op: 'readonly'; path: string; bindFirst?: boolean; recursive?: boolean; ignoreMissing?: boolean }
+  | {
+      /** mount_setattr on the mount at `path` (in root). */
+      op: 'setattr';
+      path: string;
+      attrSet: number;
+      attrClr: number;
+      propagation: Propagation;
+      /** Recursively bind `path` onto itself first, with the new attributes set before it is attached. */
+      bindFirst?: boolean;
+      recursive?: boolean;
+      ignoreMissing?: boolean;
+    }
   | { op: 'mask'; path: string }
   | { op: 'sethostname'; name: string }
   | { op: 'setdomainname'; name: string }
@@ -146,7 +232,7 @@ export type InitOpName = InitOp['op'];
 export const OPCODES = Object.freeze({
   waitGo: 1,
   setsid: 2,
-  mount: 3,
+  bind: 3,
   mkdir: 4,
   mknod: 5,
   symlink: 6,
@@ -154,7 +240,7 @@ export const OPCODES = Object.freeze({
   openRoot: 8,
   pivotRoot: 9,
   moveRoot: 10,
-  readonly: 11,
+  setattr: 11,
   mask: 12,
   sethostname: 13,
   setdomainname: 14,
@@ -182,6 +268,7 @@ export const OPCODES = Object.freeze({
   setCtty: 36,
   bindFd: 37,
   setns: 38,
+  fsmount: 39,
 } as const satisfies Record<InitOpName, number>);
 
 /** The op name of an opcode, or undefined for a number that is none. */
@@ -206,7 +293,7 @@ export class ProgramEncodeError extends Error {
 }
 
 type FieldKind =
-  | { kind: 'u32'; max: number }
+  | { kind: 'u32'; max: number; /** Encoded when the field is left out. */ default?: number }
   | { kind: 'bool' }
   | { kind: 'u64' }
   | { kind: 'str' }
@@ -224,6 +311,7 @@ const BOOL: FieldKind = { kind: 'bool' };
 const U64: FieldKind = { kind: 'u64' };
 const STR: FieldKind = { kind: 'str' };
 const PATH: FieldKind = { kind: 'path' };
+const ATTRS = u32();
 
 type OpOf<K extends InitOpName> = Extract<InitOp, { op: K }>;
 type FieldName<T> = Exclude<keyof T, 'op'> & string;
@@ -238,15 +326,23 @@ interface Layout<T> {
 const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
   waitGo: { fields: [['fd', FD]] },
   setsid: { fields: [] },
-  mount: {
+  bind: {
     fields: [
-      ['source', STR],
+      ['source', PATH],
       ['target', PATH],
-      ['fstype', STR],
-      ['flags', U64],
-      ['data', STR],
+      ['attrSet', ATTRS],
+      ['attrClr', ATTRS],
+      ['propagation', u32()],
     ],
-    flags: { sourceInRoot: 1, targetRealDir: 2 },
+    flags: {
+      sourceInRoot: 1,
+      targetRealDir: 2,
+      recursive: 4,
+      attrRecursive: 8,
+      propagationRecursive: 16,
+      targetOnProc: 32,
+      sourceProcRoot: 64,
+    },
   },
   mkdir: {
     fields: [
@@ -275,10 +371,24 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
       ['mode', MODE],
     ],
   },
-  openRoot: { fields: [['path', PATH]] },
+  openRoot: {
+    fields: [
+      ['path', PATH],
+      ['attrSet', { kind: 'u32', max: U32_MAX, default: 0 }],
+    ],
+    flags: { bind: 1, noSymlinks: 2 },
+  },
   pivotRoot: { fields: [] },
   moveRoot: { fields: [] },
-  readonly: { fields: [['path', PATH]], flags: { bindFirst: 1, recursive: 2, ignoreMissing: 4 } },
+  setattr: {
+    fields: [
+      ['path', PATH],
+      ['attrSet', ATTRS],
+      ['attrClr', ATTRS],
+      ['propagation', u32()],
+    ],
+    flags: { bindFirst: 1, recursive: 2, ignoreMissing: 4 },
+  },
   mask: { fields: [['path', PATH]] },
   sethostname: { fields: [['name', STR]] },
   setdomainname: { fields: [['name', STR]] },
@@ -348,6 +458,19 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
       ['fd', FD],
       ['nstype', u32()],
     ],
+  },
+  fsmount: {
+    fields: [
+      ['fstype', STR],
+      ['source', STR],
+      ['options', { kind: 'strlist' }],
+      ['target', PATH],
+      ['attrSet', ATTRS],
+      ['propagation', u32()],
+      ['dirs', { kind: 'strlist' }],
+      ['links', { kind: 'strlist' }],
+    ],
+    flags: { targetRealDir: 1, targetOnProc: 2 },
   },
 };
 
@@ -469,7 +592,7 @@ function checkU64(value: unknown, field: string): bigint {
 function writeField(out: Writer, kind: FieldKind, value: unknown, field: string): void {
   switch (kind.kind) {
     case 'u32':
-      out.u32(checkU32(value, field, kind.max));
+      out.u32(checkU32(value ?? kind.default, field, kind.max));
       return;
     case 'bool':
       if (typeof value !== 'boolean') throw new FieldProblem(field, `must be a boolean, got ${typeof value}`);
@@ -500,6 +623,29 @@ function writeField(out: Writer, kind: FieldKind, value: unknown, field: string)
   }
 }
 
+function checkAttrs(set: number, clear: number): void {
+  for (const [field, value] of [
+    ['attrSet', set],
+    ['attrClr', clear],
+  ] as const) {
+    if ((value & ~MOUNT_ATTRS_KNOWN) !== 0) throw new FieldProblem(field, `has unknown mount attributes ${hex(value & ~MOUNT_ATTRS_KNOWN)}`);
+  }
+  const atime = set & MOUNT_ATTR__ATIME;
+  if (atime !== MOUNT_ATTR_RELATIME && atime !== MOUNT_ATTR_NOATIME && atime !== MOUNT_ATTR_STRICTATIME) {
+    throw new FieldProblem('attrSet', `atime mode ${hex(atime)} is not relatime, noatime or strictatime`);
+  }
+  const cleared = clear & MOUNT_ATTR__ATIME;
+  if ((atime !== 0 && cleared !== MOUNT_ATTR__ATIME) || (cleared !== 0 && cleared !== MOUNT_ATTR__ATIME)) {
+    throw new FieldProblem('attrClr', 'an atime mode needs the whole atime field (MOUNT_ATTR__ATIME) cleared');
+  }
+}
+
+function checkPropagation(propagation: number): void {
+  if (![0, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE].includes(propagation)) {
+    throw new FieldProblem('propagation', `${hex(propagation)} is not MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE`);
+  }
+}
+
 const UNSHAREABLE = 0x0002_0000n | 0x0400_0000n | 0x0800_0000n | 0x4000_0000n | 0x0200_0000n;
 
 /** Rules that span fields, as the helper's decoder checks them. */
@@ -517,19 +663,37 @@ function checkOp(op: InitOp): void {
     }
   }
   switch (op.op) {
-    case 'mount': {
-      const flags = checkU64(op.flags, 'flags');
-      const bind = (flags & BigInt(MS_BIND)) !== 0n && (flags & BigInt(MS_REMOUNT)) === 0n;
-      if (op.sourceInRoot && !bind)
-        throw new FieldProblem('sourceInRoot', 'needs MS_BIND without MS_REMOUNT');
-      if (bind && !op.source.startsWith('/')) {
-        throw new FieldProblem(
-          'source',
-          `a bind mount source must be an absolute path, got ${JSON.stringify(op.source)}`,
-        );
+    case 'bind':
+      checkAttrs(op.attrSet, op.attrClr);
+      checkPropagation(op.propagation);
+      return;
+    case 'setattr':
+      checkAttrs(op.attrSet, op.attrClr);
+      checkPropagation(op.propagation);
+      return;
+    case 'openRoot':
+      if ((op.attrSet ?? 0) !== 0 && !op.bind) throw new FieldProblem('attrSet', 'needs bind');
+      checkAttrs(op.attrSet ?? 0, (op.attrSet ?? 0) & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0);
+      return;
+    case 'fsmount':
+      if (op.fstype === '') throw new FieldProblem('fstype', 'must not be empty');
+      checkAttrs(op.attrSet, op.attrSet & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0);
+      checkPropagation(op.propagation);
+      for (const [i, option] of op.options.entries()) {
+        if (option === '' || option.startsWith('=')) throw new FieldProblem(`options[${i}]`, 'has no name');
+      }
+      if (op.links.length % 2 !== 0) throw new FieldProblem('links', 'must hold name/target pairs');
+      for (const [field, names] of [
+        ['dirs', op.dirs],
+        ['links', op.links.filter((_, i) => i % 2 === 0)],
+      ] as const) {
+        for (const name of names) {
+          if (name === '' || name === '.' || name === '..' || name.includes('/')) {
+            throw new FieldProblem(field, `${JSON.stringify(name)} is not one path component`);
+          }
+        }
       }
       return;
-    }
     case 'mknod':
       if ((op.mode & ~(S_IFMT | 0o7777)) !== 0 || !DEVICE_TYPES.has(op.mode & S_IFMT)) {
         throw new FieldProblem('mode', `0o${op.mode.toString(8)} is not a char, block or fifo mode`);
@@ -662,6 +826,31 @@ const hex = (value: bigint | number): string => `0x${value.toString(16)}`;
 const limit = (value: bigint): string => (value === RLIM_INFINITY ? 'unlimited' : String(value));
 const onOff = (on: boolean): string => (on ? 'on' : 'off');
 
+const PROPAGATION_NAMES: ReadonlyMap<number, string> = new Map([
+  [MS_PRIVATE, 'private'],
+  [MS_SLAVE, 'slave'],
+  [MS_SHARED, 'shared'],
+  [MS_UNBINDABLE, 'unbindable'],
+]);
+
+const ATTR_WORDS: readonly [number, string][] = [
+  [MOUNT_ATTR_RDONLY, 'read-only'],
+  [MOUNT_ATTR_NOSUID, 'nosuid'],
+  [MOUNT_ATTR_NODEV, 'nodev'],
+  [MOUNT_ATTR_NOEXEC, 'noexec'],
+  [MOUNT_ATTR_NODIRATIME, 'nodiratime'],
+  [MOUNT_ATTR_NOSYMFOLLOW, 'nosymfollow'],
+];
+
+/** ` (read-only, nosuid)` for the attributes set, or nothing. */
+function attrWords(attrs: number): string {
+  const words = ATTR_WORDS.filter(([bit]) => (attrs & bit) !== 0).map(([, word]) => word);
+  const atime = attrs & MOUNT_ATTR__ATIME;
+  if (atime === MOUNT_ATTR_NOATIME) words.push('noatime');
+  if (atime === MOUNT_ATTR_STRICTATIME) words.push('strictatime');
+  return words.length === 0 ? '' : ` (${words.join(', ')})`;
+}
+
 /** One line naming what an op does, e.g. `mount proc on /proc`, for error messages. */
 export function describeOp(op: InitOp): string {
   switch (op.op) {
@@ -669,8 +858,10 @@ export function describeOp(op: InitOp): string {
       return `wait for the go signal on fd ${op.fd}`;
     case 'setsid':
       return 'setsid';
-    case 'mount':
-      return `mount ${op.source || op.fstype || 'none'} on ${op.target}`;
+    case 'bind':
+      return `bind ${op.source} on ${op.target}${attrWords(op.attrSet)}`;
+    case 'fsmount':
+      return `mount ${op.fstype} on ${op.target}${attrWords(op.attrSet)}`;
     case 'mkdir':
       return `mkdir ${op.path}`;
     case 'mknod':
@@ -680,13 +871,13 @@ export function describeOp(op: InitOp): string {
     case 'createFile':
       return `create file ${op.path}`;
     case 'openRoot':
-      return `open root ${op.path}`;
+      return op.bind ? `bind the root ${op.path} onto itself${attrWords(op.attrSet ?? 0)}` : `open root ${op.path}`;
     case 'pivotRoot':
       return 'pivot_root into the new root';
     case 'moveRoot':
       return 'move the new root onto / and chroot';
-    case 'readonly':
-      return `make ${op.path} read-only`;
+    case 'setattr':
+      return `set ${op.path}${attrWords(op.attrSet) || ' attributes'}${op.propagation ? ` ${PROPAGATION_NAMES.get(op.propagation)}` : ''}`;
     case 'mask':
       return `mask ${op.path}`;
     case 'sethostname':

@@ -621,6 +621,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nsinit::RegisterFdPassing(env, exports);
   nsinit::RegisterNetlink(env, exports);
   nsinit::RegisterBpf(env, exports);
+  nsinit::RegisterFs(env, exports);
   return exports;
 }
 

@@ -32,5 +32,6 @@ void RegisterPty(Napi::Env env, Napi::Object exports);      // pty.cc
 void RegisterFdPassing(Napi::Env env, Napi::Object exports); // fdpass.cc
 void RegisterNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc
 void RegisterBpf(Napi::Env env, Napi::Object exports);      // bpf.cc
+void RegisterFs(Napi::Env env, Napi::Object exports);       // fs.cc
 
 }  // namespace nsinit

@@ -5,12 +5,17 @@ import {
   describeOp,
   encodeProgram,
   type InitOp,
+  MOUNT_ATTR__ATIME,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOATIME,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
+  MOUNT_ATTR_STRICTATIME,
   MountFlags,
   MS_BIND,
-  MS_NODEV,
-  MS_NOEXEC,
-  MS_NOSUID,
-  MS_REMOUNT,
+  MS_PRIVATE,
+  MS_REC,
   OPCODES,
   opName,
   PROGRAM_VERSION,
@@ -37,7 +42,7 @@ describe('encodeProgram', () => {
     expect(bytes.toString('hex')).toBe(
       [
         '4e534950', // "NSIP"
-        '01000000', // version 1
+        '02000000', // version 2
         '02000000', // 2 ops
         '0400', // MKDIR
         '0000', // no flags
@@ -56,54 +61,98 @@ describe('encodeProgram', () => {
     );
   });
 
-  it('encodes op flags, u64 values and empty strings', () => {
+  it('encodes op flags, u64 values, string lists and empty strings', () => {
     const bytes = encodeProgram([
       {
-        op: 'mount',
-        source: 'proc',
-        target: '/proc',
+        op: 'fsmount',
         fstype: 'proc',
-        flags: MS_NOSUID | MS_NODEV | MS_NOEXEC,
-        data: '',
+        source: '',
+        options: ['hidepid=2'],
+        target: '/proc',
+        attrSet: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        propagation: 0,
+        dirs: [],
+        links: [],
         targetRealDir: true,
       },
       { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },
       exec,
     ]);
-    const mount = bytes.subarray(12, 12 + 8 + 4 + 4 + 4 + 5 + 4 + 4 + 8 + 4);
-    expect(mount.toString('hex')).toBe(
+    const fsmount = bytes.subarray(12, 12 + 8 + 54);
+    expect(fsmount.toString('hex')).toBe(
       [
-        '0300', // MOUNT
-        '0200', // TARGET_REAL_DIR
-        '25000000', // payload: 37 bytes
+        '2700', // FSMOUNT
+        '0100', // TARGET_REAL_DIR
+        '36000000', // payload: 54 bytes
         '04000000',
         Buffer.from('proc').toString('hex'),
+        '00000000', // source: empty
+        '01000000', // 1 option
+        '09000000',
+        Buffer.from('hidepid=2').toString('hex'),
         '05000000',
         Buffer.from('/proc').toString('hex'),
-        '04000000',
-        Buffer.from('proc').toString('hex'),
-        '0e00000000000000', // MS_NOSUID | MS_NODEV | MS_NOEXEC
-        '00000000', // data: empty
+        '0e000000', // MOUNT_ATTR_NOSUID | NODEV | NOEXEC
+        '00000000', // propagation: unchanged
+        '00000000', // no dirs
+        '00000000', // no links
       ].join(''),
     );
-    const setrlimit = bytes.subarray(12 + mount.length, 12 + mount.length + 8 + 20);
+    const setrlimit = bytes.subarray(12 + fsmount.length, 12 + fsmount.length + 8 + 20);
     expect(setrlimit.toString('hex')).toBe(
       ['0f00', '0000', '14000000', '07000000', '0004000000000000', 'ffffffffffffffff'].join(''),
     );
   });
 
-  it('accepts bytes as file data, and a number or a bigint as mount flags', () => {
+  it('accepts bytes as file data, and a number or a bigint as u64 values', () => {
     const withBytes = encodeProgram([{ op: 'writeFile', path: '/f', data: Uint8Array.of(0xff, 0xfe) }, exec]);
     expect(withBytes.subarray(12 + 8 + 6, 12 + 8 + 12).toString('hex')).toBe('02000000fffe');
-    const mount = (flags: bigint | number): InitOp => ({
-      op: 'mount',
-      source: '',
-      target: '/',
-      fstype: '',
-      flags,
-      data: '',
+    const unshare = (flags: bigint | number): InitOp => ({ op: 'unshare', flags });
+    expect(encodeProgram([unshare(0x20000), exec])).toEqual(encodeProgram([unshare(0x20000n), exec]));
+  });
+
+  it('refuses mount attributes and propagation the kernel would refuse', () => {
+    const bind = (fields: Partial<Extract<InitOp, { op: 'bind' }>>): InitOp => ({
+      op: 'bind',
+      source: '/a',
+      target: '/b',
+      attrSet: 0,
+      attrClr: 0,
+      propagation: 0,
+      ...fields,
     });
-    expect(encodeProgram([mount(MS_BIND | MS_REMOUNT), exec])).toEqual(encodeProgram([mount(0x1020n), exec]));
+    const problem = (op: InitOp) => {
+      try {
+        encodeProgram([op, exec]);
+        return undefined;
+      } catch (error) {
+        return (error as ProgramEncodeError).message;
+      }
+    };
+    expect(problem(bind({ attrSet: MOUNT_ATTR_RDONLY, attrClr: MOUNT_ATTR_NOSUID }))).toBeUndefined();
+    expect(problem(bind({ attrSet: MOUNT_ATTR_NOATIME }))).toMatch(/attrClr an atime mode needs the whole atime field/);
+    expect(problem(bind({ attrSet: 0x30, attrClr: MOUNT_ATTR__ATIME }))).toMatch(/atime mode 0x30/);
+    expect(problem(bind({ attrSet: 0x100000 }))).toMatch(/attrSet has unknown mount attributes 0x100000/);
+    expect(problem(bind({ propagation: (MS_PRIVATE | MS_REC) as never }))).toMatch(/propagation 0x44000 is not/);
+    expect(problem(bind({ source: 'relative' }))).toMatch(/source must be an absolute path/);
+    const fsmount = (fields: Partial<Extract<InitOp, { op: 'fsmount' }>>): InitOp => ({
+      op: 'fsmount',
+      fstype: 'tmpfs',
+      source: '',
+      options: [],
+      target: '/t',
+      attrSet: 0,
+      propagation: 0,
+      dirs: [],
+      links: [],
+      ...fields,
+    });
+    expect(problem(fsmount({ fstype: '' }))).toMatch(/fstype must not be empty/);
+    expect(problem(fsmount({ dirs: ['a/b'] }))).toMatch(/dirs "a\/b" is not one path component/);
+    expect(problem(fsmount({ links: ['a'] }))).toMatch(/links must hold name\/target pairs/);
+    expect(problem(fsmount({ links: ['..', 'x'] }))).toMatch(/links "\.\." is not one path component/);
+    expect(problem(fsmount({ options: ['=x'] }))).toMatch(/options\[0\] has no name/);
+    expect(problem({ op: 'openRoot', path: '/r', attrSet: MOUNT_ATTR_RDONLY })).toMatch(/attrSet needs bind/);
   });
 
   it('names the op and the field of what the helper would reject', () => {
@@ -150,30 +199,23 @@ describe('encodeProgram', () => {
         /not a char, block or fifo mode/,
       ],
       [
-        [{ op: 'mount', source: 'rel', target: '/t', fstype: '', flags: MS_BIND, data: '' }, exec],
+        [{ op: 'bind', source: 'rel', target: '/t', attrSet: 0, attrClr: 0, propagation: 0 }, exec],
         0,
         'source',
         /absolute/,
       ],
       [
-        [
-          {
-            op: 'mount',
-            source: '/s',
-            target: '/t',
-            fstype: '',
-            flags: MS_BIND | MS_REMOUNT,
-            data: '',
-            sourceInRoot: true,
-          },
-          exec,
-        ],
+        [{ op: 'setattr', path: '/p', attrSet: 0, attrClr: 0, propagation: 0, bindfirst: true }, exec],
         0,
-        'sourceInRoot',
-        /needs MS_BIND without MS_REMOUNT/,
+        'bindfirst',
+        /is not a field of setattr/,
       ],
-      [[{ op: 'readonly', path: '/p', bindfirst: true }, exec], 0, 'bindfirst', /is not a field of readonly/],
-      [[{ op: 'readonly', path: '/p', recursive: 'yes' }, exec], 0, 'recursive', /must be a boolean/],
+      [
+        [{ op: 'setattr', path: '/p', attrSet: 0, attrClr: 0, propagation: 0, recursive: 'yes' }, exec],
+        0,
+        'recursive',
+        /must be a boolean/,
+      ],
       [[{ op: 'fork' }, exec], 0, 'op', /unknown op "fork"/],
       [[exec, exec], 0, 'op', /exec must be the last op/],
       [[{ op: 'setsid' }], 0, 'op', /the last op must be exec/],
@@ -217,8 +259,8 @@ describe('opcodes and names', () => {
     expect(opName(OPCODES.waitGo)).toBe('waitGo');
     expect(opName(0)).toBeUndefined();
     expect(opName(34)).toBe('unshare');
-    expect(opName(38)).toBe('setns');
-    expect(opName(39)).toBeUndefined();
+    expect(opName(39)).toBe('fsmount');
+    expect(opName(40)).toBeUndefined();
   });
 
   it('export every MS_* flag by name', () => {
@@ -230,10 +272,33 @@ describe('opcodes and names', () => {
 describe('describeOp', () => {
   const cases: [InitOp, string][] = [
     [
-      { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: 0, data: '' },
-      'mount proc on /proc',
+      {
+        op: 'fsmount',
+        fstype: 'proc',
+        source: 'proc',
+        options: [],
+        target: '/proc',
+        attrSet: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        propagation: 0,
+        dirs: [],
+        links: [],
+      },
+      'mount proc on /proc (nosuid, noexec)',
     ],
-    [{ op: 'mount', source: '', target: '/', fstype: '', flags: 0x44000, data: '' }, 'mount none on /'],
+    [
+      {
+        op: 'bind',
+        source: '/srv',
+        target: '/data',
+        attrSet: MOUNT_ATTR_RDONLY | MOUNT_ATTR_STRICTATIME,
+        attrClr: MOUNT_ATTR__ATIME,
+        propagation: 0,
+      },
+      'bind /srv on /data (read-only, strictatime)',
+    ],
+    [{ op: 'setattr', path: '/', attrSet: 0, attrClr: 0, propagation: MS_PRIVATE }, 'set / attributes private'],
+    [{ op: 'setattr', path: '/proc/sys', attrSet: MOUNT_ATTR_RDONLY, attrClr: 0, propagation: 0 }, 'set /proc/sys (read-only)'],
+    [{ op: 'openRoot', path: '/r', bind: true, attrSet: MOUNT_ATTR_RDONLY }, 'bind the root /r onto itself (read-only)'],
     [{ op: 'mknod', path: '/dev/null', mode: 0o020666, major: 1, minor: 3 }, 'mknod /dev/null (char 1:3)'],
     [
       { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },

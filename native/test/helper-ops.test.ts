@@ -18,13 +18,12 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   encodeProgram,
   type InitOp,
-  MS_BIND,
-  MS_NODEV,
-  MS_NOSUID,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
+  MOUNT_ATTR_STRICTATIME,
   MS_PRIVATE,
-  MS_RDONLY,
-  MS_REC,
-  MS_REMOUNT,
   OPCODES,
   RLIM_INFINITY,
 } from '../lib/program.js';
@@ -45,6 +44,7 @@ const EACCES = 13;
 const EBUSY = 16;
 const ENOTDIR = 20;
 const EINVAL = 22;
+const EPERM = 1;
 const ELOOP = 40;
 const RLIMIT_NOFILE = 7;
 
@@ -53,6 +53,25 @@ const IN_NAMESPACES = ['unshare', '--mount', '--uts', '--pid', '--fork', '--'];
 const PATH = 'PATH=/usr/bin:/bin';
 
 const sh = (script: string): InitOp => ({ op: 'exec', args: ['/bin/sh', '-c', script], env: [PATH] });
+
+function bind(source: string, target: string, fields: Partial<Extract<InitOp, { op: 'bind' }>> = {}): InitOp {
+  return { op: 'bind', source, target, attrSet: 0, attrClr: 0, propagation: 0, ...fields };
+}
+
+function fsmount(fstype: string, target: string, fields: Partial<Extract<InitOp, { op: 'fsmount' }>> = {}) {
+  return {
+    op: 'fsmount',
+    fstype,
+    source: '',
+    options: [],
+    target,
+    attrSet: 0,
+    propagation: 0,
+    dirs: [],
+    links: [],
+    ...fields,
+  } satisfies InitOp;
+}
 
 async function run(ops: InitOp[], wrap: readonly string[] = IN_NAMESPACES): Promise<HelperRun> {
   return runHelper(encodeProgram(ops), { wrap });
@@ -126,14 +145,7 @@ describe('files in the root', () => {
       { op: 'openRoot', path: root },
       { op: 'mkdir', path: '/a/b/c', mode: 0o750 },
       { op: 'mkdir', path: '/a/b', mode: 0o700 },
-      {
-        op: 'mount',
-        source: 'tmpfs',
-        target: '/a/b/c',
-        fstype: 'tmpfs',
-        flags: MS_NOSUID | MS_NODEV,
-        data: 'mode=711',
-      },
+      fsmount('tmpfs', '/a/b/c', { attrSet: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, options: ['mode=711'] }),
       { op: 'mkdir', path: '/dev', mode: 0o755 },
       { op: 'mknod', path: '/dev/null', mode: S_IFCHR | 0o666, major: 1, minor: 3 },
       { op: 'mknod', path: '/dev/fifo', mode: S_IFIFO | 0o640, major: 0, minor: 0 },
@@ -220,15 +232,7 @@ describe('files in the root', () => {
       await run([
         { op: 'openRoot', path: root },
         { op: 'mkdir', path: '/proc', mode: 0o555 },
-        {
-          op: 'mount',
-          source: 'proc',
-          target: '/proc',
-          fstype: 'proc',
-          flags: 0,
-          data: '',
-          targetRealDir: true,
-        },
+        fsmount('proc', '/proc', { targetRealDir: true, targetOnProc: true }),
         { op: 'writeFile', path: '/proc/self/root/etc/hostname', data: 'pwned' },
         sh('true'),
       ]),
@@ -239,21 +243,15 @@ describe('files in the root', () => {
 });
 
 describe('mounts', () => {
+  const probe = (path: string) => `touch ${root}${path}/x 2>/dev/null && echo ${path} rw || echo ${path} ro`;
+
   it('binds a source in root, and keeps a symlinked source inside the root', async () => {
     const out = await stdoutOf([
       { op: 'openRoot', path: root },
       { op: 'mkdir', path: '/src', mode: 0o755 },
       { op: 'createFile', path: '/src/inside', mode: 0o644 },
       { op: 'mkdir', path: '/dst', mode: 0o755 },
-      {
-        op: 'mount',
-        source: '/src',
-        target: '/dst',
-        fstype: '',
-        flags: MS_BIND,
-        data: '',
-        sourceInRoot: true,
-      },
+      bind('/src', '/dst', { sourceInRoot: true }),
       sh(`ls ${root}/dst`),
     ]);
     expect(out).toBe('inside\n');
@@ -263,103 +261,173 @@ describe('mounts', () => {
         { op: 'openRoot', path: root },
         { op: 'symlink', target: '/etc', path: '/evil' },
         { op: 'mkdir', path: '/dst2', mode: 0o755 },
-        {
-          op: 'mount',
-          source: '/evil',
-          target: '/dst2',
-          fstype: '',
-          flags: MS_BIND,
-          data: '',
-          sourceInRoot: true,
-        },
+        bind('/evil', '/dst2', { sourceInRoot: true }),
         sh('true'),
       ]),
     );
-    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.mount, errno: ENOENT });
-    expect(error.detail).toBe('mount /evil on /dst2: open the source in root');
+    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.bind, errno: ENOENT });
+    expect(error.detail).toBe('bind /evil on /dst2: open the source in root');
+  });
+
+  it('attaches a bind with its attributes already set: read-only from the first instant, submounts by choice', async () => {
+    const host = join(root, 'host');
+    mkdirSync(host);
+    const out = await stdoutOf([
+      // A host directory with a submount, as a volume with a mount inside it would have.
+      fsmount('tmpfs', host),
+      { op: 'mkdir', path: `${host}/sub`, mode: 0o755 },
+      fsmount('tmpfs', `${host}/sub`),
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/ro', mode: 0o755 },
+      { op: 'mkdir', path: '/rec', mode: 0o755 },
+      { op: 'mkdir', path: '/top', mode: 0o755 },
+      bind(host, '/ro', { attrSet: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID }),
+      bind(host, '/rec', { attrSet: MOUNT_ATTR_RDONLY, recursive: true, attrRecursive: true }),
+      bind(host, '/top', { attrSet: MOUNT_ATTR_RDONLY, recursive: true }),
+      sh(
+        `${['/ro', '/rec', '/rec/sub', '/top', '/top/sub'].map(probe).join('; ')}; ` +
+          `grep " ${root}/ro " /proc/self/mountinfo | cut -d' ' -f6; test -d ${root}/ro/sub && echo no-submount`,
+      ),
+    ]);
+    expect(out).toBe('/ro ro\n/rec ro\n/rec/sub ro\n/top ro\n/top/sub rw\nro,nosuid,relatime\nno-submount\n');
+  });
+
+  it('covers /proc only with the root of a procfs: not a directory, not a host process of procfs', async () => {
+    for (const source of ['/tmp', '/proc/1', '/proc/sys']) {
+      const error = onlyError(
+        await run([
+          { op: 'openRoot', path: root },
+          { op: 'mkdir', path: '/proc', mode: 0o555 },
+          bind(source, '/proc', { sourceProcRoot: true, targetRealDir: true, targetOnProc: true }),
+          sh('true'),
+        ]),
+      );
+      expect(error).toMatchObject({ opIndex: 2, opcode: OPCODES.bind, errno: EINVAL });
+      expect(error.detail).toBe(`bind ${source} on /proc: the source is not the root of a procfs`);
+    }
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/proc', mode: 0o555 },
+      bind('/proc', '/proc', { sourceProcRoot: true, targetRealDir: true, targetOnProc: true, recursive: true }),
+      sh(`test -e ${root}/proc/self/status && echo procfs`),
+    ]);
+    expect(out).toBe('procfs\n');
+  });
+
+  it('refuses a target inside a procfs unless the op allows it: a symlink cannot turn a mount onto /proc/sys', async () => {
+    const ops = (targetOnProc: boolean): InitOp[] => [
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/proc', mode: 0o555 },
+      fsmount('proc', '/proc', { targetRealDir: true, targetOnProc: true }),
+      { op: 'symlink', target: '/proc/sys/kernel', path: '/data', ignoreExisting: true },
+      fsmount('tmpfs', '/data', { targetOnProc }),
+      sh(`grep -c " ${root}/proc/sys/kernel " /proc/self/mountinfo || true`),
+    ];
+    const error = onlyError(await run(ops(false)));
+    expect(error).toMatchObject({ opIndex: 4, opcode: OPCODES.fsmount, errno: EPERM });
+    expect(error.detail).toBe('mount on /data: the target is inside a procfs');
+    expect(await stdoutOf(ops(true))).toBe('1\n');
   });
 
   it('refuses a symlink as the target of a real-directory mount', async () => {
-    const mountProc = (target: string, targetRealDir: boolean): InitOp => ({
-      op: 'mount',
-      source: 'tmpfs',
-      target,
-      fstype: 'tmpfs',
-      flags: 0,
-      data: '',
-      targetRealDir,
-    });
     const error = onlyError(
       await run([
         { op: 'openRoot', path: root },
         { op: 'mkdir', path: '/real', mode: 0o755 },
         { op: 'symlink', target: '/real', path: '/link' },
-        mountProc('/link', true),
+        fsmount('tmpfs', '/link', { targetRealDir: true }),
         sh('true'),
       ]),
     );
-    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.mount, errno: ENOTDIR });
-    expect(error.detail).toBe('mount tmpfs on /link: the target is not a directory');
+    expect(error).toMatchObject({ opIndex: 3, opcode: OPCODES.fsmount, errno: ENOTDIR });
+    expect(error.detail).toBe('mount on /link: the target is not a directory');
     // Without the flag the symlink (left by the run above) is followed, inside the root.
     const out = await stdoutOf([
       { op: 'openRoot', path: root },
-      mountProc('/link', false),
+      fsmount('tmpfs', '/link'),
       sh(`grep -c " ${root}/real tmpfs " /proc/self/mounts`),
     ]);
     expect(out).toBe('1\n');
   });
 
-  it('makes mounts read-only: in place, bound first, recursively or not', async () => {
-    const tmpfs = (target: string): InitOp => ({
-      op: 'mount',
-      source: 'tmpfs',
-      target,
-      fstype: 'tmpfs',
-      flags: 0,
-      data: '',
+  it('configures a fresh filesystem option by option, and names an option the kernel refuses', async () => {
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/t', mode: 0o755 },
+      fsmount('tmpfs', '/t', {
+        source: 'shm',
+        options: ['mode=1777', 'size=64k', 'nr_inodes=100'],
+        attrSet: MOUNT_ATTR_NOEXEC | MOUNT_ATTR_STRICTATIME,
+      }),
+      sh(`grep " ${root}/t " /proc/self/mountinfo | cut -d' ' -f6-; stat -c %a ${root}/t`),
+    ]);
+    expect(out).toMatch(/^rw,noexec - tmpfs shm rw,size=64k,nr_inodes=100\S*\n1777\n$/);
+    const error = onlyError(
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/t', mode: 0o755 },
+        fsmount('tmpfs', '/t', { options: ['mode=755', 'nosiud'] }),
+        sh('true'),
+      ]),
+    );
+    expect(error).toMatchObject({ opIndex: 2, opcode: OPCODES.fsmount, errno: EINVAL });
+    expect(error.detail).toBe(`mount tmpfs on /t: option "nosiud" tmpfs: Unknown parameter 'nosiud'`);
+  });
+
+  it('gives a fresh filesystem its skeleton before it becomes read-only and visible', async () => {
+    const out = await stdoutOf([
+      { op: 'openRoot', path: root },
+      { op: 'mkdir', path: '/cg', mode: 0o755 },
+      fsmount('tmpfs', '/cg', {
+        options: ['mode=755'],
+        attrSet: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        dirs: ['cpu,cpuacct', 'memory'],
+        links: ['cpu', 'cpu,cpuacct'],
+      }),
+      bind('/cg/memory', '/cg/cpu', { sourceInRoot: true }),
+      sh(`cd ${root}/cg && ls && readlink cpu && ${probe('/cg')}`),
+    ]);
+    expect(out).toBe('cpu\ncpu,cpuacct\nmemory\ncpu,cpuacct\n/cg ro\n');
+  });
+
+  it('sets mount attributes: in place, bound first, recursively or not', async () => {
+    const readonly = (path: string, flags: Partial<Extract<InitOp, { op: 'setattr' }>> = {}): InitOp => ({
+      op: 'setattr',
+      path,
+      attrSet: MOUNT_ATTR_RDONLY,
+      attrClr: 0,
+      propagation: 0,
+      ...flags,
     });
-    const probe = (path: string) =>
-      `touch ${root}${path}/x 2>/dev/null && echo ${path} rw || echo ${path} ro`;
     const out = await stdoutOf([
       { op: 'openRoot', path: root },
       { op: 'mkdir', path: '/mounted', mode: 0o755 },
-      tmpfs('/mounted'),
-      { op: 'readonly', path: '/mounted' },
+      fsmount('tmpfs', '/mounted'),
+      readonly('/mounted'),
       { op: 'mkdir', path: '/plain', mode: 0o755 },
-      { op: 'readonly', path: '/plain', bindFirst: true },
+      readonly('/plain', { bindFirst: true }),
       { op: 'mkdir', path: '/rec', mode: 0o755 },
-      tmpfs('/rec'),
+      fsmount('tmpfs', '/rec'),
       { op: 'mkdir', path: '/rec/sub', mode: 0o755 },
-      tmpfs('/rec/sub'),
-      { op: 'readonly', path: '/rec', recursive: true },
+      fsmount('tmpfs', '/rec/sub'),
+      readonly('/rec', { recursive: true }),
       { op: 'mkdir', path: '/top', mode: 0o755 },
-      tmpfs('/top'),
+      fsmount('tmpfs', '/top'),
       { op: 'mkdir', path: '/top/sub', mode: 0o755 },
-      tmpfs('/top/sub'),
-      { op: 'readonly', path: '/top' },
-      { op: 'readonly', path: '/missing', ignoreMissing: true },
+      fsmount('tmpfs', '/top/sub'),
+      readonly('/top'),
+      readonly('/missing', { ignoreMissing: true }),
       sh(['/mounted', '/plain', '/rec', '/rec/sub', '/top', '/top/sub'].map(probe).join('; ')),
     ]);
     expect(out).toBe('/mounted ro\n/plain ro\n/rec ro\n/rec/sub ro\n/top ro\n/top/sub rw\n');
 
-    const missing = onlyError(
-      await run([{ op: 'openRoot', path: root }, { op: 'readonly', path: '/missing' }, sh('true')]),
-    );
-    expect(missing).toMatchObject({ opIndex: 1, opcode: OPCODES.readonly, errno: ENOENT });
+    const missing = onlyError(await run([{ op: 'openRoot', path: root }, readonly('/missing'), sh('true')]));
+    expect(missing).toMatchObject({ opIndex: 1, opcode: OPCODES.setattr, errno: ENOENT });
     const notMount = onlyError(
-      await run([
-        { op: 'openRoot', path: root },
-        { op: 'mkdir', path: '/d', mode: 0o755 },
-        { op: 'readonly', path: '/d' },
-        sh('true'),
-      ]),
+      await run([{ op: 'openRoot', path: root }, { op: 'mkdir', path: '/d', mode: 0o755 }, readonly('/d'), sh('true')]),
     );
-    expect(notMount).toMatchObject({
-      opIndex: 2,
-      opcode: OPCODES.readonly,
-      errno: EINVAL,
-      detail: 'make /d read-only',
-    });
+    expect(notMount).toMatchObject({ opIndex: 2, opcode: OPCODES.setattr, errno: EINVAL });
+    expect(notMount.detail).toBe('set mount attributes of /d to 0x1 (clear 0x0) propagation 0x0');
   });
 
   it('masks a directory with an empty read-only tmpfs and a file with /dev/null', async () => {
@@ -397,40 +465,39 @@ describe('mounts', () => {
     expect(error.detail).toMatch(/not the null device/);
   });
 
+  it('opens the root through no symlink when asked, and binds it read-only before anything sees it', async () => {
+    mkdirSync(join(root, 'real'));
+    symlinkSync('real', join(root, 'link'));
+    const error = onlyError(await run([{ op: 'openRoot', path: join(root, 'link'), noSymlinks: true }, sh('true')]));
+    expect(error).toMatchObject({ opIndex: 0, opcode: OPCODES.openRoot, errno: ELOOP });
+    expect(error.detail).toBe(`open root ${root}/link: a component is a symlink`);
+    const out = await stdoutOf([
+      { op: 'openRoot', path: join(root, 'real'), noSymlinks: true },
+      { op: 'mkdir', path: '/made-before', mode: 0o755 },
+      { op: 'openRoot', path: '/', bind: true, attrSet: MOUNT_ATTR_RDONLY },
+      sh(`ls ${root}/real; ${probe('/real')}`),
+    ]);
+    expect(out).toBe('made-before\n/real ro\n');
+  });
+
   for (const rootSwitch of ['pivotRoot', 'moveRoot'] as const) {
     it(`switches the root with ${rootSwitch}`, async () => {
       const out = await stdoutOf([
-        { op: 'mount', source: '', target: '/', fstype: '', flags: MS_PRIVATE | MS_REC, data: '' },
-        { op: 'mount', source: root, target: root, fstype: '', flags: MS_BIND | MS_REC, data: '' },
-        { op: 'openRoot', path: root },
+        { op: 'setattr', path: '/', attrSet: 0, attrClr: 0, propagation: MS_PRIVATE, recursive: true },
+        { op: 'openRoot', path: root, noSymlinks: true },
         { op: 'mkdir', path: '/usr', mode: 0o755 },
-        { op: 'mount', source: '/usr', target: '/usr', fstype: '', flags: MS_BIND | MS_REC, data: '' },
-        {
-          op: 'mount',
-          source: '',
-          target: '/usr',
-          fstype: '',
-          flags: MS_BIND | MS_REC | MS_RDONLY | MS_REMOUNT,
-          data: '',
-        },
+        { op: 'mkdir', path: '/proc', mode: 0o555 },
+        { op: 'openRoot', path: '/', bind: true },
+        bind('/usr', '/usr', { recursive: true, attrSet: MOUNT_ATTR_RDONLY }),
         { op: 'symlink', target: 'usr/bin', path: '/bin' },
         { op: 'symlink', target: 'usr/lib', path: '/lib' },
         { op: 'symlink', target: 'usr/lib64', path: '/lib64' },
-        { op: 'mkdir', path: '/proc', mode: 0o555 },
-        {
-          op: 'mount',
-          source: 'proc',
-          target: '/proc',
-          fstype: 'proc',
-          flags: 0,
-          data: '',
-          targetRealDir: true,
-        },
+        fsmount('proc', '/proc', { targetRealDir: true, targetOnProc: true }),
         { op: rootSwitch },
         { op: 'chdir', path: '/' },
-        sh('ls /; echo $$; test -e /work || echo no-host-root'),
+        sh('ls /; echo $$; test -e /work || echo no-host-root; touch /usr/x 2>&- || echo usr-ro'),
       ]);
-      expect(out).toBe('bin\nlib\nlib64\nproc\nusr\n1\nno-host-root\n');
+      expect(out).toBe('bin\nlib\nlib64\nproc\nusr\n1\nno-host-root\nusr-ro\n');
     });
   }
 });

@@ -3,7 +3,18 @@
 // /bin/true after the go frame).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeProgram, type InitOp, MS_NODEV, MS_NOSUID, OPCODES, RLIM_INFINITY } from '../lib/program.js';
+import {
+  encodeProgram,
+  type InitOp,
+  MOUNT_ATTR__ATIME,
+  MOUNT_ATTR_NOATIME,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
+  MS_SLAVE,
+  OPCODES,
+  RLIM_INFINITY,
+} from '../lib/program.js';
 import {
   assertHelperBuilt,
   contextFrame,
@@ -35,9 +46,10 @@ const str = (text: string | Buffer) => {
   const bytes = Buffer.from(text);
   return Buffer.concat([u32(bytes.length), bytes]);
 };
+const strs = (items: string[]) => Buffer.concat([u32(items.length), ...items.map((item) => str(item))]);
 const rawOp = (opcode: number, payload: Buffer, flags = 0) =>
   Buffer.concat([u16(opcode), u16(flags), u32(payload.length), payload]);
-const header = (count: number, version = 1, magic = 'NSIP') =>
+const header = (count: number, version = 2, magic = 'NSIP') =>
   Buffer.concat([Buffer.from(magic, 'latin1'), u32(version), u32(count)]);
 const rawProgram = (ops: Buffer[], count = ops.length) => Buffer.concat([header(count), ...ops]);
 const execTrue = rawOp(OPCODES.exec, Buffer.concat([u32(1), str('/bin/true'), u32(0)]));
@@ -47,13 +59,27 @@ const RICH_PROGRAM: InitOp[] = [
   { op: 'dumpable', on: false },
   { op: 'waitGo', fd: 4 },
   {
-    op: 'mount',
-    source: 'proc',
-    target: '/proc',
+    op: 'fsmount',
     fstype: 'proc',
-    flags: MS_NOSUID | MS_NODEV,
-    data: 'hidepid=2',
+    source: 'proc',
+    options: ['hidepid=2'],
+    target: '/proc',
+    attrSet: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+    propagation: 0,
+    dirs: ['a'],
+    links: ['b', 'a'],
     targetRealDir: true,
+  },
+  {
+    op: 'bind',
+    source: '/srv',
+    target: '/srv',
+    attrSet: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOATIME,
+    attrClr: MOUNT_ATTR__ATIME,
+    propagation: MS_SLAVE,
+    sourceProcRoot: true,
+    recursive: true,
+    attrRecursive: true,
   },
   { op: 'mkdir', path: '/dev/pts', mode: 0o755 },
   { op: 'mknod', path: '/dev/null', mode: 0o020666, major: 1, minor: 3 },
@@ -61,7 +87,8 @@ const RICH_PROGRAM: InitOp[] = [
   { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },
   { op: 'setgroups', gids: [1, 2, 3] },
   { op: 'capset', effective: 1n, permitted: 3n, inheritable: 0n },
-  { op: 'readonly', path: '/sys', bindFirst: true, recursive: true },
+  { op: 'setattr', path: '/sys', attrSet: MOUNT_ATTR_RDONLY, attrClr: 0, propagation: 0, bindFirst: true, recursive: true },
+  { op: 'openRoot', path: '/', bind: true, attrSet: MOUNT_ATTR_RDONLY, noSymlinks: true },
   { op: 'pivotRoot' },
   { op: 'writeFile', path: '/proc/sys/net/ipv4/ip_forward', data: '1' },
   { op: 'exec', args: ['/bin/sh', '-c', 'true'], env: ['PATH=/bin', 'HOME=/'] },
@@ -125,7 +152,7 @@ describe('the helper decoder', () => {
   it('rejects a bad magic, version or op count', async () => {
     const valid = encodeProgram([{ op: 'exec', args: ['/bin/true'], env: [] }]);
     await expectRejected(Buffer.concat([Buffer.from('NSIX'), valid.subarray(4)]), /magic/);
-    await expectRejected(Buffer.concat([header(1, 2), valid.subarray(12)]), /version 2/);
+    await expectRejected(Buffer.concat([header(1, 1), valid.subarray(12)]), /version 1 is not supported/);
     await expectRejected(header(0), /op count 0/);
     await expectRejected(Buffer.concat([header(4097), valid.subarray(12)]), /op count 4097/);
     await expectRejected(Buffer.alloc(0), /truncated/);
@@ -170,7 +197,7 @@ describe('the helper decoder', () => {
   });
 
   it('rejects unknown opcodes and flag bits', async () => {
-    for (const opcode of [0, 39, 0xffff]) {
+    for (const opcode of [0, 40, 0xffff]) {
       await expectRejected(
         rawProgram([rawOp(opcode, Buffer.alloc(0)), execTrue]),
         new RegExp(`unknown opcode ${opcode}`),
@@ -180,10 +207,10 @@ describe('the helper decoder', () => {
       rawProgram([rawOp(OPCODES.setsid, Buffer.alloc(0), 1), execTrue]),
       /unknown flag bits 0x1/,
     );
-    const mount = Buffer.concat([str(''), str('/'), str(''), u64(0n), str('')]);
+    const setattr = Buffer.concat([str('/'), u32(0), u32(0), u32(0)]);
     await expectRejected(
-      rawProgram([rawOp(OPCODES.mount, mount, 4), execTrue]),
-      /MOUNT: unknown flag bits 0x4/,
+      rawProgram([rawOp(OPCODES.setattr, setattr, 8), execTrue]),
+      /SETATTR: unknown flag bits 0x8/,
     );
   });
 
@@ -224,13 +251,20 @@ describe('the helper decoder', () => {
   });
 
   it('rejects rules that span fields and ops', async () => {
-    const bind = (source: string, flags: bigint, opFlags = 0) =>
-      rawOp(OPCODES.mount, Buffer.concat([str(source), str('/t'), str(''), u64(flags), str('')]), opFlags);
-    await expectRejected(
-      rawProgram([bind('relative', 0x1000n), execTrue]),
-      /bind source "relative" is not an absolute path/,
-    );
-    await expectRejected(rawProgram([bind('/x', 0x1020n, 1), execTrue]), /SOURCE_IN_ROOT needs MS_BIND/);
+    const bind = (attrSet: number, attrClr: number, propagation: number) =>
+      rawOp(OPCODES.bind, Buffer.concat([str('/s'), str('/t'), u32(attrSet), u32(attrClr), u32(propagation)]));
+    await expectRejected(rawProgram([bind(0x10, 0, 0), execTrue]), /needs the whole atime field cleared/);
+    await expectRejected(rawProgram([bind(0x30, 0x70, 0), execTrue]), /atime mode 0x30/);
+    await expectRejected(rawProgram([bind(0x400, 0, 0), execTrue]), /unknown mount attributes 0x400/);
+    await expectRejected(rawProgram([bind(0, 0, 0x44000), execTrue]), /propagation 0x44000 is not one of/);
+    const fsmount = (dirs: string[], links: string[]) =>
+      rawOp(
+        OPCODES.fsmount,
+        Buffer.concat([str('tmpfs'), str(''), u32(0), str('/t'), u32(0), u32(0), strs(dirs), strs(links)]),
+      );
+    await expectRejected(rawProgram([fsmount(['a/b'], []), execTrue]), /dir "a\/b" is not one path component/);
+    await expectRejected(rawProgram([fsmount([], ['x'])]), /links holds 1 strings/);
+    await expectRejected(rawProgram([fsmount([], ['..', 'x']), execTrue]), /link "\.\." is not one path component/);
     await expectRejected(rawProgram([rawOp(OPCODES.exec, Buffer.concat([u32(0), u32(0)]))]), /args is empty/);
     await expectRejected(rawProgram([execTrue, execTrue]), /EXEC at op 0 is not the last op/);
     await expectRejected(rawProgram([rawOp(OPCODES.setsid, Buffer.alloc(0))]), /the last op must be EXEC/);

@@ -1,7 +1,21 @@
 // Shared pieces of the end-to-end tests: a busybox rootfs, bundles, the built
 // CLI, and checks that a run left nothing behind.
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,5 +134,54 @@ export function footprint(stateRoot: string): Footprint {
     stateEntries: existsSync(stateRoot) ? readdirSync(stateRoot).sort() : [],
     children: childPids(),
     mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length,
+  };
+}
+
+/**
+ * What an escape would change on the host, to compare before and after an attack: the
+ * contents of canary files and folders (a hash each), this process's mount table (without
+ * the ids that any new mount namespace shifts), the host's whole cgroup tree, and a state root.
+ */
+export interface HostSnapshot {
+  canaries: Record<string, string>;
+  mounts: string[];
+  cgroups: string[];
+  stateEntries: string[];
+}
+
+function hashTree(path: string): string {
+  const hash = createHash('sha256');
+  const visit = (at: string) => {
+    const stat = lstatSync(at, { throwIfNoEntry: false });
+    if (stat === undefined) return hash.update(`${at} missing\n`);
+    hash.update(`${at} ${stat.mode} ${stat.uid}:${stat.gid}\n`);
+    if (stat.isSymbolicLink()) hash.update(readlinkSync(at));
+    else if (stat.isDirectory()) for (const entry of readdirSync(at).sort()) visit(join(at, entry));
+    else if (stat.isFile()) hash.update(readFileSync(at));
+  };
+  visit(path);
+  return hash.digest('hex');
+}
+
+function cgroupTree(): string[] {
+  const dirs: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    dirs.push(dir);
+    if (depth === 0) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) visit(join(dir, entry.name), depth - 1);
+    }
+  };
+  for (const hierarchy of readdirSync('/sys/fs/cgroup')) visit(join('/sys/fs/cgroup', hierarchy), 8);
+  return dirs.sort();
+}
+
+export function hostSnapshot(canaries: readonly string[], stateRoot: string): HostSnapshot {
+  return {
+    canaries: Object.fromEntries(canaries.map((path) => [path, hashTree(path)])),
+    // Fields 5 on: mount point, options, optional fields, fs type, source, super options.
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map((line) => line.split(' ').slice(4).join(' ')),
+    cgroups: cgroupTree(),
+    stateEntries: existsSync(stateRoot) ? readdirSync(stateRoot).sort() : [],
   };
 }

@@ -137,18 +137,26 @@ describe('nsinit stats, pause and unpause', () => {
     expect(fail('stats', 'nope')).toMatch(/^nsinit: container "nope" does not exist in .*\n255$/);
   });
 
-  it('says so when a running container has no cgroup of its own', async () => {
+  it('pauses and resumes a container whose config asks for no resources: every container has a cgroup', async () => {
     const configPath = join(bundle.dir, 'plain.json');
     writeFileSync(configPath, JSON.stringify({ ...config(undefined, ['sleep', '30']), root: { path: 'rootfs' } }));
     const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', 'plain']);
     const statePath = join(stateRoot, 'plain', 'state.json');
     while (!existsSync(statePath)) await new Promise((resolve) => setTimeout(resolve, 20));
-    const result = spawnSync(process.execPath, [CLI, '--root', stateRoot, 'pause', 'plain'], { encoding: 'utf8' });
-    expect(result.stderr).toBe(
-      'nsinit: container plain has no cgroup of its own: its config sets neither linux.resources nor linux.cgroupsPath\n',
-    );
-    expect(result.status).toBe(255);
-    process.kill((JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number }).pid, 'SIGKILL');
-    await new Promise((resolve) => child.on('exit', resolve));
+    const { pid } = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number };
+    try {
+      const cli = (verb: string) => spawnSync(process.execPath, [CLI, '--root', stateRoot, verb, 'plain'], { encoding: 'utf8' });
+      expect(cli('pause')).toMatchObject({ status: 0, stderr: '' });
+      expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^State:\s+[DS]/m);
+      const frozen = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/:freezer:(.*)$/m)![1]!;
+      expect(readFileSync(`/sys/fs/cgroup/freezer${frozen}/freezer.state`, 'utf8').trim()).toBe('FROZEN');
+      expect(cli('unpause')).toMatchObject({ status: 0, stderr: '' });
+      expect(readFileSync(`/sys/fs/cgroup/freezer${frozen}/freezer.state`, 'utf8').trim()).toBe('THAWED');
+    } finally {
+      // Thawed first, whatever happened above: a frozen process cannot die.
+      spawnSync(process.execPath, [CLI, '--root', stateRoot, 'unpause', 'plain']);
+      process.kill(pid, 'SIGKILL');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
   });
 });

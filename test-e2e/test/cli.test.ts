@@ -35,15 +35,28 @@ function writeConfig(name: string, config: unknown): string {
   return path;
 }
 
-/** The init pid of a container a CLI run started, from its state.json once it is written. */
-async function containerPid(id: string): Promise<number> {
+/**
+ * The init pid of a container a CLI run started, once it runs `command`: state.json is
+ * written before the init is released, so the pid alone does not say the command started.
+ */
+async function containerPid(id: string, command: string): Promise<number> {
   const statePath = join(stateRoot, id, 'state.json');
   const deadline = Date.now() + 10_000;
-  while (!existsSync(statePath)) {
-    if (Date.now() > deadline) throw new Error(`${statePath} never appeared`);
+  const running = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === command;
+    } catch {
+      return false;
+    }
+  };
+  for (;;) {
+    if (existsSync(statePath)) {
+      const { pid } = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number };
+      if (running(pid)) return pid;
+    }
+    if (Date.now() > deadline) throw new Error(`container ${id} never ran ${command}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return (JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number }).pid;
 }
 
 function expectNothingLeft() {
@@ -80,7 +93,7 @@ describe('nsinit exec', () => {
     expect(nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'sh', '-c', 'exit 3']).status).toBe(3);
 
     const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', config, '--id', 'to-kill', '--', 'sleep', '60']);
-    const pid = await containerPid('to-kill');
+    const pid = await containerPid('to-kill', 'sleep');
     process.kill(pid, 'SIGKILL');
     const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     expect(status).toBe(137);
@@ -166,7 +179,7 @@ describe('nsinit exec', () => {
   it('refuses a second container with an id in use', async () => {
     const config = writeConfig('dup.json', busyboxConfig());
     const first = nsinitAsync(['--root', stateRoot, 'exec', '--config', config, '--id', 'dup', '--', 'sleep', '60']);
-    const pid = await containerPid('dup');
+    const pid = await containerPid('dup', 'sleep');
     const second = nsinit(['--root', stateRoot, 'exec', '--config', config, '--id', 'dup', '--', 'true']);
     expect(second.status).toBe(255);
     expect(second.stderr).toMatch(/"dup" already exists/);

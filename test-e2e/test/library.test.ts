@@ -109,6 +109,12 @@ describe('isolation', () => {
     }
   });
 
+  it('gets the default soft RLIMIT_NOFILE back when the config sets none (Node raised its own)', async () => {
+    const hard = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+\S+\s+(\S+)/m)![1]!;
+    const { stdout } = await runToEnd(config(), sh('ulimit -n; ulimit -Hn'));
+    expect(stdout).toBe(`${Math.min(1024, Number(hard))}\n${hard}\n`);
+  });
+
   it('runs as the configured uid, gid and supplementary groups', async () => {
     const { stdout } = await runToEnd(
       config({}, { user: { uid: TEST_USER.uid, gid: TEST_USER.gid, additionalGids: [10] }, cwd: '/home/tester' }),
@@ -238,8 +244,10 @@ describe('failures leave nothing behind', () => {
     const before = footprint(stateRoot);
     const bad = config({ mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/mnt', type: 'no-such-fs', source: 'x' }] });
     const error = await run(bad, { stateRoot, args: ['true'] }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ERR_NSINIT_INIT_FAILED', op: 'mount', errnoCode: 'ENODEV' });
-    expect((error as Error).message).toMatch(/init failed at op \d+ \(mount x on \/mnt\): no such device \(ENODEV\)$/);
+    expect(error).toMatchObject({ code: 'ERR_NSINIT_INIT_FAILED', op: 'fsmount', errnoCode: 'ENODEV' });
+    expect((error as Error).message).toMatch(
+      /init failed at op \d+ \(mount no-such-fs on \/mnt\): no such device \(ENODEV\) \[mount no-such-fs on \/mnt: open a no-such-fs filesystem\]$/,
+    );
     expect(footprint(stateRoot)).toEqual(before);
   });
 

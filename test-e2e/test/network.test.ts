@@ -33,7 +33,14 @@ afterAll(() => {
 const config: () => OciConfig = () =>
   ({
     ociVersion: '1.0.2',
-    process: { args: ['sh'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } },
+    // ping needs a raw socket: without a capabilities section a container has none.
+    process: {
+      args: ['sh'],
+      cwd: '/',
+      env: ['PATH=/bin'],
+      user: { uid: 0, gid: 0 },
+      capabilities: { bounding: ['CAP_NET_RAW'], effective: ['CAP_NET_RAW'], permitted: ['CAP_NET_RAW'] },
+    },
     root: { path: bundle.rootfs },
     mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
     linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'network' }] },

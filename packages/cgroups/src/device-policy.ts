@@ -40,11 +40,14 @@ function sameDevice(exception: DeviceException, rule: DeviceRule): boolean {
 }
 
 /**
- * The policy an ordered rule list leaves, starting from allow-all (what a new cgroup
- * inherits from an unrestricted parent). As the kernel does: a rule for all devices
- * resets the default and drops the exceptions; a rule of the default's kind takes its
- * accesses away from the exception for exactly that device; a rule of the other kind
- * adds its accesses to it.
+ * The policy an ordered rule list leaves, starting from allow-all. That start is the one
+ * that keeps v1 and v2 alike: on v1 the same writes start from what the new cgroup
+ * inherits, and on v2 the program is one of a chain (BPF_F_ALLOW_MULTI) whose ancestors'
+ * programs still decide too, so allow-all here means "as the parent allows". A container's
+ * own rules never rest on it: the mappers start every list with a rule for all devices.
+ * As the kernel does: a rule for all devices resets the default and drops the exceptions;
+ * a rule of the default's kind takes its accesses away from the exception for exactly that
+ * device; a rule of the other kind adds its accesses to it.
  */
 export function deviceRulesPolicy(rules: readonly DeviceRule[]): DevicePolicy {
   let defaultAllow = true;

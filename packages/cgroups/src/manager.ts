@@ -1,9 +1,9 @@
 // A container's cgroup on v1, v2 and hybrid hosts: create, apply, set, stats,
 // freeze, kill, destroy. The manager keeps nothing a second process could not get
 // back from `paths`, which state.json records (see loadCgroupManager).
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync } from 'node:fs';
+import { closeSync, constants, type Dirent, existsSync, mkdirSync, openSync, readdirSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import {
   attachCgroupDeviceProgram,
   detachCgroupDeviceProgram,
@@ -20,6 +20,7 @@ import {
   readCgroupFile,
   readOptionalCgroupFile,
   writeCgroupFile,
+  writeCgroupFiles,
 } from './files.js';
 import { type CgroupLayout, cgroupDirectory, detectCgroupLayout, type LayoutHierarchy } from './layout.js';
 import { type CgroupResources, controllersFor, type ResourceController } from './resources.js';
@@ -131,6 +132,19 @@ async function waitUntil(done: () => boolean, timeoutMs: number, fail: () => Cgr
   }
 }
 
+/** Retries that only yield to the event loop, before the first timed pause. */
+const QUICK_RETRIES = 8;
+
+/**
+ * The pause before retrying a removal the kernel refused with EBUSY. A process that was
+ * killed leaves its cgroups within microseconds of running again, far sooner than the
+ * shortest timer (1 ms): so first a few turns of the event loop, then 1, 2, 4 ... 50 ms.
+ */
+function pauseBeforeRetry(attempt: number): Promise<unknown> {
+  if (attempt < QUICK_RETRIES) return nextTurn();
+  return sleep(Math.min(2 ** (attempt - QUICK_RETRIES), 50));
+}
+
 function isV1Hierarchy(hierarchy: LayoutHierarchy): hierarchy is LayoutHierarchy & { controllers: string[] } {
   return 'controllers' in hierarchy;
 }
@@ -226,11 +240,25 @@ export async function createCgroupManager(options: CgroupManagerOptions): Promis
   return manager;
 }
 
+function cannotCreate(directory: string, error: unknown): CgroupError {
+  const why =
+    errnoCode(error) === 'EEXIST' ? 'it already exists and is not this container’s' : systemCause(error);
+  return new CgroupError(`cannot create the cgroup ${directory}: ${why}`, directory, { cause: error });
+}
+
 /**
  * mkdir of each missing directory from the mount point down to `directory`, recording
  * each in `created` as it is made. Returns the ones made here.
  */
 function makeCgroupDirectory(mountPoint: string, directory: string, created: string[]): string[] {
+  // Usually the parent is there (our own cgroup): one mkdir, with no probing of the path above.
+  try {
+    mkdirSync(directory, { mode: 0o755 });
+    created.push(directory);
+    return [directory];
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw cannotCreate(directory, error);
+  }
   const made: string[] = [];
   const parts = directory.slice(mountPoint.length).split('/').filter(Boolean);
   let current = mountPoint;
@@ -241,9 +269,7 @@ function makeCgroupDirectory(mountPoint: string, directory: string, created: str
       mkdirSync(current, { mode: 0o755 });
     } catch (error) {
       if (errnoCode(error) === 'EEXIST' && !leaf) continue;
-      const why =
-        errnoCode(error) === 'EEXIST' ? 'it already exists and is not this container’s' : systemCause(error);
-      throw new CgroupError(`cannot create the cgroup ${current}: ${why}`, current, { cause: error });
+      throw cannotCreate(current, error);
     }
     created.push(current);
     made.push(current);
@@ -251,12 +277,14 @@ function makeCgroupDirectory(mountPoint: string, directory: string, created: str
   return made;
 }
 
+/**
+ * The parent's cpus and mems, written without first reading the new directory's: it is
+ * empty, or (with clone_children) already holds the same values, which writing again keeps.
+ */
 function inheritCpuset(dir: string): void {
   const parent = posix.dirname(dir);
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    if (readCgroupFile(`${dir}/${file}`).trim() === '') {
-      writeCgroupFile(`${dir}/${file}`, readCgroupFile(`${parent}/${file}`).trim());
-    }
+    writeCgroupFile(`${dir}/${file}`, readCgroupFile(`${parent}/${file}`).trim());
   }
 }
 
@@ -460,14 +488,15 @@ export class CgroupManager {
 
     // Everything is checked before anything changes. v2 is planned twice: the files that
     // decide its conversions (swap, BFQ) appear only once its controllers are enabled.
+    // Those facts are read only for the controllers being set: a container with nothing
+    // but device rules pays for no memory or blkio file.
     const v1Writes = planV1Writes(resources, v1Controllers, {
-      memoryLimit:
-        memoryDir === undefined
-          ? Number.POSITIVE_INFINITY
-          : Number(readCgroupFile(`${memoryDir}/memory.limit_in_bytes`).trim()),
-      swapAccounting: memoryDir !== undefined && existsSync(`${memoryDir}/memory.memsw.limit_in_bytes`),
+      memoryLimit: v1Controllers.has('memory')
+        ? Number(readCgroupFile(`${memoryDir}/memory.limit_in_bytes`).trim())
+        : Number.POSITIVE_INFINITY,
+      swapAccounting: v1Controllers.has('memory') && existsSync(`${memoryDir}/memory.memsw.limit_in_bytes`),
       blkioWeightFile:
-        blkioDir === undefined || existsSync(`${blkioDir}/blkio.weight`)
+        !v1Controllers.has('blkio') || existsSync(`${blkioDir}/blkio.weight`)
           ? 'blkio.weight'
           : 'blkio.bfq.weight',
     });
@@ -477,16 +506,17 @@ export class CgroupManager {
         ? encodeBpfProgram(deviceProgram(deviceRulesPolicy(resources.devices)))
         : null;
 
-    if (this.paths.unified) {
-      enableV2Controllers(this.paths.unified, [...v2ControllersFor(resources, v2Controllers)]);
-    }
+    const v2Needed = v2ControllersFor(resources, v2Controllers);
+    if (this.paths.unified && v2Needed.size > 0) enableV2Controllers(this.paths.unified, [...v2Needed]);
     const v2Writes = planV2Writes(resources, v2Controllers, {
-      swapFile: existsSync(`${v2Dir}/memory.swap.max`),
-      bfq: existsSync(`${v2Dir}/io.bfq.weight`),
+      swapFile: v2Controllers.has('memory') && existsSync(`${v2Dir}/memory.swap.max`),
+      bfq: v2Controllers.has('blkio') && existsSync(`${v2Dir}/io.bfq.weight`),
     });
     this.checkMemoryUsage(resources, v1Controllers.has('memory') ? 'v1' : 'v2');
 
-    for (const write of v1Writes) writeCgroupFile(`${v1Dir(write.controller!)}/${write.file}`, write.value);
+    writeCgroupFiles(
+      v1Writes.map((write) => ({ file: `${v1Dir(write.controller!)}/${write.file}`, value: write.value })),
+    );
     for (const write of v2Writes) writeCgroupFile(`${v2Dir}/${write.file}`, write.value);
     if (devices) this.attachDeviceProgram(devices);
     if (resources.freezer === 'frozen') await this.freeze();
@@ -602,16 +632,25 @@ export class CgroupManager {
   async freeze(options: WaitOptions = {}): Promise<void> {
     const { version, dir } = this.freezer();
     const file = version === 'v1' ? `${dir}/freezer.state` : `${dir}/cgroup.freeze`;
-    writeCgroupFile(file, version === 'v1' ? 'FROZEN' : '1');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const fail = () =>
+      new CgroupError(`${dir} did not freeze in time: it is still ${this.freezerState()}`, file, { value: 'frozen' });
     try {
-      await waitUntil(
-        () => this.freezerState() === 'frozen',
-        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        () =>
-          new CgroupError(`${dir} did not freeze in time: it is still ${this.freezerState()}`, file, {
-            value: 'frozen',
-          }),
-      );
+      if (version === 'v2') {
+        writeCgroupFile(file, '1');
+        await waitUntil(() => this.freezerState() === 'frozen', timeoutMs, fail);
+        return;
+      }
+      // The v1 freezer can stall in FREEZING while its tasks fork: writing FROZEN again moves
+      // it on, and a thaw now and then gets a stuck one going (runc's freezer does both).
+      const deadline = Date.now() + timeoutMs;
+      for (let attempt = 1; ; attempt++) {
+        if (attempt % 25 === 0) writeCgroupFile(file, 'THAWED');
+        writeCgroupFile(file, 'FROZEN');
+        if (this.freezerState() === 'frozen') return;
+        if (Date.now() >= deadline) throw fail();
+        await sleep(Math.min(attempt, 10));
+      }
     } catch (error) {
       // Half-frozen helps nobody: let the processes run again.
       writeCgroupFile(file, version === 'v1' ? 'THAWED' : '0');
@@ -692,21 +731,35 @@ export class CgroupManager {
    */
   async destroy(options: WaitOptions = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    for (const dir of [...this.paths.created].reverse()) {
-      for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-        try {
-          rmdirSync(dir);
-          break;
-        } catch (error) {
-          const code = errnoCode(error);
-          if (code === 'ENOENT') break;
-          if (code !== 'EBUSY' || Date.now() >= deadline) {
-            const inside = code === 'EBUSY' ? this.pidsIn(dir) : [];
-            const why = inside.length > 0 ? ` (processes ${inside.join(', ')} are still inside)` : '';
-            throw new CgroupError(`cannot remove ${dir}: ${systemCause(error)}${why}`, dir, { cause: error });
-          }
-          await sleep(pause);
+    for (const dir of [...this.paths.created].reverse()) await this.removeTree(dir, deadline);
+  }
+
+  /**
+   * Removes a cgroup this manager made and, first, every cgroup below it: a container with a
+   * writable cgroup namespace may make sub-cgroups of its own, and those are inside ours.
+   */
+  private async removeTree(dir: string, deadline: number): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw new CgroupError(`cannot list ${dir}: ${systemCause(error)}`, dir, { cause: error });
+    }
+    for (const entry of entries) if (entry.isDirectory()) await this.removeTree(`${dir}/${entry.name}`, deadline);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === 'ENOENT') return;
+        if (code !== 'EBUSY' || Date.now() >= deadline) {
+          const inside = code === 'EBUSY' ? this.pidsIn(dir) : [];
+          const why = inside.length > 0 ? ` (processes ${inside.join(', ')} are still inside)` : '';
+          throw new CgroupError(`cannot remove ${dir}: ${systemCause(error)}${why}`, dir, { cause: error });
         }
+        await pauseBeforeRetry(attempt);
       }
     }
   }

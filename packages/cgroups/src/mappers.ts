@@ -78,17 +78,42 @@ function deviceNumber(value: number | undefined): number | null {
   return value === undefined || value < 0 ? null : value;
 }
 
+/** The rule every container's list starts from: runc reads a device list as an allowlist. */
+const DENY_ALL_DEVICES: DeviceRule = Object.freeze({
+  allow: false,
+  type: 'a',
+  major: null,
+  minor: null,
+  access: 'rwm',
+});
+
+/** Each node the config creates may be used (mknod, read, write), as runc allows it. */
+function nodeRules(linuxDevices: readonly OciLinuxDeviceInput[]): DeviceRule[] {
+  return linuxDevices
+    .filter((device) => device.type !== 'p')
+    .map((device) => ({
+      allow: true,
+      type: device.type === 'b' ? 'b' : 'c',
+      major: deviceNumber(device.major),
+      minor: deviceNumber(device.minor),
+      access: 'rwm',
+    }));
+}
+
 /**
- * Device rules as runc orders them: the config's, then the devices every container may
- * use (DEFAULT_ALLOWED_DEVICES), then the config's own device nodes. An empty rule list
- * restricts nothing and gets no rules at all.
+ * A container's device rules, always, in runc's order: deny all, the config's rules,
+ * the devices every container may use (DEFAULT_ALLOWED_DEVICES), then the config's own
+ * device nodes. No rules in the config means the defaults alone, never "all devices":
+ * without a devices cgroup a container with CAP_MKNOD could open the host's disks.
+ * The leading deny-all is left out when the config's first rule is for all devices
+ * itself, which resets the state anyway (runc's default config starts so), so that
+ * `{ allow: true, access: 'rwm' }` first still means every device (a privileged container).
  */
 export function deviceRulesFromOci(
   rules: readonly OciDeviceRuleInput[] | undefined,
   linuxDevices: readonly OciLinuxDeviceInput[] = [],
-): DeviceRule[] | undefined {
-  if (!rules || rules.length === 0) return undefined;
-  const out: DeviceRule[] = rules.map((rule, index) => {
+): DeviceRule[] {
+  const fromConfig: DeviceRule[] = (rules ?? []).map((rule, index) => {
     const type = rule.type ?? 'a';
     if (type !== 'a' && type !== 'c' && type !== 'b') {
       refuse(`linux.resources.devices[${index}].type`, type, 'expected a, c or b');
@@ -101,22 +126,18 @@ export function deviceRulesFromOci(
       access: rule.access || 'rwm',
     };
   });
-  out.push(...DEFAULT_ALLOWED_DEVICES);
-  for (const device of linuxDevices) {
-    if (device.type === 'p') continue;
-    out.push({
-      allow: true,
-      type: device.type === 'b' ? 'b' : 'c',
-      major: deviceNumber(device.major),
-      minor: deviceNumber(device.minor),
-      access: 'rwm',
-    });
-  }
-  return out;
+  const resetsFirst = fromConfig[0]?.type === 'a';
+  return [
+    ...(resetsFirst ? [] : [{ ...DENY_ALL_DEVICES }]),
+    ...fromConfig,
+    ...DEFAULT_ALLOWED_DEVICES,
+    ...nodeRules(linuxDevices),
+  ];
 }
 
 /**
- * OCI `linux.resources` (with `linux.devices`, whose nodes the container may use).
+ * OCI `linux.resources` (with `linux.devices`, whose nodes the container may use). The
+ * result always has device rules (see deviceRulesFromOci), also without `resources`.
  * What nsinit cannot enforce is refused: kernel memory limits (gone from Linux),
  * memory.useHierarchy false (always hierarchical now), rdma.
  */
@@ -124,7 +145,7 @@ export function resourcesFromOci(
   resources: OciResourcesInput | undefined,
   linuxDevices?: readonly OciLinuxDeviceInput[],
 ): CgroupResources {
-  if (!resources) return {};
+  if (!resources) return { devices: deviceRulesFromOci(undefined, linuxDevices) };
   const { memory: m, cpu: c, blockIO: b, network: n } = resources;
   if (set(m?.kernel) !== undefined)
     refuse(
@@ -183,18 +204,16 @@ export function resourcesFromOci(
   const network = n
     ? compact({ classId: set(n.classID), priorities: n.priorities?.length ? n.priorities : undefined })
     : undefined;
-  return (
-    compact<CgroupResources>({
-      memory,
-      cpu,
-      pids: set(resources.pids?.limit) === undefined ? undefined : { limit: resources.pids!.limit },
-      blockIO,
-      hugepageLimits: resources.hugepageLimits?.length ? resources.hugepageLimits : undefined,
-      network,
-      devices: deviceRulesFromOci(resources.devices, linuxDevices),
-      unified: resources.unified && Object.keys(resources.unified).length > 0 ? resources.unified : undefined,
-    }) ?? {}
-  );
+  const mapped = compact<CgroupResources>({
+    memory,
+    cpu,
+    pids: set(resources.pids?.limit) === undefined ? undefined : { limit: resources.pids!.limit },
+    blockIO,
+    hugepageLimits: resources.hugepageLimits?.length ? resources.hugepageLimits : undefined,
+    network,
+    unified: resources.unified && Object.keys(resources.unified).length > 0 ? resources.unified : undefined,
+  });
+  return { ...mapped, devices: deviceRulesFromOci(resources.devices, linuxDevices) };
 }
 
 /** A device of the 2014 container.json: `type` is a Go rune (99 = 'c') or a letter. */
@@ -235,37 +254,39 @@ function deviceType2014(type: number | string, field: string): 'a' | 'b' | 'c' {
  * container.json's `cgroups`: the resources, and where the cgroup goes (`parent`/`name`,
  * for createCgroupManager). `memory_swap` is memory plus swap, as documented in 2014,
  * and is honoured as such (not doubled from `memory` as the 2014 code did); -1 lifts it.
- * Device rules: all allowed with `allow_all_devices`/`device_access`, else deny all but
- * `allowed_devices`, then DEFAULT_ALLOWED_DEVICES; none without either key.
+ * Device rules, always: every device with `allow_all_devices`/`device_access` (one rule for
+ * all devices, after which the defaults would change nothing), else deny all, then
+ * `allowed_devices`, then DEFAULT_ALLOWED_DEVICES. Without any of these keys (or without
+ * `cgroups`) that is the defaults alone, never every device: the 2014 code denied all then too.
  */
 export function resourcesFromContainerJson(cgroups: ContainerJsonCgroupsInput | undefined): {
   resources: CgroupResources;
   parent?: string;
   name?: string;
 } {
-  if (!cgroups) return { resources: {} };
-  let devices: DeviceRule[] | undefined;
-  if (cgroups.allow_all_devices || cgroups.device_access) {
-    devices = [{ allow: true, type: 'a', major: null, minor: null, access: 'rwm' }];
-  } else if (cgroups.allowed_devices) {
-    devices = [
-      { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
-      ...cgroups.allowed_devices.map((device, index) => ({
-        allow: true,
-        type: deviceType2014(device.type, `cgroups.allowed_devices[${index}].type`),
-        major: deviceNumber(device.major_number),
-        minor: deviceNumber(device.minor_number),
-        access: device.cgroup_permissions || 'rwm',
-      })),
-      ...DEFAULT_ALLOWED_DEVICES,
-    ];
-  }
+  if (!cgroups) return { resources: { devices: [{ ...DENY_ALL_DEVICES }, ...DEFAULT_ALLOWED_DEVICES] } };
+  const devices: DeviceRule[] =
+    cgroups.allow_all_devices || cgroups.device_access
+      ? [{ allow: true, type: 'a', major: null, minor: null, access: 'rwm' }]
+      : [
+          { ...DENY_ALL_DEVICES },
+          ...(cgroups.allowed_devices ?? []).map(
+            (device, index): DeviceRule => ({
+              allow: true,
+              type: deviceType2014(device.type, `cgroups.allowed_devices[${index}].type`),
+              major: deviceNumber(device.major_number),
+              minor: deviceNumber(device.minor_number),
+              access: device.cgroup_permissions || 'rwm',
+            }),
+          ),
+          ...DEFAULT_ALLOWED_DEVICES,
+        ];
   let freezer: CgroupResources['freezer'];
   if (cgroups.freezer === 'FROZEN') freezer = 'frozen';
   else if (cgroups.freezer === 'THAWED') freezer = 'thawed';
   else if (cgroups.freezer) refuse('cgroups.freezer', cgroups.freezer, 'expected FROZEN or THAWED');
-  const resources =
-    compact<CgroupResources>({
+  const resources: CgroupResources = {
+    ...compact<CgroupResources>({
       memory: compact<MemoryResources>({
         limit: set(cgroups.memory),
         reservation: set(cgroups.memory_reservation),
@@ -278,9 +299,10 @@ export function resourcesFromContainerJson(cgroups: ContainerJsonCgroupsInput | 
         cpus: cgroups.cpuset_cpus || undefined,
         mems: cgroups.cpuset_mems || undefined,
       }),
-      devices,
       freezer,
-    }) ?? {};
+    }),
+    devices,
+  };
   return {
     resources,
     ...(cgroups.parent ? { parent: cgroups.parent } : {}),

@@ -18,6 +18,7 @@ import {
   deviceRulesPolicy,
   detectCgroupLayout,
   encodeBpfProgram,
+  resourcesFromOci,
 } from '../src/index.js';
 
 const rule = (
@@ -139,6 +140,8 @@ describe.skipIf(!devicesHierarchy || process.getuid?.() !== 0)(
         rule(true, 'c', 1, 3, 'w'),
       ],
       [DENY_ALL, rule(true, 'c', 1, 3, 'rwm'), ALLOW_ALL, DENY_ALL, rule(true, 'c', 1, 5, 'm')],
+      // What a config without linux.resources gets, with its one device node (/dev/fuse).
+      resourcesFromOci(undefined, [{ type: 'c', major: 10, minor: 229 }]).devices!,
     ];
     it.each(cases.map((rules, index) => [index, rules] as const))(
       'case %i reads as the kernel reads it',
@@ -323,6 +326,36 @@ function kernelAllows(
   if (policy.defaultAllow) return !matches.some((e) => (request.access & e.access) !== 0);
   return matches.some((e) => (request.access & ~e.access) === 0);
 }
+
+describe('the program of the default rules (a config without linux.resources)', () => {
+  // Built in each test, so that a mapper giving no rules fails the tests rather than the file.
+  const program = () =>
+    encodeBpfProgram(deviceProgram(deviceRulesPolicy(resourcesFromOci(undefined).devices ?? [])), 'LE');
+  const BLOCK = 1;
+  const CHAR = 2;
+  const cases: [string, boolean, { type: number; access: number; major: number; minor: number }][] = [
+    ['mknod of a loop device node', true, { type: BLOCK, access: M, major: 7, minor: 0 }],
+    ['read and write of loop0', false, { type: BLOCK, access: R | W, major: 7, minor: 0 }],
+    ['read of loop0', false, { type: BLOCK, access: R, major: 7, minor: 0 }],
+    ['write of zram0', false, { type: BLOCK, access: W, major: 253, minor: 0 }],
+    ['read of a virtio disk', false, { type: BLOCK, access: R, major: 254, minor: 0 }],
+    ['read and write of /dev/mem', false, { type: CHAR, access: R | W, major: 1, minor: 1 }],
+    ['read of /dev/tty1', false, { type: CHAR, access: R, major: 4, minor: 1 }],
+    ['read and write of /dev/null', true, { type: CHAR, access: R | W, major: 1, minor: 3 }],
+    ['read of /dev/zero', true, { type: CHAR, access: R, major: 1, minor: 5 }],
+    ['write of /dev/full', true, { type: CHAR, access: W, major: 1, minor: 7 }],
+    ['read of /dev/random', true, { type: CHAR, access: R, major: 1, minor: 8 }],
+    ['mknod, read and write of /dev/urandom', true, { type: CHAR, access: R | W | M, major: 1, minor: 9 }],
+    ['read and write of /dev/tty', true, { type: CHAR, access: R | W, major: 5, minor: 0 }],
+    ['read and write of a pty', true, { type: CHAR, access: R | W, major: 136, minor: 4 }],
+    ['read and write of /dev/ptmx', true, { type: CHAR, access: R | W, major: 5, minor: 2 }],
+    ['read and write of /dev/net/tun', true, { type: CHAR, access: R | W, major: 10, minor: 200 }],
+    ['read of /dev/fuse (not a default)', false, { type: CHAR, access: R, major: 10, minor: 229 }],
+  ];
+  it.each(cases)('%s: allowed %s', (_, allowed, request) => {
+    expect(run(program(), request)).toBe(allowed ? 1 : 0);
+  });
+});
 
 describe('deviceProgram decisions', () => {
   const policies: [string, DeviceRule[]][] = [

@@ -258,6 +258,14 @@ describe.skipIf(!usable)('cgroup v1 manager on this machine', () => {
     }
   });
 
+  it('removes sub-cgroups a container made inside its own (a writable cgroup namespace), and nothing above', async () => {
+    const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
+    for (const dir of new Set(Object.values(manager.paths.v1))) mkdirSync(`${dir}/made-inside/deeper`, { recursive: true });
+    await manager.destroy();
+    for (const dir of manager.paths.created) expect(existsSync(dir)).toBe(false);
+    for (const hierarchy of v1Only.v1) expect(existsSync(cgroupDirectory(hierarchy, hierarchy.ownCgroup))).toBe(true);
+  });
+
   it('fails destroy with the pids still inside after retrying', async () => {
     const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
     const sleeper = await workload('sleep 30');

@@ -5,11 +5,15 @@ import {
   type CgroupResources,
   DEFAULT_ALLOWED_DEVICES,
   type DeviceRule,
+  deviceRulesFromOci,
+  deviceRulesPolicy,
   resourcesFromContainerJson,
   resourcesFromOci,
 } from '../src/index.js';
 
 const DENY_ALL: DeviceRule = { allow: false, type: 'a', major: null, minor: null, access: 'rwm' };
+/** What every container gets when its config says nothing about devices. */
+const DEFAULT_RULES: DeviceRule[] = [DENY_ALL, ...DEFAULT_ALLOWED_DEVICES];
 
 describe('resourcesFromOci', () => {
   it('maps every linux.resources field', () => {
@@ -80,6 +84,7 @@ describe('resourcesFromOci', () => {
       hugepageLimits: [{ pageSize: '2MB', limit: 4096 }],
       network: { classId: 7, priorities: [{ name: 'eth0', priority: 1 }] },
       unified: { 'memory.high': '900' },
+      devices: DEFAULT_RULES,
     } satisfies CgroupResources);
   });
 
@@ -93,9 +98,12 @@ describe('resourcesFromOci', () => {
         hugepageLimits: [],
         unified: {},
       }),
-    ).toEqual({ memory: { swap: -1 } });
-    expect(resourcesFromOci({ pids: { limit: -1 } })).toEqual({ pids: { limit: -1 } });
-    expect(resourcesFromOci(undefined)).toEqual({});
+    ).toEqual({ memory: { swap: -1 }, devices: DEFAULT_RULES });
+    expect(resourcesFromOci({ pids: { limit: -1 } })).toEqual({
+      pids: { limit: -1 },
+      devices: DEFAULT_RULES,
+    });
+    expect(resourcesFromOci(undefined)).toEqual({ devices: DEFAULT_RULES });
   });
 
   it('orders device rules as runc does: the config, the defaults, then the device nodes', () => {
@@ -115,8 +123,61 @@ describe('resourcesFromOci', () => {
       { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
       { allow: true, type: 'b', major: 7, minor: 0, access: 'rwm' },
     ]);
-    // No rules restrict nothing: no defaults either.
-    expect(resourcesFromOci({ devices: [] }, [{ type: 'c', major: 1, minor: 1 }])).toEqual({});
+    // No rules in the config: deny all but the defaults and the config's own nodes.
+    expect(resourcesFromOci({ devices: [] }, [{ type: 'c', major: 1, minor: 1 }])).toEqual({
+      devices: [...DEFAULT_RULES, { allow: true, type: 'c', major: 1, minor: 1, access: 'rwm' }],
+    });
+  });
+
+  it('always gives device rules: the defaults when the config has none, never every device', () => {
+    const nodes = [{ type: 'c', major: 10, minor: 229 }, { type: 'p' }];
+    const fuse: DeviceRule = { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' };
+    expect(deviceRulesFromOci(undefined)).toEqual(DEFAULT_RULES);
+    expect(deviceRulesFromOci([])).toEqual(DEFAULT_RULES);
+    expect(deviceRulesFromOci(undefined, nodes)).toEqual([...DEFAULT_RULES, fuse]);
+    expect(resourcesFromOci(undefined, nodes)).toEqual({ devices: [...DEFAULT_RULES, fuse] });
+    expect(resourcesFromOci({}).devices).toEqual(DEFAULT_RULES);
+    expect(resourcesFromOci({ memory: { limit: 1 << 20 } }).devices).toEqual(DEFAULT_RULES);
+    expect(deviceRulesPolicy(DEFAULT_RULES)).toMatchObject({ defaultAllow: false });
+  });
+
+  it('reads config rules as an allowlist: deny all first unless the first rule is for all devices', () => {
+    const tun: DeviceRule = { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' };
+    // A rule against one device on its own does not mean "everything else" (runc starts from deny-all).
+    expect(deviceRulesFromOci([{ allow: false, type: 'b', major: 7, access: 'rwm' }])).toEqual([
+      DENY_ALL,
+      { allow: false, type: 'b', major: 7, minor: null, access: 'rwm' },
+      ...DEFAULT_ALLOWED_DEVICES,
+    ]);
+    expect(deviceRulesFromOci([{ allow: true, type: 'c', major: 10, minor: 200 }])).toEqual([
+      DENY_ALL,
+      tun,
+      ...DEFAULT_ALLOWED_DEVICES,
+    ]);
+    // A privileged container: every device, the defaults and nodes changing nothing after it.
+    const privileged = deviceRulesFromOci(
+      [{ allow: true, access: 'rwm' }],
+      [{ type: 'b', major: 7, minor: 0 }],
+    );
+    expect(privileged[0]).toEqual({ allow: true, type: 'a', major: null, minor: null, access: 'rwm' });
+    expect(privileged.slice(1, -1)).toEqual(DEFAULT_ALLOWED_DEVICES);
+    expect(deviceRulesPolicy(privileged)).toEqual({ defaultAllow: true, exceptions: [] });
+  });
+
+  it('starts every rule list with a rule for all devices, so no container inherits its parent rules', () => {
+    // deviceRulesPolicy (and the v1 kernel) start from what the parent allows; these lists
+    // reset that first, so what they mean does not depend on it.
+    for (const rules of [
+      deviceRulesFromOci(undefined),
+      deviceRulesFromOci([{ allow: true, type: 'c', major: 1, minor: 3, access: 'r' }]),
+      deviceRulesFromOci([{ allow: false, access: 'rwm' }]),
+      deviceRulesFromOci([{ allow: true, access: 'rwm' }]),
+      resourcesFromContainerJson(undefined).resources.devices!,
+      resourcesFromContainerJson({ allowed_devices: [] }).resources.devices!,
+      resourcesFromContainerJson({ allow_all_devices: true }).resources.devices!,
+    ]) {
+      expect(rules[0]?.type).toBe('a');
+    }
   });
 
   it('refuses what it cannot enforce, naming the field', () => {
@@ -166,6 +227,7 @@ describe('resourcesFromContainerJson', () => {
         memory: { limit: 64 << 20, reservation: 32 << 20, swap: 96 << 20 },
         cpu: { shares: 512, quota: 20_000, period: 100_000, cpus: '0-1', mems: '0' },
         freezer: 'frozen',
+        devices: DEFAULT_RULES,
       },
       parent: 'nsinit',
       name: 'web',
@@ -175,8 +237,8 @@ describe('resourcesFromContainerJson', () => {
   it('reads Go zero values as unset', () => {
     expect(
       resourcesFromContainerJson({ name: '', memory: 0, cpu_shares: 0, cpuset_cpus: '', freezer: '' }),
-    ).toEqual({ resources: {} });
-    expect(resourcesFromContainerJson(undefined)).toEqual({ resources: {} });
+    ).toEqual({ resources: { devices: DEFAULT_RULES } });
+    expect(resourcesFromContainerJson(undefined)).toEqual({ resources: { devices: DEFAULT_RULES } });
   });
 
   it('turns the device fields into rules: all allowed, or deny all but the listed and the defaults', () => {
@@ -199,7 +261,16 @@ describe('resourcesFromContainerJson', () => {
       { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' },
       ...DEFAULT_ALLOWED_DEVICES,
     ]);
-    expect(resourcesFromContainerJson({ memory: 1 }).resources.devices).toBeUndefined();
+    expect(resourcesFromContainerJson({ memory: 1 }).resources.devices).toEqual(DEFAULT_RULES);
+  });
+
+  it('denies all but the defaults when no device key says otherwise', () => {
+    expect(resourcesFromContainerJson(undefined).resources.devices).toEqual(DEFAULT_RULES);
+    expect(resourcesFromContainerJson({ name: 'web' }).resources.devices).toEqual(DEFAULT_RULES);
+    expect(resourcesFromContainerJson({ allowed_devices: [] }).resources.devices).toEqual(DEFAULT_RULES);
+    expect(
+      resourcesFromContainerJson({ allow_all_devices: false, device_access: false }).resources.devices,
+    ).toEqual(DEFAULT_RULES);
   });
 
   it('refuses device types and freezer states it does not know', () => {

@@ -4,6 +4,7 @@ import {
   type CgroupResources,
   type CgroupWrite,
   planV1Writes,
+  resourcesFromOci,
   planV2Writes,
   type ResourceController,
   type V1Facts,
@@ -94,6 +95,32 @@ describe('planV1Writes', () => {
       'net_prio net_prio.ifpriomap=eth0 5',
       'devices devices.deny=a *:* rwm',
       'devices devices.allow=c 1:3 rw',
+    ]);
+  });
+
+  it("writes a config's default device rules: deny all, then each allowed device, in runc's order", () => {
+    // No linux.resources, one device node (/dev/fuse): nothing but the devices cgroup is written.
+    const resources = resourcesFromOci(undefined, [{ type: 'c', major: 10, minor: 229 }]);
+    expect(lines(planV1Writes(resources, ALL, V1))).toEqual([
+      'devices devices.deny=a *:* rwm',
+      'devices devices.allow=c *:* m',
+      'devices devices.allow=b *:* m',
+      'devices devices.allow=c 1:3 rwm',
+      'devices devices.allow=c 1:8 rwm',
+      'devices devices.allow=c 1:7 rwm',
+      'devices devices.allow=c 5:0 rwm',
+      'devices devices.allow=c 1:5 rwm',
+      'devices devices.allow=c 1:9 rwm',
+      'devices devices.allow=c 136:* rwm',
+      'devices devices.allow=c 5:2 rwm',
+      'devices devices.allow=c 10:200 rwm',
+      'devices devices.allow=c 10:229 rwm',
+    ]);
+    // A privileged config: every device first; the rest changes nothing, as in runc.
+    const privileged = resourcesFromOci({ devices: [{ allow: true, access: 'rwm' }] });
+    expect(lines(planV1Writes(privileged, ALL, V1)).slice(0, 2)).toEqual([
+      'devices devices.allow=a *:* rwm',
+      'devices devices.allow=c *:* m',
     ]);
   });
 

@@ -2,20 +2,20 @@
 // inside the container. All policy lives here: which mounts, in which order,
 // which devices, which capabilities. The helper only executes the list.
 import {
+  CgroupError,
   type CgroupManagerOptions,
   type CgroupPaths,
   type CgroupResources,
-  cgroupDirectory,
   type LayoutHierarchy,
   planCgroupPaths,
   resourcesFromOci,
 } from '@nsinit/cgroups';
 import { posix } from 'node:path';
-import type { InitOp } from '@nsinit/native';
+import { encodeProgram, type InitOp, MountAttr, PROGRAM_LIMITS, ProgramEncodeError, type Propagation } from '@nsinit/native';
 import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/spec';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 import type { HostFacts } from './host.js';
-import { MS, PROPAGATION_OPTIONS, parseMountOptions } from './mount-options.js';
+import { bindFsOptions, MS, PROPAGATION_OPTIONS, type ParsedMountOptions, parseMountOptions } from './mount-options.js';
 
 export const NAMESPACE_FLAGS = {
   mount: 0x00020000,
@@ -79,8 +79,8 @@ export interface CompiledProgram {
   cloneFlags: number;
   /** Things runc would warn about: the program still runs. */
   warnings: string[];
-  /** Set when the config asks for a cgroup (linux.cgroupsPath or linux.resources). */
-  cgroup: CgroupPlan | null;
+  /** The container's own cgroup: every container gets one, with the default device rules at least. */
+  cgroup: CgroupPlan;
   /** Namespaces to join: the parent opens each `path` and places it at `fd` in the child. */
   namespaceFiles: { type: NamespaceType; path: string; fd: number }[];
   /** With a terminal and a fresh /dev: where the parent places a detached mount of the console's pts (for /dev/console). */
@@ -92,6 +92,8 @@ export interface CompiledProgram {
 const JOINABLE: readonly NamespaceType[] = ['ipc', 'uts', 'network', 'cgroup'];
 
 const DEFAULT_UMASK = 0o022;
+/** The kernel's soft RLIMIT_NOFILE for init (INR_OPEN_CUR). */
+const DEFAULT_OPEN_FILES = 1024n;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
@@ -187,11 +189,20 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   ops.push(...rootfsOps.ops);
 
   for (const [key, value] of Object.entries(config.linux?.sysctl ?? {})) {
-    ops.push({ op: 'writeFile', path: sysctlPath(key, namespaces), data: value });
+    ops.push({ op: 'writeFile', path: sysctlPath(key, namespaces, namespaceFiles, input.host), data: value });
   }
   for (const path of config.linux?.maskedPaths ?? []) ops.push({ op: 'mask', path });
   for (const path of config.linux?.readonlyPaths ?? []) {
-    ops.push({ op: 'readonly', path, bindFirst: true, recursive: true, ignoreMissing: true });
+    ops.push({
+      op: 'setattr',
+      path,
+      attrSet: MountAttr.RDONLY,
+      attrClr: 0,
+      propagation: 0,
+      bindFirst: true,
+      recursive: true,
+      ignoreMissing: true,
+    });
   }
   if (config.hostname !== undefined && config.hostname !== '') {
     if (!namespaces.has('uts')) throw new InvalidConfigError('hostname', 'unable to set hostname without a private UTS namespace');
@@ -205,6 +216,14 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   const umask = process.user?.umask ?? DEFAULT_UMASK;
   if (umask > 0o777) throw new InvalidConfigError('process.user.umask', `0o${umask.toString(8)} is more than permission bits (at most 0o777)`);
   ops.push({ op: 'umask', mask: umask });
+  if (!(process.rlimits ?? []).some((limit) => limit.type === 'RLIMIT_NOFILE')) {
+    // Node raised its soft limit to the hard one; a container that asked for nothing gets the
+    // kernel's default soft limit back, as runc restores the one it found (select() and
+    // programs that loop over every fd number expect 1024).
+    const hard = input.host.openFilesHardLimit;
+    const soft = hard < DEFAULT_OPEN_FILES ? hard : DEFAULT_OPEN_FILES;
+    ops.push({ op: 'setrlimit', resource: RLIMITS.RLIMIT_NOFILE, soft, hard });
+  }
   for (const [index, limit] of (process.rlimits ?? []).entries()) {
     const resource = RLIMITS[limit.type as keyof typeof RLIMITS];
     if (resource === undefined) throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
@@ -226,6 +245,72 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   let cloneFlags = 0;
   for (const type of namespaces) if (type !== 'cgroup' && !joined.has(type)) cloneFlags |= NAMESPACE_FLAGS[type];
   return { ops, cloneFlags, warnings, cgroup, namespaceFiles, consoleMountFd: rootfsOps.consoleBound ? consoleMountFd : null };
+}
+
+/** The config field an op of the program comes from, to name it when the program's limits are hit. */
+function fieldOfOp(op: InitOp | undefined, opField: string | undefined): string {
+  switch (op?.op) {
+    case 'exec':
+      return opField === 'env' ? 'process.env' : 'process.args';
+    case 'setgroups':
+      return 'process.user.additionalGids';
+    case 'sethostname':
+      return 'hostname';
+    case 'setdomainname':
+      return 'domainname';
+    case 'chdir':
+      return 'process.cwd';
+    case 'bind':
+    case 'fsmount':
+    case 'mkdir':
+    case 'createFile':
+      return 'mounts';
+    case 'mknod':
+    case 'chown':
+      return 'linux.devices';
+    case 'writeFile':
+      return op.path.startsWith('/proc/sys/') ? 'linux.sysctl' : 'process.oomScoreAdj';
+    case 'mask':
+      return 'linux.maskedPaths';
+    case 'setattr':
+      return 'linux.readonlyPaths';
+    default:
+      return 'the config';
+  }
+}
+
+/**
+ * Encodes a compiled program for the helper. A config too big for the program's limits is
+ * an error about the config, naming the field that made it so ("mounts: 5000 entries ..."),
+ * not about an op the user never wrote.
+ */
+export function encodeCompiled(ops: readonly InitOp[], config: OciConfig): Buffer {
+  if (ops.length > PROGRAM_LIMITS.maxOps) {
+    const lists: [string, number][] = [
+      ['mounts', config.mounts?.length ?? 0],
+      ['linux.devices', config.linux?.devices?.length ?? 0],
+      ['linux.maskedPaths', config.linux?.maskedPaths?.length ?? 0],
+      ['linux.readonlyPaths', config.linux?.readonlyPaths?.length ?? 0],
+      ['linux.sysctl', Object.keys(config.linux?.sysctl ?? {}).length],
+      ['process.rlimits', config.process?.rlimits?.length ?? 0],
+    ];
+    const [field, count] = lists.reduce((most, list) => (list[1] > most[1] ? list : most));
+    throw new InvalidConfigError(
+      field,
+      `${count} entries make an init program of ${ops.length} operations; the limit is ${PROGRAM_LIMITS.maxOps}`,
+    );
+  }
+  try {
+    return encodeProgram(ops);
+  } catch (error) {
+    if (!(error instanceof ProgramEncodeError)) throw error;
+    const op = error.opIndex === undefined ? undefined : ops[error.opIndex];
+    const problem = error.message.slice(error.message.indexOf('): ') + 3);
+    if (/grows past/.test(error.message)) {
+      throw new InvalidConfigError('the config', `makes an init program larger than its limit of ${PROGRAM_LIMITS.maxBytes} bytes`);
+    }
+    throw new InvalidConfigError(fieldOfOp(op, error.field), problem.replace(/^[a-zA-Z]+(\[\d+\])? /, (name) => `${name.trim()}: `));
+  }
 }
 
 function rejectUnsupported(config: OciConfig): void {
@@ -289,26 +374,31 @@ function isBind(mount: OciMount): boolean {
 }
 
 /**
- * A container gets a cgroup of its own when its config asks for one — a cgroupsPath or
- * any resource — as the seed did (a container without cgroups shares ours). Creating one
- * in every hierarchy costs more than the rest of a start, so it is not done for nothing.
+ * Every container gets a cgroup of its own, as under runc: its device rules (deny all but
+ * the standard nodes, whatever else the config asks) are what keeps CAP_MKNOD from opening
+ * the host's disks, and its directories are what the container's /sys/fs/cgroup shows.
  */
-function planCgroup(input: CompileInput): CgroupPlan | null {
+function planCgroup(input: CompileInput): CgroupPlan {
   const linux = input.config.linux;
   const resources = resourcesFromOci(linux?.resources, linux?.devices);
-  if (!linux?.cgroupsPath && Object.keys(resources).length === 0) return null;
   const options: CgroupManagerOptions = {
     ...(linux?.cgroupsPath ? { path: linux.cgroupsPath } : { name: `nsinit-${input.id}` }),
     layout: input.host.cgroupLayout(),
   };
-  return { options, resources, paths: planCgroupPaths(options) };
+  try {
+    return { options, resources, paths: planCgroupPaths(options) };
+  } catch (error) {
+    // Placement is all a plan can fail at, and with a cgroupsPath that is where it is placed.
+    if (!linux?.cgroupsPath || !(error instanceof CgroupError)) throw error;
+    throw new InvalidConfigError('linux.cgroupsPath', error.message.replace(/^path /, ''));
+  }
 }
 
 /** `consoleBound`: whether /dev/console was bound (only in a fresh /dev), so the parent passes its mount. */
 function compileRootfs(
   input: CompileInput,
   namespaces: Set<NamespaceType>,
-  cgroup: CgroupPlan | null,
+  cgroup: CgroupPlan,
   consoleMountFd: number | null,
 ): { ops: InitOp[]; consoleBound: boolean } {
   const { config, rootfs } = input;
@@ -319,13 +409,9 @@ function compileRootfs(
   // isolates every mount made below, and there is no old root to detach.
   const switchRoot = rootfs !== '/';
   const propagation = rootPropagation(config.linux?.rootfsPropagation, switchRoot && (input.noPivotRoot ?? false));
-  ops.push({ op: 'mount', source: '', target: '/', fstype: '', flags: BigInt(propagation), data: '' });
-  if (switchRoot) {
-    ops.push(
-      { op: 'mount', source: rootfs, target: rootfs, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
-      { op: 'openRoot', path: rootfs },
-    );
-  }
+  ops.push({ op: 'setattr', path: '/', attrSet: 0, attrClr: 0, ...propagation });
+  // Named by its real path (run() checked): the helper refuses any symlink on the way, so none can be swapped in.
+  if (switchRoot) ops.push({ op: 'openRoot', path: rootfs, noSymlinks: true });
 
   // A destination is created right after the mount that contains it; those in
   // no mount are created first, while the root may still be written.
@@ -346,7 +432,11 @@ function compileRootfs(
     if (containing(mount.destination, index) < 0) ops.push(ensure(index));
   }
   if (cwdParent < 0 && cwd !== '/') ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
-  if (config.root?.readonly) ops.push({ op: 'readonly', path: '/', recursive: true });
+  // The root becomes a mount of its own, read-only from its first instant when asked
+  // (and with every mount under it: a host root's submounts too).
+  const rootAttrs = config.root?.readonly ? MountAttr.RDONLY : 0;
+  if (switchRoot) ops.push({ op: 'openRoot', path: '/', bind: true, attrSet: rootAttrs });
+  else if (rootAttrs !== 0) ops.push({ op: 'setattr', path: '/', attrSet: rootAttrs, attrClr: 0, propagation: 0, recursive: true });
 
   let devMounted = false;
   let devptsMounted = false;
@@ -364,18 +454,21 @@ function compileRootfs(
   return { ops, consoleBound: devMounted && consoleMountFd !== null };
 }
 
-function rootPropagation(requested: string | undefined, noPivotRoot: boolean): number {
+function rootPropagation(
+  requested: string | undefined,
+  noPivotRoot: boolean,
+): { propagation: Propagation; recursive: boolean } {
   // rprivate, as the seed did; rslave without pivot_root (as the seed did too), since the
   // old root stays underneath and a private one is what runc calls unsafe there.
-  if (requested === undefined || requested === '') return noPivotRoot ? MS.SLAVE | MS.REC : MS.PRIVATE | MS.REC;
-  const flags = PROPAGATION_OPTIONS[requested];
-  if (flags === undefined) throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
+  if (requested === undefined || requested === '') return { propagation: noPivotRoot ? MS.SLAVE : MS.PRIVATE, recursive: true };
+  const change = PROPAGATION_OPTIONS[requested];
+  if (change === undefined) throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
   // A shared root needs its parent mount made private for pivot_root: not done yet.
-  if ((flags & MS.SHARED) !== 0) throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
-  if (noPivotRoot && (flags & MS.PRIVATE) !== 0) {
+  if (change.propagation === MS.SHARED) throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
+  if (noPivotRoot && change.propagation === MS.PRIVATE) {
     throw new InvalidConfigError('linux.rootfsPropagation', `"${requested}" is not safe without pivot_root`);
   }
-  return flags;
+  return change;
 }
 
 function bindSource(mount: OciMount, bundleDir: string): string {
@@ -384,63 +477,130 @@ function bindSource(mount: OciMount, bundleDir: string): string {
   return source.startsWith('/') ? source : `${bundleDir.replace(/\/$/, '')}/${source}`;
 }
 
+/**
+ * Files inside /proc a mount may cover (runc's list, for lxcfs and the like). Anything else
+ * in /proc — /proc/sys, /proc/self/attr, /proc/<pid> — would let a config reach the host's
+ * kernel settings or another process's files.
+ */
+const PROC_FILES_MOUNTABLE: ReadonlySet<string> = new Set([
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/net/dev',
+  '/proc/sys/kernel/ns_last_pid',
+  '/proc/sys/crypto/fips_enabled',
+]);
+
+type Placement = Pick<Extract<InitOp, { op: 'bind' }>, 'targetRealDir' | 'targetOnProc' | 'sourceProcRoot'>;
+
+/** Where a mount may go, and what the helper must check there (/proc and /sys are policed). */
+function placement(mount: OciMount, field: string, bind: boolean, host: HostFacts, bundleDir: string): Placement {
+  const destination = mount.destination;
+  if (!bind && !mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
+  if (destination === '/proc') {
+    if (bind) {
+      const source = bindSource(mount, bundleDir);
+      if (host.isProcRoot(source) === false) {
+        throw new InvalidConfigError(`${field}.source`, `${source} is not a procfs: /proc can only be a fresh proc or a bind of a whole procfs`);
+      }
+      return { targetRealDir: true, targetOnProc: true, sourceProcRoot: true };
+    }
+    if (mount.type !== 'proc') {
+      throw new InvalidConfigError(`${field}.type`, `"${mount.type}" on /proc: /proc can only be a fresh proc or a bind of a whole procfs`);
+    }
+    return { targetRealDir: true, targetOnProc: true };
+  }
+  if (mount.type === 'proc') throw new InvalidConfigError(`${field}.destination`, 'proc may only be mounted on /proc');
+  if (isUnder(destination, '/proc')) {
+    if (!PROC_FILES_MOUNTABLE.has(destination)) {
+      throw new InvalidConfigError(
+        `${field}.destination`,
+        `${destination} is inside /proc, where only ${[...PROC_FILES_MOUNTABLE].join(', ')} may be mounted over`,
+      );
+    }
+    return { targetOnProc: true };
+  }
+  return destination === '/sys' ? { targetRealDir: true } : {};
+}
+
+/** Turns off every op flag that is false, so ops carry only what they set. */
+function flagsOf<T extends Record<string, boolean | undefined>>(flags: T): Partial<T> {
+  return Object.fromEntries(Object.entries(flags).filter(([, on]) => on === true)) as Partial<T>;
+}
+
 function compileMount(
   mount: OciMount,
   index: number,
   input: CompileInput,
   namespaces: Set<NamespaceType>,
-  cgroup: CgroupPlan | null,
+  cgroup: CgroupPlan,
 ): InitOp[] {
   const field = `mounts[${index}]`;
   const parsed = parseMountOptions(mount.options, `${field}.options`);
   const target = mount.destination;
-  const ops: InitOp[] = [];
-  if (isBind(mount)) {
+  const bind = isBind(mount);
+  const where = placement(mount, field, bind, input.host, input.bundleDir);
+  if (bind) {
     const source = bindSource(mount, input.bundleDir);
     if (source === '') throw new InvalidConfigError(`${field}.source`, 'a bind mount needs a source');
     if (input.host.isDirectory(source) === null) throw new InvalidConfigError(`${field}.source`, `${source} does not exist`);
-    ops.push({ op: 'mount', source, target, fstype: '', flags: BigInt(MS.BIND | (parsed.flags & MS.REC)), data: '' });
-    const perMount = parsed.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-    if (perMount !== 0) {
-      // A bind takes its flags only on a second, remounting call.
-      ops.push({ op: 'mount', source: '', target, fstype: '', flags: BigInt(MS.BIND | MS.REMOUNT | perMount), data: '' });
+    const fsOptions = bindFsOptions(parsed);
+    if (fsOptions.length > 0) {
+      throw new InvalidConfigError(`${field}.options`, `bind mounts cannot have filesystem options (${fsOptions.join(',')})`);
     }
-    if (parsed.data !== '') {
-      throw new InvalidConfigError(`${field}.options`, `bind mounts cannot have filesystem options (${parsed.data})`);
-    }
-  } else if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
-    ops.push(...compileCgroupMount(mount, parsed.flags, input, namespaces.has('cgroup'), cgroup));
-  } else {
-    if (!mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
-    const realDir = mount.type === 'proc' || mount.type === 'sysfs';
-    if (mount.type === 'proc' && target !== '/proc') {
-      throw new InvalidConfigError(`${field}.destination`, 'proc may only be mounted on /proc');
-    }
-    ops.push({
-      op: 'mount',
-      source: mount.source ?? mount.type,
-      target,
-      fstype: mount.type,
-      flags: BigInt(parsed.flags),
-      data: parsed.data,
-      ...(realDir ? { targetRealDir: true } : {}),
-    });
+    return [
+      {
+        op: 'bind',
+        source,
+        target,
+        attrSet: parsed.attrSet,
+        attrClr: parsed.attrClr,
+        propagation: parsed.propagation,
+        ...flagsOf({ recursive: parsed.recursive, propagationRecursive: parsed.propagationRecursive, ...where }),
+      },
+    ];
   }
-  for (const change of parsed.propagation) ops.push({ op: 'mount', source: '', target, fstype: '', flags: BigInt(change), data: '' });
-  return ops;
+  if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
+    // A joined cgroup namespace is someone else's: it may be rooted anywhere, even at the host's root.
+    const cgroupNamespace = input.config.linux?.namespaces?.find((n) => n.type === 'cgroup');
+    const ownNamespace = namespaces.has('cgroup') && cgroupNamespace !== undefined && !cgroupNamespace.path;
+    return compileCgroupMount(mount, parsed, input, ownNamespace, cgroup);
+  }
+  if (!mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
+  return [
+    {
+      op: 'fsmount',
+      fstype: mount.type,
+      source: mount.source ?? mount.type,
+      options: parsed.fsOptions,
+      target,
+      attrSet: parsed.attrSet,
+      propagation: parsed.propagation,
+      dirs: [],
+      links: [],
+      ...flagsOf({ targetRealDir: where.targetRealDir, targetOnProc: where.targetOnProc }),
+    },
+  ];
 }
 
 /**
- * A `cgroup` mount: with a cgroup namespace, fresh mounts of every hierarchy
- * (the namespace limits what they show); without one, read-only binds of our
- * own cgroup in each hierarchy, as runc does, so no other cgroup is visible.
+ * A `cgroup` mount shows the container its own cgroup and nothing else. With a cgroup
+ * namespace of its own, fresh mounts of every hierarchy (the namespace roots them at the
+ * container's cgroup), read-only or not as the config says; otherwise binds of the
+ * container's own cgroup directories, always read-only — a writable view without the
+ * namespace would be a way to the host's cgroups.
  */
 function compileCgroupMount(
   mount: OciMount,
-  flags: number,
+  parsed: ParsedMountOptions,
   input: CompileInput,
-  cgroupNamespace: boolean,
-  cgroup: CgroupPlan | null,
+  ownNamespace: boolean,
+  cgroup: CgroupPlan,
 ): InitOp[] {
   const target = mount.destination;
   const layout = input.host.cgroupLayout();
@@ -449,58 +609,55 @@ function compileCgroupMount(
     ...layout.v1.map((h) => ({ ...h, fsType: 'cgroup' as const })),
     ...(layout.unified ? [{ ...layout.unified, fsType: 'cgroup2' as const, controllers: [] }] : []),
   ];
-  const perMount = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY | MS.RELATIME | MS.NOATIME | MS.STRICTATIME);
-  const hierarchyOps = (hierarchy: Hierarchy, at: string): InitOp[] => {
-    if (cgroupNamespace) {
-      return [
-        { op: 'mount', source: 'cgroup', target: at, fstype: hierarchy.fsType, flags: BigInt(perMount), data: hierarchy.controllers.join(',') },
-      ];
+  const attrSet = parsed.attrSet | (ownNamespace ? 0 : MountAttr.RDONLY);
+  const hierarchyOp = (hierarchy: Hierarchy, at: string): InitOp => {
+    if (ownNamespace) {
+      return {
+        op: 'fsmount',
+        fstype: hierarchy.fsType,
+        source: 'cgroup',
+        options: hierarchy.controllers,
+        target: at,
+        attrSet,
+        propagation: 0,
+        dirs: [],
+        links: [],
+      };
     }
-    // The container's own cgroup where it gets one, else the one it inherits from us.
-    const own = hierarchy.fsType === 'cgroup2' ? cgroup?.paths.unified?.directory : cgroup?.paths.v1[hierarchy.controllers[0]!];
-    const source = own ?? cgroupDirectory(hierarchy, hierarchy.ownCgroup);
-    return [
-      { op: 'mount', source, target: at, fstype: '', flags: BigInt(MS.BIND | MS.REC), data: '' },
-      { op: 'mount', source: '', target: at, fstype: '', flags: BigInt(MS.BIND | MS.REMOUNT | perMount), data: '' },
-    ];
+    const own = hierarchy.fsType === 'cgroup2' ? cgroup.paths.unified?.directory : cgroup.paths.v1[hierarchy.controllers[0]!];
+    if (own === undefined) throw new Error(`no cgroup planned in the hierarchy at ${hierarchy.mountPoint}`);
+    return { op: 'bind', source: own, target: at, attrSet, attrClr: parsed.attrClr & ~attrSet, propagation: 0 };
   };
 
-  const unified = hierarchies.filter((h) => h.fsType === 'cgroup2');
   const legacy = hierarchies.filter((h) => h.fsType === 'cgroup');
   if (legacy.length === 0) {
-    if (unified.length === 0) throw new InvalidConfigError('mounts', `${target}: the host has no cgroup hierarchy to mount`);
-    return hierarchyOps(unified[0]!, target);
+    const unified = hierarchies[0];
+    if (unified === undefined) throw new InvalidConfigError('mounts', `${target}: the host has no cgroup hierarchy to mount`);
+    return [hierarchyOp(unified, target)];
   }
-  const ops: InitOp[] = [
-    {
-      op: 'mount',
-      source: 'tmpfs',
-      target,
-      fstype: 'tmpfs',
-      flags: BigInt(MS.NOSUID | MS.NODEV | MS.NOEXEC),
-      data: 'mode=755',
-    },
-  ];
-  for (const hierarchy of hierarchies) {
-    const name = hierarchy.mountPoint.slice(hierarchy.mountPoint.lastIndexOf('/') + 1);
-    const at = `${target}/${name}`;
-    ops.push({ op: 'mkdir', path: at, mode: 0o755 }, ...hierarchyOps(hierarchy, at));
-    // Co-mounted controllers (cpu,cpuacct) are reachable under each name, as on the host.
-    if (name.includes(',')) {
-      for (const part of name.split(',')) ops.push({ op: 'symlink', target: name, path: `${target}/${part}`, ignoreExisting: true });
+  // A tmpfs holding a directory per hierarchy (and a link per co-mounted controller, as on
+  // the host), made before it becomes read-only and visible; then each hierarchy on its directory.
+  const dirs = hierarchies.map((h) => h.mountPoint.slice(h.mountPoint.lastIndexOf('/') + 1));
+  const links: string[] = [];
+  for (const name of dirs.filter((dir) => dir.includes(','))) {
+    for (const part of name.split(',')) {
+      if (!dirs.includes(part) && !links.includes(part)) links.push(part, name);
     }
   }
-  if ((flags & MS.RDONLY) !== 0) {
-    ops.push({
-      op: 'mount',
-      source: '',
+  return [
+    {
+      op: 'fsmount',
+      fstype: 'tmpfs',
+      source: 'tmpfs',
+      options: ['mode=755'],
       target,
-      fstype: '',
-      flags: BigInt(MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
-      data: 'mode=755',
-    });
-  }
-  return ops;
+      attrSet: MountAttr.NOSUID | MountAttr.NODEV | MountAttr.NOEXEC | (attrSet & MountAttr.RDONLY),
+      propagation: 0,
+      dirs,
+      links,
+    },
+    ...hierarchies.map((hierarchy, i) => hierarchyOp(hierarchy, `${target}/${dirs[i]}`)),
+  ];
 }
 
 /** A path inside the fresh /dev: no `.`, `..` or empty component that could lead elsewhere. */
@@ -559,8 +716,25 @@ const IPC_SYSCTLS = new Set([
   'kernel.shm_rmid_forced',
 ]);
 
-/** Only sysctls a namespace isolates may be set (runc's rule), else the host's would change. */
-function sysctlPath(key: string, namespaces: Set<NamespaceType>): string {
+function isOwnNamespace(host: HostFacts, type: NamespaceType, path: string): boolean {
+  try {
+    return host.isOwnNamespace(type, path);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new InvalidConfigError('linux.namespaces', `the ${type} namespace ${path} cannot be inspected (${String(code ?? error)})`);
+  }
+}
+
+/**
+ * Only sysctls a namespace isolates may be set, and only in a namespace the container
+ * has to itself (runc's rule): else the host's would change.
+ */
+function sysctlPath(
+  key: string,
+  namespaces: Set<NamespaceType>,
+  joined: readonly { type: NamespaceType; path: string }[],
+  host: HostFacts,
+): string {
   const dotted = key.replaceAll('/', '.');
   const field = `linux.sysctl["${key}"]`;
   if (dotted.split('.').some((part) => part === '' || part === '..')) throw new InvalidConfigError(field, 'is not a sysctl name');
@@ -573,7 +747,16 @@ function sysctlPath(key: string, namespaces: Set<NamespaceType>): string {
           ? 'uts'
           : undefined;
   if (namespace === undefined) throw new InvalidConfigError(field, 'is not in a separate kernel namespace');
-  if (!namespaces.has(namespace)) throw new InvalidConfigError(field, `needs a private ${namespace} namespace`);
+  const joinedPath = joined.find((file) => file.type === namespace)?.path;
+  if (!namespaces.has(namespace) && joinedPath === undefined) {
+    throw new InvalidConfigError(field, `needs a private ${namespace} namespace`);
+  }
+  if (joinedPath !== undefined && isOwnNamespace(host, namespace, joinedPath)) {
+    throw new InvalidConfigError(
+      field,
+      `is not allowed in the ${namespace} namespace nsinit itself runs in (${joinedPath}): it would change the host's`,
+    );
+  }
   return `/proc/sys/${dotted.replaceAll('.', '/')}`;
 }
 
@@ -599,47 +782,44 @@ function capabilityMask(names: readonly string[] | undefined, field: string, inp
   return mask;
 }
 
+/**
+ * An absent capabilities section grants nothing: the spec's sets are all empty then (as
+ * under runc), whatever the user — root included.
+ */
 function compileIdentity(input: CompileInput, warnings: string[]): InitOp[] {
   const process = input.config.process!;
   const user = process.user ?? { uid: 0, gid: 0 };
-  const ops: InitOp[] = [];
-  const caps = process.capabilities;
+  const caps = process.capabilities ?? {};
   const allCaps = (1n << BigInt(input.host.capLastCap + 1)) - 1n;
-  if (caps) {
-    const bounding = capabilityMask(caps.bounding, 'process.capabilities.bounding', input, warnings);
-    ops.push({ op: 'boundingDrop', mask: allCaps & ~bounding });
+  const bounding = capabilityMask(caps.bounding, 'process.capabilities.bounding', input, warnings);
+  const effective = capabilityMask(caps.effective, 'process.capabilities.effective', input, warnings);
+  const permitted = capabilityMask(caps.permitted, 'process.capabilities.permitted', input, warnings);
+  const inheritable = capabilityMask(caps.inheritable, 'process.capabilities.inheritable', input, warnings);
+  let ambient = capabilityMask(caps.ambient, 'process.capabilities.ambient', input, warnings);
+  const notRaisable = ambient & ~(permitted & inheritable);
+  if (notRaisable !== 0n) {
+    // The kernel refuses an ambient capability that is not both permitted and inheritable.
+    warnings.push(
+      `process.capabilities.ambient: ${capabilityNames(notRaisable).join(', ')} not in both permitted and inheritable; not raised`,
+    );
+    ambient &= ~notRaisable;
   }
-  ops.push(
+  if ((effective & ~permitted) !== 0n) {
+    throw new InvalidConfigError(
+      'process.capabilities.effective',
+      `${capabilityNames(effective & ~permitted).join(', ')} not in the permitted set`,
+    );
+  }
+  const ops: InitOp[] = [
+    { op: 'boundingDrop', mask: allCaps & ~bounding },
     { op: 'keepcaps', on: true },
     { op: 'setgroups', gids: [...(user.additionalGids ?? [])] },
     { op: 'setresgid', gid: user.gid },
     { op: 'setresuid', uid: user.uid },
     { op: 'keepcaps', on: false },
-  );
-  if (caps) {
-    const effective = capabilityMask(caps.effective, 'process.capabilities.effective', input, warnings);
-    const permitted = capabilityMask(caps.permitted, 'process.capabilities.permitted', input, warnings);
-    const inheritable = capabilityMask(caps.inheritable, 'process.capabilities.inheritable', input, warnings);
-    let ambient = capabilityMask(caps.ambient, 'process.capabilities.ambient', input, warnings);
-    const notRaisable = ambient & ~(permitted & inheritable);
-    if (notRaisable !== 0n) {
-      // The kernel refuses an ambient capability that is not both permitted and inheritable.
-      warnings.push(
-        `process.capabilities.ambient: ${capabilityNames(notRaisable).join(', ')} not in both permitted and inheritable; not raised`,
-      );
-      ambient &= ~notRaisable;
-    }
-    if ((effective & ~permitted) !== 0n) {
-      throw new InvalidConfigError(
-        'process.capabilities.effective',
-        `${capabilityNames(effective & ~permitted).join(', ')} not in the permitted set`,
-      );
-    }
-    ops.push({ op: 'capset', effective, permitted, inheritable }, { op: 'ambient', mask: ambient });
-  } else if (user.uid !== 0) {
-    // As root without a capabilities section the process keeps root's; a non-root user gets none.
-    ops.push({ op: 'capset', effective: 0n, permitted: 0n, inheritable: 0n });
-  }
+    { op: 'capset', effective, permitted, inheritable },
+    { op: 'ambient', mask: ambient },
+  ];
   if (input.parentDeathSignal) ops.push({ op: 'pdeathsig', signal: input.parentDeathSignal, checkParent: true });
   return ops;
 }

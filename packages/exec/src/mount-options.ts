@@ -1,87 +1,150 @@
-// OCI mount options -> mount(2) flags, propagation changes and filesystem data,
-// following the table runc and crun share.
-import { MountFlags } from '@nsinit/native';
-import { UnsupportedFeatureError } from './errors.js';
+// OCI mount options -> what the helper's fd-based mount ops take: mount attributes to set
+// and to clear (mount_setattr / fsmount), one propagation change, whether a bind is
+// recursive, and the filesystem's own options (fsconfig, one by one). The option names
+// are the table runc and crun share.
+import { MountAttr, MountFlags, type Propagation } from '@nsinit/native';
+import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 
 export const MS = MountFlags;
 
-const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
-  defaults: {},
-  ro: { set: MS.RDONLY },
-  rw: { clear: MS.RDONLY },
-  nosuid: { set: MS.NOSUID },
-  suid: { clear: MS.NOSUID },
-  nodev: { set: MS.NODEV },
-  dev: { clear: MS.NODEV },
-  noexec: { set: MS.NOEXEC },
-  exec: { clear: MS.NOEXEC },
-  sync: { set: MS.SYNCHRONOUS },
-  async: { clear: MS.SYNCHRONOUS },
-  dirsync: { set: MS.DIRSYNC },
-  remount: { set: MS.REMOUNT },
-  mand: { set: MS.MANDLOCK },
-  nomand: { clear: MS.MANDLOCK },
-  atime: { clear: MS.NOATIME },
-  noatime: { set: MS.NOATIME },
-  diratime: { clear: MS.NODIRATIME },
-  nodiratime: { set: MS.NODIRATIME },
-  relatime: { set: MS.RELATIME },
-  norelatime: { clear: MS.RELATIME },
-  strictatime: { set: MS.STRICTATIME },
-  nostrictatime: { clear: MS.STRICTATIME },
-  lazytime: { set: MS.LAZYTIME },
-  nolazytime: { clear: MS.LAZYTIME },
-  iversion: { set: MS.I_VERSION },
-  noiversion: { clear: MS.I_VERSION },
-  silent: { set: MS.SILENT },
-  loud: { clear: MS.SILENT },
-  nosymfollow: { set: MS.NOSYMFOLLOW },
-  symfollow: { clear: MS.NOSYMFOLLOW },
-  bind: { set: MS.BIND },
-  rbind: { set: MS.BIND | MS.REC },
+/** Options that are mount attributes: the same bit set or cleared on a bind and on a fresh mount. */
+const ATTR_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+  ro: { set: MountAttr.RDONLY },
+  rw: { clear: MountAttr.RDONLY },
+  nosuid: { set: MountAttr.NOSUID },
+  suid: { clear: MountAttr.NOSUID },
+  nodev: { set: MountAttr.NODEV },
+  dev: { clear: MountAttr.NODEV },
+  noexec: { set: MountAttr.NOEXEC },
+  exec: { clear: MountAttr.NOEXEC },
+  nodiratime: { set: MountAttr.NODIRATIME },
+  diratime: { clear: MountAttr.NODIRATIME },
+  nosymfollow: { set: MountAttr.NOSYMFOLLOW },
+  symfollow: { clear: MountAttr.NOSYMFOLLOW },
 };
 
-export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
-  private: MS.PRIVATE,
-  rprivate: MS.PRIVATE | MS.REC,
-  shared: MS.SHARED,
-  rshared: MS.SHARED | MS.REC,
-  slave: MS.SLAVE,
-  rslave: MS.SLAVE | MS.REC,
-  unbindable: MS.UNBINDABLE,
-  runbindable: MS.UNBINDABLE | MS.REC,
+/** The atime mode is one field: the last of these options wins; its negation undoes it. */
+const ATIME_OPTIONS: Record<string, { mode: number } | { undoes: number }> = {
+  noatime: { mode: MountAttr.NOATIME },
+  atime: { undoes: MountAttr.NOATIME },
+  relatime: { mode: MountAttr.RELATIME },
+  norelatime: { undoes: MountAttr.RELATIME },
+  strictatime: { mode: MountAttr.STRICTATIME },
+  nostrictatime: { undoes: MountAttr.STRICTATIME },
 };
 
-// Options runc knows that change more than flags; refusing them beats ignoring them.
-const UNSUPPORTED_OPTIONS = new Set(['tmpcopyup', 'idmap', 'ridmap', 'copy-symlink', 'src-nofollow']);
+/**
+ * Superblock flags: a fresh filesystem gets them through fsconfig as flags (the kernel
+ * knows these names); a bind cannot change its source's superblock, so there they are
+ * ignored, as the kernel ignores them in runc's bind remount.
+ */
+const SUPERBLOCK_OPTIONS = new Set(['sync', 'async', 'dirsync', 'mand', 'nomand', 'lazytime', 'nolazytime']);
+
+/**
+ * Options that change nothing a container can notice: mount(2) flags the kernel takes and
+ * ignores (i_version is on wherever a filesystem supports it), and fsconfig would refuse.
+ */
+const NO_EFFECT_OPTIONS = new Set(['defaults', 'silent', 'loud', 'iversion', 'noiversion']);
+
+export const PROPAGATION_OPTIONS: Readonly<Record<string, { propagation: Propagation; recursive: boolean }>> =
+  {
+    private: { propagation: MS.PRIVATE, recursive: false },
+    rprivate: { propagation: MS.PRIVATE, recursive: true },
+    shared: { propagation: MS.SHARED, recursive: false },
+    rshared: { propagation: MS.SHARED, recursive: true },
+    slave: { propagation: MS.SLAVE, recursive: false },
+    rslave: { propagation: MS.SLAVE, recursive: true },
+    unbindable: { propagation: MS.UNBINDABLE, recursive: false },
+    runbindable: { propagation: MS.UNBINDABLE, recursive: true },
+  };
+
+// Options runc knows that change more than attributes; refusing them beats ignoring them.
+const UNSUPPORTED_OPTIONS = new Set([
+  'remount',
+  'tmpcopyup',
+  'idmap',
+  'ridmap',
+  'copy-symlink',
+  'src-nofollow',
+]);
+const RECURSIVE_ATTR_OPTION =
+  /^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|atime|noatime|relatime|norelatime|strictatime|nostrictatime|nodiratime|diratime|nosymfollow|symfollow)$/;
 
 export interface ParsedMountOptions {
-  flags: number;
-  propagation: number[];
-  /** Filesystem-specific options, comma-joined for mount(2)'s data argument. */
-  data: string;
+  /** `bind` or `rbind` was given. */
+  bind: boolean;
+  /** `rbind`: submounts of the source come along. */
+  recursive: boolean;
+  /** MOUNT_ATTR_* to set, and to clear (a bind keeps its source's attributes unless told). */
+  attrSet: number;
+  attrClr: number;
+  /** The propagation change, if any. */
+  propagation: Propagation;
+  propagationRecursive: boolean;
+  /** Options for the filesystem itself (fsconfig): `key=value` or `flag`. */
+  fsOptions: string[];
 }
 
 export function parseMountOptions(options: readonly string[] | undefined, field: string): ParsedMountOptions {
-  let flags = 0;
-  const propagation: number[] = [];
-  const data: string[] = [];
+  const parsed: ParsedMountOptions = {
+    bind: false,
+    recursive: false,
+    attrSet: 0,
+    attrClr: 0,
+    propagation: 0,
+    propagationRecursive: false,
+    fsOptions: [],
+  };
+  let atime: number | undefined;
+  let propagationOption: string | undefined;
   for (const option of options ?? []) {
-    const flag = FLAG_OPTIONS[option];
-    if (flag) {
-      flags = (flags | (flag.set ?? 0)) & ~(flag.clear ?? 0);
+    const attr = ATTR_OPTIONS[option];
+    if (attr) {
+      parsed.attrSet = (parsed.attrSet | (attr.set ?? 0)) & ~(attr.clear ?? 0);
+      parsed.attrClr = (parsed.attrClr | (attr.clear ?? 0)) & ~(attr.set ?? 0);
+      continue;
+    }
+    const atimeOption = ATIME_OPTIONS[option];
+    if (atimeOption) {
+      if ('mode' in atimeOption) atime = atimeOption.mode;
+      else if (atime === atimeOption.undoes) atime = undefined;
+      continue;
+    }
+    if (option === 'bind' || option === 'rbind') {
+      parsed.bind = true;
+      parsed.recursive ||= option === 'rbind';
       continue;
     }
     const change = PROPAGATION_OPTIONS[option];
     if (change !== undefined) {
-      propagation.push(change);
+      if (propagationOption !== undefined && propagationOption !== option) {
+        throw new InvalidConfigError(
+          field,
+          `"${propagationOption}" and "${option}": give one propagation option`,
+        );
+      }
+      propagationOption = option;
+      parsed.propagation = change.propagation;
+      parsed.propagationRecursive = change.recursive;
       continue;
     }
-    // Recursive mount attributes (rro, rnosuid, ...): need mount_setattr per option.
-    if (UNSUPPORTED_OPTIONS.has(option) || /^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|atime|noatime|relatime|strictatime|nodiratime|diratime|nosymfollow|symfollow)$/.test(option)) {
+    if (NO_EFFECT_OPTIONS.has(option)) continue;
+    // Recursive mount attributes (rro, rnosuid, ...): a second, recursive set of attributes.
+    if (UNSUPPORTED_OPTIONS.has(option) || RECURSIVE_ATTR_OPTION.test(option)) {
       throw new UnsupportedFeatureError(`${field}: mount option "${option}"`);
     }
-    data.push(option);
+    if (option === '' || option.startsWith('='))
+      throw new InvalidConfigError(field, `${JSON.stringify(option)} is not a mount option`);
+    parsed.fsOptions.push(option);
   }
-  return { flags, propagation, data: data.join(',') };
+  if (atime !== undefined) {
+    parsed.attrSet |= atime;
+    parsed.attrClr |= MountAttr.ATIME_MASK;
+  }
+  return parsed;
+}
+
+/** The filesystem options of a bind: none may be given (runc's rule), superblock flags aside. */
+export function bindFsOptions(parsed: ParsedMountOptions): string[] {
+  return parsed.fsOptions.filter((option) => !SUPERBLOCK_OPTIONS.has(option));
 }

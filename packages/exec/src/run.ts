@@ -3,7 +3,7 @@
 // failure — bad config, an op failing in the child, an abort — unwinds in
 // reverse and leaves nothing: no child, no fds, no state directory.
 import { randomBytes } from 'node:crypto';
-import { openSync, statSync } from 'node:fs';
+import { openSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import {
@@ -11,7 +11,6 @@ import {
   detachedMount,
   describeOp,
   type ExitStatus,
-  encodeProgram,
   type InitOp,
   helperFd,
   OPCODES,
@@ -38,7 +37,7 @@ import {
   validateContainerId,
 } from '@nsinit/state';
 import { type ChildError, errnoName, SyncChannel } from '@nsinit/syncpipe';
-import { compileProgram, NAMESPACE_FLAGS } from './compile.js';
+import { compileProgram, encodeCompiled, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
 import { abortError, ExecError, InitError, InvalidConfigError, StepError } from './errors.js';
 import { OwnedFds } from './fds.js';
@@ -189,19 +188,43 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
+/** The bundle folder by its real path, as runc takes it (it chdirs there): a link to it is fine. */
+function realBundleDir(dir: string): string {
+  try {
+    return realpathSync(resolve(dir));
+  } catch (error) {
+    throw new ExecError('ERR_NSINIT_ROOTFS', `the bundle folder ${resolve(dir)} cannot be opened: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * root.path must name the root filesystem itself: a symlink there (or on the way, inside
+ * the bundle) would let whoever made the bundle point the container at any host folder,
+ * which nsinit would then fill with /dev, /proc and /sys. runc refuses it too.
+ */
+function checkedRootfs(rootfs: string): string {
+  const stat = statSync(rootfs, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) {
+    throw new ExecError('ERR_NSINIT_ROOTFS', `root.path ${rootfs} ${stat ? 'is not a directory' : 'does not exist'}`);
+  }
+  const real = realpathSync(rootfs);
+  if (real !== rootfs) {
+    throw new ExecError(
+      'ERR_NSINIT_ROOTFS',
+      `root.path must not be a symlink: ${rootfs} leads to ${real}; name the real path if that is the root filesystem you mean`,
+    );
+  }
+  return rootfs;
+}
+
 /** What step 1 works out before anything exists: the valid config, the program, the options resolved. */
 function plan(config: OciConfig, options: RunOptions) {
   const valid = parseOciConfig(config);
-  const bundleDir = resolve(options.bundleDir ?? '.');
-  const rootfs = resolve(bundleDir, valid.root?.path ?? '');
   if (!valid.root?.path) throw new ExecError('ERR_NSINIT_ROOTFS', 'root.path is required');
-  const rootStat = statSync(rootfs, { throwIfNoEntry: false });
-  if (!rootStat?.isDirectory()) {
-    throw new ExecError(
-      'ERR_NSINIT_ROOTFS',
-      `root.path ${rootfs} ${rootStat ? 'is not a directory' : 'does not exist'}`,
-    );
-  }
+  const bundleDir = realBundleDir(options.bundleDir ?? '.');
+  const rootfs = checkedRootfs(resolve(bundleDir, valid.root.path));
   const parentDeathSignal =
     options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
   const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
@@ -257,7 +280,7 @@ function plan(config: OciConfig, options: RunOptions) {
     windowSize,
     network,
     program,
-    encoded: encodeProgram(program.ops),
+    encoded: encodeCompiled(program.ops, valid),
     stdio: normalizeStdio(options.stdio),
     killSignal: signalNumber(options.killSignal ?? 'SIGKILL'),
   };
@@ -336,15 +359,13 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     // 7, begun: the cgroup exists with its resources set before the child does, so that on
     // cgroup v2 the child is born inside it (CLONE_INTO_CGROUP); v1 joins it below.
     const cgroupPlan = program.cgroup;
-    const cgroup = cgroupPlan
-      ? await step('create the cgroup', signal, async () => {
-          const manager = await createCgroupManager(cgroupPlan.options);
-          undo.push('remove the cgroup', () => manager.destroy());
-          await manager.set(cgroupPlan.resources);
-          return manager;
-        })
-      : null;
-    const cloneFd = cgroup?.cgroupFdForClone() ?? null;
+    const cgroup = await step('create the cgroup', signal, async () => {
+      const manager = await createCgroupManager(cgroupPlan.options);
+      undo.push('remove the cgroup', () => manager.destroy());
+      await manager.set(cgroupPlan.resources);
+      return manager;
+    });
+    const cloneFd = cgroup.cgroupFdForClone();
     const cloneCgroupFd = cloneFd === null ? null : owned.add(cloneFd);
     const child = await step('spawn the init helper', signal, () =>
       spawn({
@@ -403,12 +424,12 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
         bundle: options.bundleDir ? bundleDir : null,
         created: new Date().toISOString(),
         ...(valid.annotations ? { annotations: valid.annotations } : {}),
-        ...(cgroup ? { cgroupPaths: { ...cgroup.paths } } : {}),
+        cgroupPaths: { ...cgroup.paths },
       });
     });
 
     // 7. Cgroups: the child joins its cgroup in every v1 hierarchy before it may run, so nothing escapes it.
-    if (cgroup) await step('join the cgroup', signal, () => cgroup.apply(child.pid));
+    await step('join the cgroup', signal, () => cgroup.apply(child.pid));
     // 8. Networking: each strategy's host side, and the container side through a netlink
     // socket opened inside the container's network namespace; recorded for the cleanup.
     const networks = network
@@ -446,11 +467,9 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       exited,
       cleanup: async () => {
         if (networks) removeNetworks(networks.records, networks.removal);
-        if (cgroup) {
-          // Without a pid namespace of its own, the init's end does not end its children.
-          if ((program.cloneFlags & NAMESPACE_FLAGS.pid) === 0) await cgroup.killAll();
-          await cgroup.destroy();
-        }
+        // Without a pid namespace of its own, the init's end does not end its children.
+        if ((program.cloneFlags & NAMESPACE_FLAGS.pid) === 0) await cgroup.killAll();
+        await cgroup.destroy();
         containerDir.remove();
       },
       ...(signal ? { signal } : {}),

@@ -1,7 +1,7 @@
 // compileProgram is a pure function of the config and the host facts: every test
 // feeds a hand-made host and checks the exact init program (and that it encodes).
-import { DEFAULT_ALLOWED_DEVICES, type DeviceRule } from '@nsinit/cgroups';
-import { encodeProgram, type InitOp, MountFlags as MS, RLIM_INFINITY } from '@nsinit/native';
+import type { CgroupLayout, DeviceRule } from '@nsinit/cgroups';
+import { encodeProgram, type InitOp, MountAttr as A, MountFlags as MS, RLIM_INFINITY } from '@nsinit/native';
 import {
   CAPABILITIES,
   type CapabilityName,
@@ -16,8 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type CompiledProgram, type CompileInput, compileProgram, NAMESPACE_FLAGS } from '../src/compile.js';
 import { ExecError, InvalidConfigError, UnsupportedFeatureError } from '../src/errors.js';
-import type { CgroupLayout } from '@nsinit/cgroups';
-import type { HostFacts } from '../src/host.js';
+import type { HostFacts, NamespaceFileType } from '../src/host.js';
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -28,15 +27,28 @@ interface CgroupMount {
   fsType: 'cgroup' | 'cgroup2';
   controllers: string[];
   ownCgroup: string;
+  /** The cgroup the mount shows (a nested host's is not '/'); default '/'. */
+  root?: string;
 }
 
-/** The layout @nsinit/cgroups would detect for these mounts (each showing its hierarchy's root). */
+/** The layout @nsinit/cgroups would detect for these mounts. */
 function layoutOf(mounts: CgroupMount[]): CgroupLayout {
   const v1 = mounts
     .filter((m) => m.fsType === 'cgroup')
-    .map((m) => ({ mountPoint: m.mountPoint, root: '/', ownCgroup: m.ownCgroup, controllers: m.controllers }));
+    .map((m) => ({
+      mountPoint: m.mountPoint,
+      root: m.root ?? '/',
+      ownCgroup: m.ownCgroup,
+      controllers: m.controllers,
+    }));
   const unifiedMount = mounts.find((m) => m.fsType === 'cgroup2');
-  const unified = unifiedMount ? { mountPoint: unifiedMount.mountPoint, root: '/', ownCgroup: unifiedMount.ownCgroup } : null;
+  const unified = unifiedMount
+    ? {
+        mountPoint: unifiedMount.mountPoint,
+        root: unifiedMount.root ?? '/',
+        ownCgroup: unifiedMount.ownCgroup,
+      }
+    : null;
   return { mode: v1.length === 0 ? 'v2' : unified ? 'hybrid' : 'v1', v1, unified };
 }
 
@@ -69,29 +81,59 @@ const HYBRID: CgroupMount[] = [
   },
 ];
 
+/** The container's own cgroup on HYBRID: nsinit-<id> under the caller's cgroup in each hierarchy. */
+const HYBRID_OWN = {
+  'cpu,cpuacct': '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1',
+  devices: '/sys/fs/cgroup/devices/user.slice/nsinit-c1',
+  memory: '/sys/fs/cgroup/memory/nsinit-c1',
+  systemd: '/sys/fs/cgroup/systemd/user.slice/session-1.scope/nsinit-c1',
+  unified: '/sys/fs/cgroup/unified/user.slice/session-1.scope/nsinit-c1',
+};
+const HYBRID_DIRS = ['cpu,cpuacct', 'devices', 'memory', 'systemd', 'unified'];
+const HYBRID_LINKS = ['cpu', 'cpu,cpuacct', 'cpuacct', 'cpu,cpuacct'];
+
 const PURE_V2: CgroupMount[] = [
   { mountPoint: '/sys/fs/cgroup', fsType: 'cgroup2', controllers: [], ownCgroup: '/app.slice' },
 ];
+const PURE_V2_PATHS = {
+  v1: {},
+  unified: { directory: '/sys/fs/cgroup/app.slice/nsinit-c1', mountPoint: '/sys/fs/cgroup' },
+};
 
 interface FakeHost {
   capLastCap?: number;
   hasKcore?: boolean;
-  /** Undefined: the compiler must not ask (the test fails if it does). */
+  /** The host's cgroup mounts; default PURE_V2 (every container gets a cgroup, so the compiler always asks). */
   cgroups?: CgroupMount[];
   /** Host paths that exist: true for a directory, false for anything else. */
   paths?: Record<string, boolean>;
+  /** Host paths that are the root of a procfs (directories, too). */
+  procRoots?: string[];
+  /** Namespace files that name the namespace nsinit itself runs in, by type. */
+  ownNamespaces?: Partial<Record<NamespaceFileType, string[]>>;
+  /** This process's hard RLIMIT_NOFILE. */
+  openFilesHardLimit?: bigint;
 }
 
-function fakeHost({ capLastCap = 40, hasKcore = false, cgroups, paths = {} }: FakeHost = {}): HostFacts {
+function fakeHost({
+  capLastCap = 40,
+  hasKcore = false,
+  cgroups = PURE_V2,
+  paths = {},
+  procRoots = [],
+  ownNamespaces = {},
+  openFilesHardLimit = 20_000n,
+}: FakeHost = {}): HostFacts {
   const existing = new Map(Object.entries(paths));
+  for (const root of procRoots) existing.set(root, true);
   return {
     capLastCap,
     hasKcore,
-    cgroupLayout() {
-      if (!cgroups) throw new Error('the compiler read the cgroup layout for a config that needs none');
-      return layoutOf(cgroups);
-    },
+    openFilesHardLimit,
+    cgroupLayout: () => layoutOf(cgroups),
     isDirectory: (path) => existing.get(path) ?? null,
+    isProcRoot: (path) => (procRoots.includes(path) ? true : existing.has(path) ? false : null),
+    isOwnNamespace: (type, path) => ownNamespaces[type]?.includes(path) ?? false,
   };
 }
 
@@ -154,22 +196,65 @@ function withDev(): OciConfig {
 // ---------------------------------------------------------------------------
 // Expected ops.
 
-type MountOp = Extract<InitOp, { op: 'mount' }>;
-const mount = (source: string, target: string, fstype: string, flags: number, data = ''): MountOp => ({
-  op: 'mount',
+type BindOp = Extract<InitOp, { op: 'bind' }>;
+type FsmountOp = Extract<InitOp, { op: 'fsmount' }>;
+type SetattrOp = Extract<InitOp, { op: 'setattr' }>;
+
+/** A bind: no attributes, no propagation change, no flags unless given. */
+const bind = (
+  source: string,
+  target: string,
+  extra: Partial<Omit<BindOp, 'op' | 'source' | 'target'>> = {},
+): BindOp => ({
+  op: 'bind',
   source,
   target,
+  attrSet: 0,
+  attrClr: 0,
+  propagation: 0,
+  ...extra,
+});
+/** A fresh filesystem: no attributes, no skeleton, no flags unless given. */
+const fsmount = (
+  fstype: string,
+  source: string,
+  target: string,
+  options: string[] = [],
+  extra: Partial<Omit<FsmountOp, 'op' | 'fstype' | 'source' | 'target' | 'options'>> = {},
+): FsmountOp => ({
+  op: 'fsmount',
   fstype,
-  flags: BigInt(flags),
-  data,
+  source,
+  options,
+  target,
+  attrSet: 0,
+  propagation: 0,
+  dirs: [],
+  links: [],
+  ...extra,
 });
-const realDirMount = (source: string, target: string, fstype: string, flags: number, data = ''): MountOp => ({
-  ...mount(source, target, fstype, flags, data),
-  targetRealDir: true,
+const setattr = (path: string, extra: Partial<Omit<SetattrOp, 'op' | 'path'>> = {}): SetattrOp => ({
+  op: 'setattr',
+  path,
+  attrSet: 0,
+  attrClr: 0,
+  propagation: 0,
+  ...extra,
 });
-const remount = (target: string, flags: number): InitOp =>
-  mount('', target, '', MS.BIND | MS.REMOUNT | flags);
+/** The root's propagation, first of the rootfs ops. */
+const rootPropagation = (propagation: number, recursive: boolean): SetattrOp =>
+  setattr('/', { propagation: propagation as SetattrOp['propagation'], recursive });
+/** A fresh proc on /proc: a real directory, which lies on a procfs once the first proc is there. */
+const procMount = (attrSet = 0): FsmountOp =>
+  fsmount('proc', 'proc', '/proc', [], { attrSet, targetRealDir: true, targetOnProc: true });
+const readonlyPath = (path: string): SetattrOp =>
+  setattr(path, { attrSet: A.RDONLY, bindFirst: true, recursive: true, ignoreMissing: true });
+/** Step one: the bundle's rootfs, by its real path. */
+const OPEN_ROOTFS: InitOp = { op: 'openRoot', path: '/bundle/rootfs', noSymlinks: true };
+/** Step two, after the mkdirs in no mount: the root becomes a mount of its own. */
+const bindRoot = (attrSet = 0): InitOp => ({ op: 'openRoot', path: '/', bind: true, attrSet });
 const mkdir = (path: string): InitOp => ({ op: 'mkdir', path, mode: 0o755 });
+const createFile = (path: string): InitOp => ({ op: 'createFile', path, mode: 0o644 });
 const mknod = (path: string, mode: number, major: number, minor: number): InitOp => ({
   op: 'mknod',
   path,
@@ -178,19 +263,9 @@ const mknod = (path: string, mode: number, major: number, minor: number): InitOp
   minor,
 });
 const symlink = (target: string, path: string): InitOp => ({ op: 'symlink', target, path });
-const comounted = (target: string, path: string): InitOp => ({
-  op: 'symlink',
-  target,
-  path,
-  ignoreExisting: true,
-});
 
 const PROLOGUE: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: 3 }, { op: 'setsid' }];
-const ENTER_ROOTFS: InitOp[] = [
-  mount('', '/', '', MS.PRIVATE | MS.REC),
-  mount('/bundle/rootfs', '/bundle/rootfs', '', MS.BIND | MS.REC),
-  { op: 'openRoot', path: '/bundle/rootfs' },
-];
+const ENTER_ROOTFS: InitOp[] = [rootPropagation(MS.PRIVATE, true), OPEN_ROOTFS];
 const DEFAULT_NODES: InitOp[] = [
   mknod('/dev/null', S_IFCHR | 0o666, 1, 3),
   mknod('/dev/zero', S_IFCHR | 0o666, 1, 5),
@@ -212,6 +287,8 @@ const identity = (uid: number, gid: number, gids: number[] = []): InitOp[] => [
   { op: 'setresuid', uid },
   { op: 'keepcaps', on: false },
 ];
+/** Without an RLIMIT_NOFILE in the config, the kernel's default soft limit under the caller's hard one. */
+const NOFILE_RESTORED: InitOp = { op: 'setrlimit', resource: 7, soft: 1024n, hard: 20_000n };
 const PDEATHSIG: InitOp = { op: 'pdeathsig', signal: 9, checkParent: true };
 const start = (args: string[], env: string[], cwd = '/'): InitOp[] => [
   { op: 'chdir', path: cwd },
@@ -223,8 +300,33 @@ const start = (args: string[], env: string[], cwd = '/'): InitOp[] => [
 const capMask = (names: readonly string[]): bigint =>
   names.reduce((mask, name) => mask | (1n << BigInt(CAPABILITIES[name as CapabilityName])), 0n);
 const ALL_CAPS = (1n << 41n) - 1n;
+/** What an absent capabilities section compiles to, for any user: nothing in any set. */
+const NO_CAPS: InitOp[] = [
+  { op: 'capset', effective: 0n, permitted: 0n, inheritable: 0n },
+  { op: 'ambient', mask: 0n },
+];
 
-/** The ops between openRoot and the root switch: mounts, mkdirs, devices. */
+const deviceRule = (
+  type: DeviceRule['type'],
+  major: number | null,
+  minor: number | null,
+  access = 'rwm',
+): DeviceRule => ({
+  allow: true,
+  type,
+  major,
+  minor,
+  access,
+});
+const DENY_ALL: DeviceRule = { allow: false, type: 'a', major: null, minor: null, access: 'rwm' };
+
+/** The device rules every container gets, checked loosely (@nsinit/cgroups owns the list): deny all first, /dev/null allowed. */
+function expectDefaultDeviceRules(devices: readonly DeviceRule[] | undefined): void {
+  expect(devices?.[0]).toEqual(DENY_ALL);
+  expect(devices).toContainEqual(deviceRule('c', 1, 3));
+}
+
+/** The ops between the first openRoot and the root switch: mkdirs, the root's bind, mounts, devices. */
 function rootfsOps(program: CompiledProgram): InitOp[] {
   const from = program.ops.findIndex((op) => op.op === 'openRoot');
   const to = program.ops.findIndex((op) => op.op === 'pivotRoot' || op.op === 'moveRoot');
@@ -245,16 +347,27 @@ describe('whole programs', () => {
       ...PROLOGUE,
       ...ENTER_ROOTFS,
       mkdir('/proc'),
-      realDirMount('proc', '/proc', 'proc', 0),
+      bindRoot(),
+      procMount(),
       { op: 'pivotRoot' },
       { op: 'umask', mask: 0o022 },
+      NOFILE_RESTORED,
+      // No capabilities section: none at all, root included.
+      { op: 'boundingDrop', mask: ALL_CAPS },
       ...identity(0, 0),
+      ...NO_CAPS,
       PDEATHSIG,
       ...start(['sh'], ['PATH=/bin']),
     ]);
     expect(program.cloneFlags).toBe(NAMESPACE_FLAGS.mount);
     expect(program.warnings).toEqual([]);
-    expect(program.cgroup).toBeNull();
+    // A cgroup even so: nsinit-<id> under ours, with the default device rules.
+    expect(program.cgroup).toEqual({
+      options: { name: 'nsinit-c1', layout: layoutOf(PURE_V2) },
+      resources: { devices: expect.any(Array) },
+      paths: PURE_V2_PATHS,
+    });
+    expectDefaultDeviceRules(program.cgroup.resources.devices);
   });
 
   it('compiles the runc spec config on a hybrid cgroup host, with its devices cgroup', () => {
@@ -262,71 +375,57 @@ describe('whole programs', () => {
     config.process!.terminal = false;
     const program = compile(config, { host: fakeHost({ cgroups: HYBRID }) });
 
-    const cgroupFlags = MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RELATIME | MS.RDONLY;
     const runcCaps = capMask(['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+    // nosuid, noexec, nodev, relatime, ro: relatime is the atime mode 0, with the whole field cleared.
+    const cgroupBind = (hierarchy: keyof typeof HYBRID_OWN) =>
+      bind(HYBRID_OWN[hierarchy], `/sys/fs/cgroup/${hierarchy}`, {
+        attrSet: A.RDONLY | A.NOSUID | A.NODEV | A.NOEXEC,
+        attrClr: A.ATIME_MASK,
+      });
     expect(program.ops).toEqual([
       ...PROLOGUE,
       ...ENTER_ROOTFS,
-      // Destinations in no mount, then the read-only root, before the first mount.
+      // Destinations in no mount, then the root bound read-only, before the first mount.
       mkdir('/proc'),
       mkdir('/dev'),
       mkdir('/sys'),
-      { op: 'readonly', path: '/', recursive: true },
-      realDirMount('proc', '/proc', 'proc', 0),
-      mount('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
+      bindRoot(A.RDONLY),
+      procMount(),
+      fsmount('tmpfs', 'tmpfs', '/dev', ['mode=755', 'size=65536k'], { attrSet: A.NOSUID | A.STRICTATIME }),
       mkdir('/dev/pts'),
-      mount(
-        'devpts',
-        '/dev/pts',
-        'devpts',
-        MS.NOSUID | MS.NOEXEC,
-        'newinstance,ptmxmode=0666,mode=0620,gid=5',
-      ),
+      fsmount('devpts', 'devpts', '/dev/pts', ['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'], {
+        attrSet: A.NOSUID | A.NOEXEC,
+      }),
       mkdir('/dev/shm'),
-      mount('shm', '/dev/shm', 'tmpfs', MS.NOSUID | MS.NOEXEC | MS.NODEV, 'mode=1777,size=65536k'),
+      fsmount('tmpfs', 'shm', '/dev/shm', ['mode=1777', 'size=65536k'], {
+        attrSet: A.NOSUID | A.NOEXEC | A.NODEV,
+      }),
       mkdir('/dev/mqueue'),
-      mount('mqueue', '/dev/mqueue', 'mqueue', MS.NOSUID | MS.NOEXEC | MS.NODEV),
-      realDirMount('sysfs', '/sys', 'sysfs', MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY),
+      fsmount('mqueue', 'mqueue', '/dev/mqueue', [], { attrSet: A.NOSUID | A.NOEXEC | A.NODEV }),
+      fsmount('sysfs', 'sysfs', '/sys', [], {
+        attrSet: A.NOSUID | A.NOEXEC | A.NODEV | A.RDONLY,
+        targetRealDir: true,
+      }),
       mkdir('/sys/fs/cgroup'),
-      // No cgroup namespace: a tmpfs of read-only binds of our own cgroup in each hierarchy.
-      mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
-      mkdir('/sys/fs/cgroup/cpu,cpuacct'),
-      // The container's own cgroup in every hierarchy, which the parent creates before the spawn.
-      mount('/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1', '/sys/fs/cgroup/cpu,cpuacct', '', MS.BIND | MS.REC),
-      remount('/sys/fs/cgroup/cpu,cpuacct', cgroupFlags),
-      comounted('cpu,cpuacct', '/sys/fs/cgroup/cpu'),
-      comounted('cpu,cpuacct', '/sys/fs/cgroup/cpuacct'),
-      mkdir('/sys/fs/cgroup/devices'),
-      mount('/sys/fs/cgroup/devices/user.slice/nsinit-c1', '/sys/fs/cgroup/devices', '', MS.BIND | MS.REC),
-      remount('/sys/fs/cgroup/devices', cgroupFlags),
-      mkdir('/sys/fs/cgroup/memory'),
-      mount('/sys/fs/cgroup/memory/nsinit-c1', '/sys/fs/cgroup/memory', '', MS.BIND | MS.REC),
-      remount('/sys/fs/cgroup/memory', cgroupFlags),
-      mkdir('/sys/fs/cgroup/systemd'),
-      mount(
-        '/sys/fs/cgroup/systemd/user.slice/session-1.scope/nsinit-c1',
-        '/sys/fs/cgroup/systemd',
-        '',
-        MS.BIND | MS.REC,
-      ),
-      remount('/sys/fs/cgroup/systemd', cgroupFlags),
-      mkdir('/sys/fs/cgroup/unified'),
-      mount(
-        '/sys/fs/cgroup/unified/user.slice/session-1.scope/nsinit-c1',
-        '/sys/fs/cgroup/unified',
-        '',
-        MS.BIND | MS.REC,
-      ),
-      remount('/sys/fs/cgroup/unified', cgroupFlags),
-      mount('', '/sys/fs/cgroup', '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
+      // No cgroup namespace: a read-only tmpfs with a directory per hierarchy (and links for
+      // the co-mounted cpu and cpuacct), made before it is attached...
+      fsmount('tmpfs', 'tmpfs', '/sys/fs/cgroup', ['mode=755'], {
+        attrSet: A.NOSUID | A.NODEV | A.NOEXEC | A.RDONLY,
+        dirs: HYBRID_DIRS,
+        links: HYBRID_LINKS,
+      }),
+      // ...then the container's own cgroup in every hierarchy, which the parent creates before the go signal.
+      cgroupBind('cpu,cpuacct'),
+      cgroupBind('devices'),
+      cgroupBind('memory'),
+      cgroupBind('systemd'),
+      cgroupBind('unified'),
       ...DEFAULT_NODES,
       ...DEV_SYMLINKS,
       symlink('pts/ptmx', '/dev/ptmx'),
       { op: 'pivotRoot' },
       ...RUNC_MASKED_PATHS.map((path): InitOp => ({ op: 'mask', path })),
-      ...RUNC_READONLY_PATHS.map(
-        (path): InitOp => ({ op: 'readonly', path, bindFirst: true, recursive: true, ignoreMissing: true }),
-      ),
+      ...RUNC_READONLY_PATHS.map(readonlyPath),
       { op: 'sethostname', name: 'runc' },
       { op: 'umask', mask: 0o022 },
       { op: 'setrlimit', resource: 7, soft: 1024n, hard: 1024n },
@@ -351,59 +450,58 @@ describe('whole programs', () => {
     ]);
     expect(program.cgroup).toEqual({
       options: { name: 'nsinit-c1', layout: layoutOf(HYBRID) },
-      resources: { devices: [{ allow: false, type: 'a', major: null, minor: null, access: 'rwm' }, ...DEFAULT_ALLOWED_DEVICES] },
+      resources: { devices: expect.any(Array) },
       paths: {
         v1: {
-          cpu: '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1',
-          cpuacct: '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-c1',
-          devices: '/sys/fs/cgroup/devices/user.slice/nsinit-c1',
-          memory: '/sys/fs/cgroup/memory/nsinit-c1',
-          'name=systemd': '/sys/fs/cgroup/systemd/user.slice/session-1.scope/nsinit-c1',
+          cpu: HYBRID_OWN['cpu,cpuacct'],
+          cpuacct: HYBRID_OWN['cpu,cpuacct'],
+          devices: HYBRID_OWN.devices,
+          memory: HYBRID_OWN.memory,
+          'name=systemd': HYBRID_OWN.systemd,
         },
-        unified: {
-          directory: '/sys/fs/cgroup/unified/user.slice/session-1.scope/nsinit-c1',
-          mountPoint: '/sys/fs/cgroup/unified',
-        },
+        unified: { directory: HYBRID_OWN.unified, mountPoint: '/sys/fs/cgroup/unified' },
       },
     });
+    expectDefaultDeviceRules(program.cgroup.resources.devices);
   });
 
-  it('compiles the embedded default on the host root: no bind, no openRoot, no root switch', () => {
+  it('compiles the embedded default on the host root: no openRoot, no root switch, a read-only / by setattr', () => {
     const program = compile(embeddedDefaultConfig(), { rootfs: '/', bundleDir: '/work', noPivotRoot: true });
     const docker = capMask(DOCKER_DEFAULT_CAPABILITIES);
     expect(program.ops).toEqual([
       ...PROLOGUE,
-      mount('', '/', '', MS.PRIVATE | MS.REC),
+      // Without a root switch, noPivotRoot does not matter: rprivate.
+      rootPropagation(MS.PRIVATE, true),
       mkdir('/proc'),
       mkdir('/dev'),
       mkdir('/tmp'),
       mkdir('/sys'),
-      { op: 'readonly', path: '/', recursive: true },
-      realDirMount('proc', '/proc', 'proc', MS.NOSUID | MS.NOEXEC | MS.NODEV),
-      mount('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
+      setattr('/', { attrSet: A.RDONLY, recursive: true }),
+      procMount(A.NOSUID | A.NOEXEC | A.NODEV),
+      fsmount('tmpfs', 'tmpfs', '/dev', ['mode=755', 'size=65536k'], { attrSet: A.NOSUID | A.STRICTATIME }),
       mkdir('/dev/pts'),
-      mount(
-        'devpts',
-        '/dev/pts',
-        'devpts',
-        MS.NOSUID | MS.NOEXEC,
-        'newinstance,ptmxmode=0666,mode=0620,gid=5',
-      ),
+      fsmount('devpts', 'devpts', '/dev/pts', ['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'], {
+        attrSet: A.NOSUID | A.NOEXEC,
+      }),
       mkdir('/dev/shm'),
-      mount('shm', '/dev/shm', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
+      fsmount('tmpfs', 'shm', '/dev/shm', ['mode=1777', 'size=65536k'], {
+        attrSet: A.NOSUID | A.NODEV | A.NOEXEC,
+      }),
       mkdir('/dev/mqueue'),
-      mount('mqueue', '/dev/mqueue', 'mqueue', MS.NOSUID | MS.NOEXEC | MS.NODEV),
-      mount('tmpfs', '/tmp', 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777'),
-      realDirMount('sysfs', '/sys', 'sysfs', MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY),
+      fsmount('mqueue', 'mqueue', '/dev/mqueue', [], { attrSet: A.NOSUID | A.NOEXEC | A.NODEV }),
+      fsmount('tmpfs', 'tmpfs', '/tmp', ['mode=1777'], { attrSet: A.NOSUID | A.NODEV }),
+      fsmount('sysfs', 'sysfs', '/sys', [], {
+        attrSet: A.NOSUID | A.NOEXEC | A.NODEV | A.RDONLY,
+        targetRealDir: true,
+      }),
       ...DEFAULT_NODES,
       ...DEV_SYMLINKS,
       symlink('pts/ptmx', '/dev/ptmx'),
       ...RUNC_MASKED_PATHS.map((path): InitOp => ({ op: 'mask', path })),
-      ...RUNC_READONLY_PATHS.map(
-        (path): InitOp => ({ op: 'readonly', path, bindFirst: true, recursive: true, ignoreMissing: true }),
-      ),
+      ...RUNC_READONLY_PATHS.map(readonlyPath),
       { op: 'sethostname', name: 'nsinit' },
       { op: 'umask', mask: 0o022 },
+      NOFILE_RESTORED,
       { op: 'boundingDrop', mask: ALL_CAPS & ~docker },
       ...identity(0, 0),
       { op: 'capset', effective: docker, permitted: docker, inheritable: 0n },
@@ -420,7 +518,12 @@ describe('whole programs', () => {
         NAMESPACE_FLAGS.network,
     );
     expect(program.warnings).toEqual([]);
-    expect(program.cgroup).toBeNull();
+    expect(program.cgroup).toEqual({
+      options: { name: 'nsinit-c1', layout: layoutOf(PURE_V2) },
+      resources: { devices: expect.any(Array) },
+      paths: PURE_V2_PATHS,
+    });
+    expectDefaultDeviceRules(program.cgroup.resources.devices);
   });
 
   it('replaces process.args with the given args, and arms no parent-death signal when there is none', () => {
@@ -446,8 +549,8 @@ describe('the console', () => {
     expect(program.ops.slice(0, 4)).toEqual([...PROLOGUE, { op: 'setCtty', fd: 0 }]);
     expect(program.consoleMountFd).toBe(5);
     const devices = rootfsOps(program);
-    const bind = devices.findIndex((op) => op.op === 'bindFd');
-    expect(devices.slice(bind - 1, bind + 1)).toEqual([
+    const bindFd = devices.findIndex((op) => op.op === 'bindFd');
+    expect(devices.slice(bindFd - 1, bindFd + 1)).toEqual([
       { op: 'createFile', path: '/dev/console', mode: 0o600 },
       { op: 'bindFd', fd: 5, target: '/dev/console' },
     ]);
@@ -493,32 +596,28 @@ describe('joining namespaces by path', () => {
   it('refuses to join a mount namespace by path', () => {
     const config = busybox();
     config.linux!.namespaces = [{ type: 'mount', path: '/proc/1/ns/mnt' }];
-    expect(compileError(config).message).toBe('linux.namespaces[0].path is not supported yet (joining an existing mount namespace)');
+    expect(compileError(config).message).toBe(
+      'linux.namespaces[0].path is not supported yet (joining an existing mount namespace)',
+    );
   });
 });
 
-describe('root filesystem', () => {
-  it('moves the root with MS_MOVE + chroot when there is no pivot_root, with / rslave rather than rprivate', () => {
-    const program = compile(busybox(), { noPivotRoot: true });
-    expect(opsNamed(program, 'pivotRoot', 'moveRoot')).toEqual([{ op: 'moveRoot' }]);
-    expect(program.ops[3]).toEqual(mount('', '/', '', MS.SLAVE | MS.REC));
-    expect(compile(busybox()).ops[3]).toEqual(mount('', '/', '', MS.PRIVATE | MS.REC));
+describe('the root', () => {
+  it('opens a bundle rootfs by its real path first, and binds it onto itself after the mkdirs in no mount', () => {
+    const program = compile(busybox());
+    expect(program.ops.slice(3, 8)).toEqual([
+      rootPropagation(MS.PRIVATE, true),
+      { op: 'openRoot', path: '/bundle/rootfs', noSymlinks: true },
+      mkdir('/proc'),
+      // Writable: the config does not ask for a read-only root.
+      { op: 'openRoot', path: '/', bind: true, attrSet: 0 },
+      procMount(),
+    ]);
+    expect(opsNamed(program, 'openRoot')).toHaveLength(2);
+    expect(opsNamed(program, 'setattr')).toEqual([rootPropagation(MS.PRIVATE, true)]);
   });
 
-  it('sets the requested root propagation, and refuses [r]private without pivot_root', () => {
-    const config = busybox();
-    config.linux!.rootfsPropagation = 'rslave';
-    expect(compile(config, { noPivotRoot: true }).ops[3]).toEqual(mount('', '/', '', MS.SLAVE | MS.REC));
-    config.linux!.rootfsPropagation = 'unbindable';
-    expect(compile(config).ops[3]).toEqual(mount('', '/', '', MS.UNBINDABLE));
-
-    config.linux!.rootfsPropagation = 'rprivate';
-    const error = compileError(config, { noPivotRoot: true });
-    expect(error).toBeInstanceOf(InvalidConfigError);
-    expect(error.message).toBe('linux.rootfsPropagation: "rprivate" is not safe without pivot_root');
-  });
-
-  it('makes the root read-only after the top-level mkdirs and before the first mount', () => {
+  it('makes a read-only root read-only from its first instant: the root bind carries RDONLY, after the top-level mkdirs', () => {
     const config = busybox();
     config.root.readonly = true;
     config.process!.cwd = '/home/user';
@@ -527,12 +626,59 @@ describe('root filesystem', () => {
       mkdir('/proc'),
       mkdir('/tmp'),
       mkdir('/home/user'),
-      { op: 'readonly', path: '/', recursive: true },
-      realDirMount('proc', '/proc', 'proc', 0),
-      mount('tmpfs', '/tmp', 'tmpfs', 0),
+      { op: 'openRoot', path: '/', bind: true, attrSet: A.RDONLY },
+      procMount(),
+      fsmount('tmpfs', 'tmpfs', '/tmp'),
     ]);
+    // No second, remounting step: the bind is the only op that makes / read-only.
+    expect(
+      opsNamed(compile(config), 'setattr').filter((op) => op.op === 'setattr' && op.path === '/'),
+    ).toEqual([rootPropagation(MS.PRIVATE, true)]);
   });
 
+  it('on the host root: no openRoot at all; a read-only root is setattr / RDONLY recursive after the mkdirs', () => {
+    const config = busybox();
+    config.root.readonly = true;
+    config.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
+    const program = compile(config, { rootfs: '/' });
+    expect(program.ops.slice(3, 9)).toEqual([
+      rootPropagation(MS.PRIVATE, true),
+      mkdir('/proc'),
+      mkdir('/tmp'),
+      setattr('/', { attrSet: A.RDONLY, recursive: true }),
+      procMount(),
+      fsmount('tmpfs', 'tmpfs', '/tmp'),
+    ]);
+    expect(opsNamed(program, 'openRoot', 'pivotRoot', 'moveRoot')).toEqual([]);
+
+    // Writable: nothing but the propagation change touches /.
+    config.root.readonly = false;
+    const writable = compile(config, { rootfs: '/' });
+    expect(opsNamed(writable, 'setattr', 'openRoot')).toEqual([rootPropagation(MS.PRIVATE, true)]);
+  });
+
+  it('moves the root with MS_MOVE + chroot when there is no pivot_root, with / rslave rather than rprivate', () => {
+    const program = compile(busybox(), { noPivotRoot: true });
+    expect(opsNamed(program, 'pivotRoot', 'moveRoot')).toEqual([{ op: 'moveRoot' }]);
+    expect(program.ops[3]).toEqual(rootPropagation(MS.SLAVE, true));
+    expect(compile(busybox()).ops[3]).toEqual(rootPropagation(MS.PRIVATE, true));
+  });
+
+  it('sets the requested root propagation, and refuses [r]private without pivot_root', () => {
+    const config = busybox();
+    config.linux!.rootfsPropagation = 'rslave';
+    expect(compile(config, { noPivotRoot: true }).ops[3]).toEqual(rootPropagation(MS.SLAVE, true));
+    config.linux!.rootfsPropagation = 'unbindable';
+    expect(compile(config).ops[3]).toEqual(rootPropagation(MS.UNBINDABLE, false));
+
+    config.linux!.rootfsPropagation = 'rprivate';
+    const error = compileError(config, { noPivotRoot: true });
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect(error.message).toBe('linux.rootfsPropagation: "rprivate" is not safe without pivot_root');
+  });
+});
+
+describe('root filesystem', () => {
   it('creates nested destinations and the cwd after the mount that contains them', () => {
     const config = busybox();
     config.process!.cwd = '/srv/data/work';
@@ -547,25 +693,21 @@ describe('root filesystem', () => {
       // '/srvx' is not inside '/srv': a prefix of the name is not a parent directory.
       mkdir('/srv'),
       mkdir('/srvx'),
-      mount('tmpfs', '/srv', 'tmpfs', 0),
+      bindRoot(),
+      fsmount('tmpfs', 'tmpfs', '/srv'),
       mkdir('/srv/data'),
-      mount('tmpfs', '/srv/data', 'tmpfs', 0),
+      fsmount('tmpfs', 'tmpfs', '/srv/data'),
       mkdir('/srv/data/cache'),
-      mount('tmpfs', '/srv/data/cache', 'tmpfs', 0),
-      mount('tmpfs', '/srvx', 'tmpfs', 0),
+      fsmount('tmpfs', 'tmpfs', '/srv/data/cache'),
+      fsmount('tmpfs', 'tmpfs', '/srvx'),
       mkdir('/srv/logs'),
-      mount('tmpfs', '/srv/logs', 'tmpfs', 0),
+      fsmount('tmpfs', 'tmpfs', '/srv/logs'),
       mkdir('/srv/data/work'),
     ]);
   });
 
-  it('refuses proc anywhere but /proc, and a non-bind mount without a type', () => {
+  it('refuses a non-bind mount without a type', () => {
     const config = busybox();
-    config.mounts = [{ destination: '/host-proc', type: 'proc', source: 'proc' }];
-    const proc = compileError(config);
-    expect(proc).toBeInstanceOf(InvalidConfigError);
-    expect(proc.message).toBe('mounts[0].destination: proc may only be mounted on /proc');
-
     config.mounts = [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/x', source: 'tmpfs' },
@@ -575,10 +717,25 @@ describe('root filesystem', () => {
     expect(untyped.message).toBe('mounts[1].type: is required for a mount that is not a bind mount');
   });
 
-  it('passes a mount source through, defaulting it to the type', () => {
+  it('passes a mount source through, defaulting it to the type, and its options to fsconfig one by one', () => {
     const config = busybox();
-    config.mounts!.push({ destination: '/run', type: 'tmpfs', options: ['nodev', 'size=1m'] });
-    expect(rootfsOps(compile(config)).at(-1)).toEqual(mount('tmpfs', '/run', 'tmpfs', MS.NODEV, 'size=1m'));
+    config.mounts!.push(
+      { destination: '/run', type: 'tmpfs', options: ['nodev', 'size=1m', 'mode=700', 'noatime'] },
+      { destination: '/var', type: 'tmpfs', source: 'scratch', options: ['ro', 'sync'] },
+    );
+    expect(rootfsOps(compile(config)).slice(-2)).toEqual([
+      // A fresh mount takes its atime mode with fsmount; superblock flags such as sync go to fsconfig.
+      fsmount('tmpfs', 'tmpfs', '/run', ['size=1m', 'mode=700'], { attrSet: A.NODEV | A.NOATIME }),
+      fsmount('tmpfs', 'scratch', '/var', ['sync'], { attrSet: A.RDONLY }),
+    ]);
+  });
+
+  it("sets a fresh mount's propagation on the mount itself", () => {
+    const config = busybox();
+    config.mounts!.push({ destination: '/shared', type: 'tmpfs', source: 'tmpfs', options: ['rshared'] });
+    expect(rootfsOps(compile(config)).at(-1)).toEqual(
+      fsmount('tmpfs', 'tmpfs', '/shared', [], { propagation: MS.SHARED }),
+    );
   });
 });
 
@@ -601,13 +758,14 @@ describe('bind mounts', () => {
       ]),
     ).toEqual([
       mkdir('/mnt/dir'),
-      { op: 'createFile', path: '/etc/file', mode: 0o644 },
-      mount('/host/dir', '/mnt/dir', '', MS.BIND | MS.REC),
-      mount('/host/file', '/etc/file', '', MS.BIND),
+      createFile('/etc/file'),
+      bindRoot(),
+      bind('/host/dir', '/mnt/dir', { recursive: true }),
+      bind('/host/file', '/etc/file'),
     ]);
   });
 
-  it('applies per-mount flags with a second, remounting call', () => {
+  it('sets and clears per-mount attributes on the detached clone, in one op', () => {
     expect(
       bindOps([
         {
@@ -616,30 +774,43 @@ describe('bind mounts', () => {
           source: '/host/dir',
           options: ['rbind', 'ro', 'nosuid', 'nodev'],
         },
-      ]),
+        { destination: '/rw', type: 'bind', source: '/host/dir', options: ['bind', 'rw', 'suid', 'exec'] },
+        {
+          destination: '/cold',
+          type: 'bind',
+          source: '/host/dir',
+          options: ['bind', 'noatime', 'nodiratime'],
+        },
+      ]).filter((op) => op.op === 'bind'),
     ).toEqual([
-      mkdir('/mnt'),
-      mount('/host/dir', '/mnt', '', MS.BIND | MS.REC),
-      remount('/mnt', MS.RDONLY | MS.NOSUID | MS.NODEV),
+      bind('/host/dir', '/mnt', { attrSet: A.RDONLY | A.NOSUID | A.NODEV, recursive: true }),
+      // A bind keeps its source's attributes unless told: rw, suid, exec clear them.
+      bind('/host/dir', '/rw', { attrClr: A.RDONLY | A.NOSUID | A.NOEXEC }),
+      // An atime mode replaces the whole atime field.
+      bind('/host/dir', '/cold', { attrSet: A.NOATIME | A.NODIRATIME, attrClr: A.ATIME_MASK }),
     ]);
   });
 
-  it('changes propagation with one extra mount call per option, in order', () => {
+  it('changes propagation on the clone before it is attached, recursively for an r* option', () => {
     expect(
       bindOps([
-        {
-          destination: '/mnt',
-          type: 'bind',
-          source: '/host/dir',
-          options: ['rbind', 'rslave', 'unbindable'],
-        },
-      ]),
+        { destination: '/a', type: 'bind', source: '/host/dir', options: ['rbind', 'rslave'] },
+        { destination: '/b', type: 'bind', source: '/host/dir', options: ['bind', 'unbindable'] },
+      ]).filter((op) => op.op === 'bind'),
     ).toEqual([
-      mkdir('/mnt'),
-      mount('/host/dir', '/mnt', '', MS.BIND | MS.REC),
-      mount('', '/mnt', '', MS.SLAVE | MS.REC),
-      mount('', '/mnt', '', MS.UNBINDABLE),
+      bind('/host/dir', '/a', { propagation: MS.SLAVE, recursive: true, propagationRecursive: true }),
+      bind('/host/dir', '/b', { propagation: MS.UNBINDABLE }),
     ]);
+  });
+
+  it('refuses two different propagation options on one mount', () => {
+    const config = busybox();
+    config.mounts = [
+      { destination: '/mnt', type: 'bind', source: '/host/dir', options: ['rbind', 'rslave', 'unbindable'] },
+    ];
+    const error = compileError(config, { host });
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect(error.message).toBe('mounts[0].options: "rslave" and "unbindable": give one propagation option');
   });
 
   it('resolves a relative source against the bundle directory', () => {
@@ -650,10 +821,24 @@ describe('bind mounts', () => {
       ]),
     ).toEqual([
       mkdir('/data'),
-      { op: 'createFile', path: '/app.ini', mode: 0o644 },
-      mount('/bundle/data', '/data', '', MS.BIND | MS.REC),
-      mount('/bundle/conf/app.ini', '/app.ini', '', MS.BIND),
+      createFile('/app.ini'),
+      bindRoot(),
+      bind('/bundle/data', '/data', { recursive: true }),
+      bind('/bundle/conf/app.ini', '/app.ini'),
     ]);
+  });
+
+  it("ignores superblock flags on a bind, which cannot change its source's superblock", () => {
+    expect(
+      bindOps([
+        {
+          destination: '/mnt',
+          type: 'bind',
+          source: '/host/dir',
+          options: ['rbind', 'sync', 'dirsync', 'ro'],
+        },
+      ]).at(-1),
+    ).toEqual(bind('/host/dir', '/mnt', { attrSet: A.RDONLY, recursive: true }));
   });
 
   it('refuses a missing source, no source, and filesystem options', () => {
@@ -668,8 +853,15 @@ describe('bind mounts', () => {
       ],
       [[{ destination: '/mnt', options: ['rbind'] }], 'mounts[0].source: a bind mount needs a source'],
       [
-        [{ destination: '/mnt', type: 'bind', source: '/host/dir', options: ['bind', 'mode=755'] }],
-        'mounts[0].options: bind mounts cannot have filesystem options (mode=755)',
+        [
+          {
+            destination: '/mnt',
+            type: 'bind',
+            source: '/host/dir',
+            options: ['bind', 'mode=755', 'sync', 'size=1m'],
+          },
+        ],
+        'mounts[0].options: bind mounts cannot have filesystem options (mode=755,size=1m)',
       ],
     ];
     for (const [mounts, message] of cases) {
@@ -688,66 +880,455 @@ describe('bind mounts', () => {
   });
 });
 
-describe('cgroup mounts', () => {
-  function cgroupConfig(namespace: boolean): OciConfig {
+/** runc's list of files inside /proc a mount may cover (lxcfs and the like). */
+const PROC_FILES = [
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/net/dev',
+  '/proc/sys/kernel/ns_last_pid',
+  '/proc/sys/crypto/fips_enabled',
+];
+
+describe('/proc and /sys', () => {
+  const host = fakeHost({
+    paths: { '/host/dir': true, '/host/sys': true, '/var/lib/lxcfs/proc/cpuinfo': false },
+    procRoots: ['/run/other/proc'],
+  });
+
+  function withMounts(...mounts: NonNullable<OciConfig['mounts']>): OciConfig {
     const config = busybox();
-    config.mounts!.push({
-      destination: '/sys/fs/cgroup',
-      type: 'cgroup',
-      source: 'cgroup',
-      options: ['nosuid', 'ro'],
-    });
-    if (namespace) config.linux!.namespaces!.push({ type: 'cgroup' });
+    config.mounts = mounts;
     return config;
   }
 
+  /** The error, which must name `field` (InvalidConfigError.field) as the one at fault. */
+  function refused(config: OciConfig, field: string): ExecError {
+    const error = compileError(config, { host });
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect((error as InvalidConfigError).field).toBe(field);
+    return error;
+  }
+
+  it('takes a fresh proc on /proc: a real directory, allowed to lie on a procfs already', () => {
+    const program = compile(
+      withMounts({ destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid'] }),
+      { host },
+    );
+    expect(opsNamed(program, 'fsmount', 'bind')).toEqual([procMount(A.NOSUID)]);
+  });
+
+  it('takes a bind of a whole procfs on /proc, which the helper checks is a procfs root', () => {
+    const program = compile(
+      withMounts({
+        destination: '/proc',
+        type: 'bind',
+        source: '/run/other/proc',
+        options: ['rbind', 'nosuid'],
+      }),
+      { host },
+    );
+    expect(rootfsOps(program)).toEqual([
+      mkdir('/proc'),
+      bindRoot(),
+      bind('/run/other/proc', '/proc', {
+        attrSet: A.NOSUID,
+        recursive: true,
+        targetRealDir: true,
+        targetOnProc: true,
+        sourceProcRoot: true,
+      }),
+    ]);
+  });
+
+  it('refuses a bind of anything but a procfs root on /proc, naming its source', () => {
+    const error = refused(
+      withMounts({ destination: '/proc', type: 'bind', source: '/host/dir', options: ['rbind'] }),
+      'mounts[0].source',
+    );
+    expect(error.message).toBe(
+      'mounts[0].source: /host/dir is not a procfs: /proc can only be a fresh proc or a bind of a whole procfs',
+    );
+    // A missing source is still just missing.
+    expect(
+      refused(withMounts({ destination: '/proc', type: 'bind', source: '/host/none' }), 'mounts[0].source')
+        .message,
+    ).toBe('mounts[0].source: /host/none does not exist');
+  });
+
+  it('refuses any other filesystem on /proc, naming its type', () => {
+    for (const type of ['tmpfs', 'sysfs']) {
+      const error = refused(
+        withMounts(
+          { destination: '/tmp', type: 'tmpfs', source: 'tmpfs' },
+          { destination: '/proc/', type, source: type },
+        ),
+        'mounts[1].type',
+      );
+      expect(error.message).toBe(
+        `mounts[1].type: "${type}" on /proc: /proc can only be a fresh proc or a bind of a whole procfs`,
+      );
+    }
+  });
+
+  it('refuses proc anywhere but /proc, naming the destination', () => {
+    for (const destination of ['/host-proc', '/proc/sys', '/mnt/proc']) {
+      const error = refused(
+        withMounts({ destination, type: 'proc', source: 'proc' }),
+        'mounts[0].destination',
+      );
+      expect(error.message).toBe('mounts[0].destination: proc may only be mounted on /proc');
+    }
+  });
+
+  it("takes a mount inside /proc only on runc's list of files, marked as lying on a procfs", () => {
+    for (const file of PROC_FILES) {
+      const program = compile(
+        withMounts(
+          { destination: '/proc', type: 'proc', source: 'proc' },
+          { destination: file, type: 'bind', source: '/var/lib/lxcfs/proc/cpuinfo', options: ['bind', 'ro'] },
+        ),
+        { host },
+      );
+      expect(rootfsOps(program).slice(-2), file).toEqual([
+        createFile(file),
+        bind('/var/lib/lxcfs/proc/cpuinfo', file, { attrSet: A.RDONLY, targetOnProc: true }),
+      ]);
+    }
+  });
+
+  it('refuses a mount anywhere else inside /proc, naming the destination', () => {
+    // Paths are cleaned before the check: /proc/./sys/ is /proc/sys.
+    for (const [destination, cleaned] of [
+      ['/proc/sys', '/proc/sys'],
+      ['/proc/./sys/', '/proc/sys'],
+      ['/proc/sys/kernel/core_pattern', '/proc/sys/kernel/core_pattern'],
+      ['/proc/self/attr', '/proc/self/attr'],
+      ['/proc/1/root', '/proc/1/root'],
+      ['/proc/cpuinfo/../kcore', '/proc/kcore'],
+    ]) {
+      const error = refused(
+        withMounts(
+          { destination: '/proc', type: 'proc', source: 'proc' },
+          { destination: destination!, type: 'tmpfs', source: 'tmpfs' },
+        ),
+        'mounts[1].destination',
+      );
+      expect(error.message).toBe(
+        `mounts[1].destination: ${cleaned} is inside /proc, where only ${PROC_FILES.join(', ')} may be mounted over`,
+      );
+    }
+  });
+
+  it('makes the helper check that /sys is a real directory, whatever is mounted there, and only /sys', () => {
+    const program = compile(
+      withMounts(
+        { destination: '/sys/', type: 'bind', source: '/host/sys', options: ['rbind', 'ro'] },
+        { destination: '/sys/kernel/x', type: 'tmpfs', source: 'tmpfs' },
+        { destination: '/sysx', type: 'tmpfs', source: 'tmpfs' },
+      ),
+      { host },
+    );
+    expect(opsNamed(program, 'bind', 'fsmount')).toEqual([
+      bind('/host/sys', '/sys', { attrSet: A.RDONLY, recursive: true, targetRealDir: true }),
+      fsmount('tmpfs', 'tmpfs', '/sys/kernel/x'),
+      fsmount('tmpfs', 'tmpfs', '/sysx'),
+    ]);
+    const fresh = compile(withMounts({ destination: '/sys', type: 'tmpfs', source: 'tmpfs' }), { host });
+    expect(opsNamed(fresh, 'fsmount')).toEqual([
+      fsmount('tmpfs', 'tmpfs', '/sys', [], { targetRealDir: true }),
+    ]);
+  });
+});
+
+describe('the cgroup mount', () => {
+  /** busybox() with a cgroup mount at /sys/fs/cgroup, and a cgroup namespace: none, its own, or joined by path. */
+  function cgroupConfig(options: string[], namespace?: 'own' | 'joined'): OciConfig {
+    const config = busybox();
+    config.mounts!.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options });
+    if (namespace === 'own') config.linux!.namespaces!.push({ type: 'cgroup' });
+    if (namespace === 'joined') config.linux!.namespaces!.push({ type: 'cgroup', path: '/proc/7/ns/cgroup' });
+    return config;
+  }
+
+  /** The cgroup ops: everything after the proc mount (mounts[0]). */
+  function cgroupOps(program: CompiledProgram): InitOp[] {
+    const ops = rootfsOps(program);
+    expect(ops.slice(0, 4)).toEqual([mkdir('/proc'), mkdir('/sys/fs/cgroup'), bindRoot(), procMount()]);
+    return ops.slice(4);
+  }
+
+  const at = (name: string) => `/sys/fs/cgroup/${name}`;
+  const TMPFS_ATTRS = A.NOSUID | A.NODEV | A.NOEXEC;
+  const skeleton = (attrSet: number): InitOp =>
+    fsmount('tmpfs', 'tmpfs', '/sys/fs/cgroup', ['mode=755'], {
+      attrSet,
+      dirs: HYBRID_DIRS,
+      links: HYBRID_LINKS,
+    });
+  /** Without a cgroup namespace of its own: the container's own cgroup directories, read-only. */
+  const ownCgroupBinds = (attrSet: number): InitOp[] =>
+    (Object.keys(HYBRID_OWN) as (keyof typeof HYBRID_OWN)[]).map((name) =>
+      bind(HYBRID_OWN[name], at(name), { attrSet }),
+    );
+
   it('unshares a cgroup namespace right after the go signal, never at clone', () => {
-    const program = compile(cgroupConfig(true), { host: fakeHost({ cgroups: PURE_V2 }) });
+    const program = compile(cgroupConfig(['nosuid', 'ro'], 'own'), { host: fakeHost({ cgroups: PURE_V2 }) });
     expect(program.ops.slice(0, 4)).toEqual([...PROLOGUE, { op: 'unshare', flags: NAMESPACE_FLAGS.cgroup }]);
     expect(opsNamed(program, 'unshare')).toHaveLength(1);
     expect(program.cloneFlags).toBe(NAMESPACE_FLAGS.mount);
   });
 
-  it('mounts each hierarchy fresh inside a cgroup namespace', () => {
-    const program = compile(cgroupConfig(true), { host: fakeHost({ cgroups: HYBRID }) });
-    const flags = MS.NOSUID | MS.RDONLY;
-    const at = (name: string) => `/sys/fs/cgroup/${name}`;
-    expect(rootfsOps(program)).toEqual([
-      mkdir('/proc'),
-      mkdir('/sys/fs/cgroup'),
-      realDirMount('proc', '/proc', 'proc', 0),
-      mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
-      mkdir(at('cpu,cpuacct')),
-      mount('cgroup', at('cpu,cpuacct'), 'cgroup', flags, 'cpu,cpuacct'),
-      comounted('cpu,cpuacct', at('cpu')),
-      comounted('cpu,cpuacct', at('cpuacct')),
-      mkdir(at('devices')),
-      mount('cgroup', at('devices'), 'cgroup', flags, 'devices'),
-      mkdir(at('memory')),
-      mount('cgroup', at('memory'), 'cgroup', flags, 'memory'),
-      mkdir(at('systemd')),
-      mount('cgroup', at('systemd'), 'cgroup', flags, 'name=systemd'),
-      mkdir(at('unified')),
-      mount('cgroup', at('unified'), 'cgroup2', flags),
-      mount('', '/sys/fs/cgroup', '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755'),
+  it("without a cgroup namespace: binds of the container's own cgroup, read-only even when the config says rw", () => {
+    const program = compile(cgroupConfig(['nosuid', 'rw']), { host: fakeHost({ cgroups: HYBRID }) });
+    expect(cgroupOps(program)).toEqual([
+      skeleton(TMPFS_ATTRS | A.RDONLY),
+      ...ownCgroupBinds(A.NOSUID | A.RDONLY),
+    ]);
+    // Never the host's hierarchy roots, never the caller's cgroup: the planned directories.
+    const sources = opsNamed(program, 'bind').map((op) => (op as BindOp).source);
+    expect(sources).toEqual([
+      program.cgroup.paths.v1.cpu,
+      program.cgroup.paths.v1.devices,
+      program.cgroup.paths.v1.memory,
+      program.cgroup.paths.v1['name=systemd'],
+      program.cgroup.paths.unified?.directory,
     ]);
   });
 
-  it('on a cgroup2-only host: a fresh cgroup2 with a namespace, else a read-only bind of our cgroup', () => {
-    const host = fakeHost({ cgroups: PURE_V2 });
-    expect(rootfsOps(compile(cgroupConfig(true), { host })).slice(3)).toEqual([
-      mount('cgroup', '/sys/fs/cgroup', 'cgroup2', MS.NOSUID | MS.RDONLY),
+  it("with a cgroup namespace joined by path (someone else's): the same read-only binds", () => {
+    const program = compile(cgroupConfig(['nosuid', 'rw'], 'joined'), {
+      host: fakeHost({ cgroups: HYBRID }),
+    });
+    expect(opsNamed(program, 'setns', 'unshare')).toEqual([
+      { op: 'setns', fd: 5, nstype: NAMESPACE_FLAGS.cgroup },
     ]);
-    expect(rootfsOps(compile(cgroupConfig(false), { host })).slice(3)).toEqual([
-      mount('/sys/fs/cgroup/app.slice', '/sys/fs/cgroup', '', MS.BIND | MS.REC),
-      remount('/sys/fs/cgroup', MS.NOSUID | MS.RDONLY),
+    expect(cgroupOps(program)).toEqual([
+      skeleton(TMPFS_ATTRS | A.RDONLY),
+      ...ownCgroupBinds(A.NOSUID | A.RDONLY),
+    ]);
+  });
+
+  it('with a cgroup namespace of its own: each hierarchy mounted fresh, read-only as the config says', () => {
+    const fresh = (attrSet: number): InitOp[] => [
+      fsmount('cgroup', 'cgroup', at('cpu,cpuacct'), ['cpu', 'cpuacct'], { attrSet }),
+      fsmount('cgroup', 'cgroup', at('devices'), ['devices'], { attrSet }),
+      fsmount('cgroup', 'cgroup', at('memory'), ['memory'], { attrSet }),
+      fsmount('cgroup', 'cgroup', at('systemd'), ['name=systemd'], { attrSet }),
+      fsmount('cgroup2', 'cgroup', at('unified'), [], { attrSet }),
+    ];
+    const host = fakeHost({ cgroups: HYBRID });
+    expect(cgroupOps(compile(cgroupConfig(['nosuid', 'ro'], 'own'), { host }))).toEqual([
+      skeleton(TMPFS_ATTRS | A.RDONLY),
+      ...fresh(A.NOSUID | A.RDONLY),
+    ]);
+    // rw: the namespace confines what the mounts show, so they may be writable, and so is the skeleton.
+    const writable = compile(cgroupConfig(['nosuid', 'rw'], 'own'), { host });
+    expect(cgroupOps(writable)).toEqual([skeleton(TMPFS_ATTRS), ...fresh(A.NOSUID)]);
+    expect(opsNamed(writable, 'bind')).toEqual([]);
+  });
+
+  it("on a cgroup2-only host: one fresh cgroup2 with a namespace of its own, else one read-only bind of the container's cgroup", () => {
+    const host = fakeHost({ cgroups: PURE_V2 });
+    expect(cgroupOps(compile(cgroupConfig(['nosuid', 'ro'], 'own'), { host }))).toEqual([
+      fsmount('cgroup2', 'cgroup', '/sys/fs/cgroup', [], { attrSet: A.NOSUID | A.RDONLY }),
+    ]);
+    expect(cgroupOps(compile(cgroupConfig(['nosuid', 'rw'], 'own'), { host }))).toEqual([
+      fsmount('cgroup2', 'cgroup', '/sys/fs/cgroup', [], { attrSet: A.NOSUID }),
+    ]);
+    for (const namespace of [undefined, 'joined'] as const) {
+      expect(
+        cgroupOps(compile(cgroupConfig(['nosuid', 'rw'], namespace), { host })),
+        String(namespace),
+      ).toEqual([
+        bind('/sys/fs/cgroup/app.slice/nsinit-c1', '/sys/fs/cgroup', { attrSet: A.NOSUID | A.RDONLY }),
+      ]);
+    }
+    // The container's cgroup wherever linux.cgroupsPath puts it.
+    const pinned = cgroupConfig([]);
+    pinned.linux!.cgroupsPath = '/pinned/web';
+    expect(cgroupOps(compile(pinned, { host }))).toEqual([
+      bind('/sys/fs/cgroup/pinned/web', '/sys/fs/cgroup', { attrSet: A.RDONLY }),
+    ]);
+  });
+
+  it('links each co-mounted controller to its hierarchy in the skeleton, and no controller that has a directory', () => {
+    const V1: CgroupMount[] = [
+      {
+        mountPoint: '/sys/fs/cgroup/cpu,cpuacct',
+        fsType: 'cgroup',
+        controllers: ['cpu', 'cpuacct'],
+        ownCgroup: '/',
+      },
+      {
+        mountPoint: '/sys/fs/cgroup/net_cls,net_prio',
+        fsType: 'cgroup',
+        controllers: ['net_cls', 'net_prio'],
+        ownCgroup: '/',
+      },
+      { mountPoint: '/sys/fs/cgroup/pids', fsType: 'cgroup', controllers: ['pids'], ownCgroup: '/' },
+    ];
+    const ops = cgroupOps(compile(cgroupConfig(['ro']), { host: fakeHost({ cgroups: V1 }) }));
+    expect(ops).toEqual([
+      fsmount('tmpfs', 'tmpfs', '/sys/fs/cgroup', ['mode=755'], {
+        attrSet: TMPFS_ATTRS | A.RDONLY,
+        dirs: ['cpu,cpuacct', 'net_cls,net_prio', 'pids'],
+        links: [
+          'cpu',
+          'cpu,cpuacct',
+          'cpuacct',
+          'cpu,cpuacct',
+          'net_cls',
+          'net_cls,net_prio',
+          'net_prio',
+          'net_cls,net_prio',
+        ],
+      }),
+      bind('/sys/fs/cgroup/cpu,cpuacct/nsinit-c1', at('cpu,cpuacct'), { attrSet: A.RDONLY }),
+      bind('/sys/fs/cgroup/net_cls,net_prio/nsinit-c1', at('net_cls,net_prio'), { attrSet: A.RDONLY }),
+      bind('/sys/fs/cgroup/pids/nsinit-c1', at('pids'), { attrSet: A.RDONLY }),
     ]);
   });
 
   it('refuses a cgroup mount on a host without cgroups', () => {
-    const error = compileError(cgroupConfig(false), { host: fakeHost({ cgroups: [] }) });
+    const error = compileError(cgroupConfig(['nosuid', 'ro']), { host: fakeHost({ cgroups: [] }) });
     expect(error).toBeInstanceOf(InvalidConfigError);
     expect(error.message).toBe('mounts: /sys/fs/cgroup: the host has no cgroup hierarchy to mount');
+  });
+});
+
+describe("the container's cgroup", () => {
+  it("is planned for every container, nsinit-<id> under the caller's cgroup, in every hierarchy", () => {
+    expect(compile(withDev()).cgroup).toEqual({
+      options: { name: 'nsinit-c1', layout: layoutOf(PURE_V2) },
+      resources: { devices: expect.any(Array) },
+      paths: PURE_V2_PATHS,
+    });
+    expect(compile(withDev(), { id: 'web', host: fakeHost({ cgroups: HYBRID }) }).cgroup.paths).toEqual({
+      v1: {
+        cpu: '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-web',
+        cpuacct: '/sys/fs/cgroup/cpu,cpuacct/user.slice/nsinit-web',
+        devices: '/sys/fs/cgroup/devices/user.slice/nsinit-web',
+        memory: '/sys/fs/cgroup/memory/nsinit-web',
+        'name=systemd': '/sys/fs/cgroup/systemd/user.slice/session-1.scope/nsinit-web',
+      },
+      unified: {
+        directory: '/sys/fs/cgroup/unified/user.slice/session-1.scope/nsinit-web',
+        mountPoint: '/sys/fs/cgroup/unified',
+      },
+    });
+  });
+
+  it("goes where linux.cgroupsPath says: from the hierarchy's root when absolute, else under the caller's cgroup", () => {
+    const config = withDev();
+    config.linux!.cgroupsPath = '/pinned/web';
+    expect(compile(config).cgroup).toMatchObject({
+      options: { path: '/pinned/web', layout: layoutOf(PURE_V2) },
+      paths: { v1: {}, unified: { directory: '/sys/fs/cgroup/pinned/web' } },
+    });
+    expect(compile(config).cgroup.options.name).toBeUndefined();
+    config.linux!.cgroupsPath = 'pinned/web';
+    expect(compile(config).cgroup.paths.unified?.directory).toBe('/sys/fs/cgroup/app.slice/pinned/web');
+  });
+
+  it("refuses a cgroupsPath that cannot be the container's cgroup, naming linux.cgroupsPath", () => {
+    const NESTED: CgroupMount[] = [
+      {
+        mountPoint: '/sys/fs/cgroup',
+        fsType: 'cgroup2',
+        controllers: [],
+        ownCgroup: '/docker/abc',
+        root: '/docker/abc',
+      },
+    ];
+    const cases: [string, string, CgroupMount[]?][] = [
+      ['/', '"/" is the root cgroup, which a container cannot have'],
+      ['../escape', '"../escape" leaves the hierarchy or names none'],
+      ['a/../../b', '"a/../../b" leaves the hierarchy or names none'],
+      [
+        '/elsewhere',
+        'cgroup /elsewhere is outside /docker/abc, the part of the hierarchy mounted at /sys/fs/cgroup',
+        NESTED,
+      ],
+    ];
+    for (const [cgroupsPath, problem, cgroups] of cases) {
+      const config = withDev();
+      config.linux!.cgroupsPath = cgroupsPath;
+      const error = compileError(config, { host: fakeHost({ cgroups: cgroups ?? PURE_V2 }) });
+      expect(error, cgroupsPath).toBeInstanceOf(InvalidConfigError);
+      expect((error as InvalidConfigError).field).toBe('linux.cgroupsPath');
+      expect(error.message).toBe(`linux.cgroupsPath: ${problem}`);
+    }
+    // Inside the nested host's part of the hierarchy it is fine.
+    const inside = withDev();
+    inside.linux!.cgroupsPath = '/docker/abc/web';
+    expect(compile(inside, { host: fakeHost({ cgroups: NESTED }) }).cgroup.paths.unified?.directory).toBe(
+      '/sys/fs/cgroup/web',
+    );
+  });
+
+  it("always has device rules: deny all, the config's rules, the defaults, then the config's devices", () => {
+    const config = withDev();
+    config.linux!.resources = {
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 4, minor: -1, access: '' },
+        { allow: true, type: 'b', major: 8, minor: 0, access: 'r' },
+      ],
+    };
+    config.linux!.devices = [
+      { type: 'c', path: '/dev/fuse', major: 10, minor: 229 },
+      { type: 'p', path: '/dev/pipe' },
+      { type: 'u', path: '/dev/raw', major: 162, minor: 1 },
+      { type: 'b', path: '/dev/sda', major: 8, minor: 0 },
+    ];
+    const DEVICES_ONLY: CgroupMount[] = [
+      { mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/' },
+    ];
+    const cgroup = compile(config, { host: fakeHost({ cgroups: DEVICES_ONLY }) }).cgroup;
+    expect(cgroup.options).toEqual({ name: 'nsinit-c1', layout: layoutOf(DEVICES_ONLY) });
+    expect(cgroup.paths).toEqual({ v1: { devices: '/sys/fs/cgroup/devices/nsinit-c1' }, unified: null });
+    const devices = cgroup.resources.devices ?? [];
+    expectDefaultDeviceRules(devices);
+    // In order (the list's details are @nsinit/cgroups'): a minor of -1 is any, no access is rwm;
+    // the fifo needs no rule, a 'u' device is a character device.
+    const order = [
+      deviceRule('c', 4, null),
+      deviceRule('b', 8, 0, 'r'),
+      deviceRule('c', 1, 3),
+      deviceRule('c', 10, 229),
+      deviceRule('c', 162, 1),
+      deviceRule('b', 8, 0),
+    ].map((rule) =>
+      devices.findIndex(
+        (c) =>
+          c.allow === rule.allow &&
+          c.type === rule.type &&
+          c.major === rule.major &&
+          c.minor === rule.minor &&
+          c.access === rule.access,
+      ),
+    );
+    expect(order.every((index) => index > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(devices.at(-1)).toEqual(deviceRule('b', 8, 0));
+  });
+
+  it('has the default device rules without any resources, and the other resources the config asks for', () => {
+    const bare = compile(withDev()).cgroup.resources;
+    expect(Object.keys(bare)).toEqual(['devices']);
+    expectDefaultDeviceRules(bare.devices);
+
+    const config = withDev();
+    config.linux!.resources = { pids: { limit: 64 } };
+    const resources = compile(config).cgroup.resources;
+    expect(resources.pids).toEqual({ limit: 64 });
+    expectDefaultDeviceRules(resources.devices);
   });
 });
 
@@ -795,65 +1376,15 @@ describe('devices', () => {
     for (const path of ['/dev//null', '/dev/./null']) {
       const inside = withDev();
       inside.linux!.devices = [{ type: 'c', path, major: 1, minor: 3 }];
-      expect(opsNamed(compile(inside), 'mknod')).toContainEqual(expect.objectContaining({ path: '/dev/null' }));
+      expect(opsNamed(compile(inside), 'mknod')).toContainEqual(
+        expect.objectContaining({ path: '/dev/null' }),
+      );
     }
     const numberless = withDev();
     numberless.linux!.devices = [{ type: 'c', path: '/dev/x', major: 1 }];
     const error = compileError(numberless);
     expect(error).toBeInstanceOf(InvalidConfigError);
     expect(error.message).toBe('linux.devices[0]: a character or block device needs major and minor numbers');
-  });
-
-  it('plans a devices cgroup: config rules, then the defaults, then the config devices', () => {
-    const config = withDev();
-    config.linux!.resources = {
-      devices: [
-        { allow: false, access: 'rwm' },
-        { allow: true, type: 'c', major: 4, minor: -1, access: '' },
-        { allow: true, type: 'b', major: 8, minor: 0, access: 'r' },
-      ],
-    };
-    config.linux!.devices = [
-      { type: 'c', path: '/dev/fuse', major: 10, minor: 229 },
-      { type: 'p', path: '/dev/pipe' },
-      { type: 'u', path: '/dev/raw', major: 162, minor: 1 },
-      { type: 'b', path: '/dev/sda', major: 8, minor: 0 },
-    ];
-    const DEVICES_ONLY: CgroupMount[] = [
-      { mountPoint: '/sys/fs/cgroup/devices', fsType: 'cgroup', controllers: ['devices'], ownCgroup: '/' },
-    ];
-    const host = fakeHost({ cgroups: DEVICES_ONLY });
-    const rules: DeviceRule[] = [
-      { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
-      { allow: true, type: 'c', major: 4, minor: null, access: 'rwm' },
-      { allow: true, type: 'b', major: 8, minor: 0, access: 'r' },
-      ...DEFAULT_ALLOWED_DEVICES,
-      { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
-      { allow: true, type: 'c', major: 162, minor: 1, access: 'rwm' },
-      { allow: true, type: 'b', major: 8, minor: 0, access: 'rwm' },
-    ];
-    expect(compile(config, { host }).cgroup).toEqual({
-      options: { name: 'nsinit-c1', layout: layoutOf(DEVICES_ONLY) },
-      resources: { devices: rules },
-      paths: { v1: { devices: '/sys/fs/cgroup/devices/nsinit-c1' }, unified: null },
-    });
-  });
-
-  it('asks for no cgroup without resources or a cgroups path; on cgroup v2 device rules go to the unified cgroup', () => {
-    expect(compile(withDev()).cgroup).toBeNull();
-    const config = withDev();
-    config.linux!.resources = { devices: [{ allow: false, access: 'rwm' }] };
-    expect(compile(config, { host: fakeHost({ cgroups: PURE_V2 }) }).cgroup?.paths).toEqual({
-      v1: {},
-      unified: { directory: '/sys/fs/cgroup/app.slice/nsinit-c1', mountPoint: '/sys/fs/cgroup' },
-    });
-    config.linux!.resources = {};
-    config.linux!.cgroupsPath = '/pinned/web';
-    expect(compile(config, { host: fakeHost({ cgroups: PURE_V2 }) }).cgroup).toMatchObject({
-      options: { path: '/pinned/web' },
-      resources: {},
-      paths: { unified: { directory: '/sys/fs/cgroup/pinned/web' } },
-    });
   });
 });
 
@@ -899,6 +1430,121 @@ describe('sysctl, hostname, oom score', () => {
     }
   });
 
+  it("refuses a sysctl in a namespace joined by a path that is nsinit's own: it would change the host's", () => {
+    const cases: [string, 'network' | 'ipc' | 'uts', string][] = [
+      ['net.ipv4.ip_forward', 'network', '/proc/1/ns/net'],
+      ['kernel.shmmax', 'ipc', '/proc/self/ns/ipc'],
+      ['fs.mqueue.queues_max', 'ipc', '/proc/self/ns/ipc'],
+      ['kernel.domainname', 'uts', '/run/host-uts'],
+    ];
+    for (const [key, type, path] of cases) {
+      const config = busybox();
+      config.linux!.namespaces!.push({ type, path });
+      config.linux!.sysctl = { [key]: '1' };
+      const host = fakeHost({ ownNamespaces: { [type]: [path] } });
+      const error = compileError(config, { host });
+      expect(error, key).toBeInstanceOf(InvalidConfigError);
+      expect((error as InvalidConfigError).field).toBe(`linux.sysctl["${key}"]`);
+      expect(error.message).toBe(
+        `linux.sysctl["${key}"]: is not allowed in the ${type} namespace nsinit itself runs in (${path}): it would change the host's`,
+      );
+      // Another namespace joined by path is the container's to change.
+      const other = compile(config, {
+        host: fakeHost({ ownNamespaces: { [type]: ['/proc/self/ns/other'] } }),
+      });
+      expect(opsNamed(other, 'writeFile'), key).toEqual([
+        { op: 'writeFile', path: `/proc/sys/${key.replaceAll('.', '/')}`, data: '1' },
+      ]);
+    }
+  });
+
+  it("checks the file joined for the sysctl's own namespace type, among several joined", () => {
+    const config = busybox();
+    config.linux!.namespaces!.push(
+      { type: 'ipc', path: '/run/ns/ipc' },
+      { type: 'uts', path: '/run/ns/uts' },
+      { type: 'network', path: '/run/ns/net' },
+    );
+    config.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1000' };
+    // The network file is the third one joined (fd 7); the others are not nsinit's.
+    expect(compile(config).namespaceFiles.map((file) => file.fd)).toEqual([5, 6, 7]);
+    const ownNet = compileError(config, { host: fakeHost({ ownNamespaces: { network: ['/run/ns/net'] } }) });
+    expect(ownNet.message).toBe(
+      'linux.sysctl["net.ipv4.ip_forward"]: is not allowed in the network namespace nsinit itself runs in (/run/ns/net): it would change the host\'s',
+    );
+    const ownIpc = compileError(config, {
+      host: fakeHost({ ownNamespaces: { ipc: ['/run/ns/ipc'], network: ['/run/ns/ipc'] } }),
+    });
+    expect(ownIpc.message).toBe(
+      'linux.sysctl["kernel.shmmax"]: is not allowed in the ipc namespace nsinit itself runs in (/run/ns/ipc): it would change the host\'s',
+    );
+    // nsinit's own uts namespace joined changes nothing for net.* and IPC keys.
+    expect(
+      opsNamed(compile(config, { host: fakeHost({ ownNamespaces: { uts: ['/run/ns/uts'] } }) }), 'writeFile'),
+    ).toHaveLength(2);
+  });
+
+  it('checks the network namespace a netns strategy joins too', () => {
+    const config = withDev();
+    config.linux!.sysctl = { 'net.core.somaxconn': '1024' };
+    const network = { joinPath: '/var/run/netns/host', configuresNamespace: false };
+    const error = compileError(config, {
+      network,
+      host: fakeHost({ ownNamespaces: { network: ['/var/run/netns/host'] } }),
+    });
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect(error.message).toBe(
+      'linux.sysctl["net.core.somaxconn"]: is not allowed in the network namespace nsinit itself runs in (/var/run/netns/host): it would change the host\'s',
+    );
+    expect(opsNamed(compile(config, { network }), 'writeFile')).toEqual([
+      { op: 'writeFile', path: '/proc/sys/net/core/somaxconn', data: '1024' },
+    ]);
+  });
+
+  it('takes a network namespace that only a netns strategy joins as the container\'s, for net.* keys', () => {
+    const config = withDev();
+    config.linux!.namespaces = config.linux!.namespaces!.filter((n) => n.type !== 'network');
+    config.linux!.sysctl = { 'net.core.somaxconn': '1024' };
+    const network = { joinPath: '/var/run/netns/web', configuresNamespace: false };
+    expect(opsNamed(compile(config, { network }), 'writeFile')).toEqual([
+      { op: 'writeFile', path: '/proc/sys/net/core/somaxconn', data: '1024' },
+    ]);
+    expect(compileError(config).message).toBe('linux.sysctl["net.core.somaxconn"]: needs a private network namespace');
+  });
+
+  it('says which namespace file it could not inspect, rather than throwing a system error', () => {
+    const config = withDev();
+    config.linux!.namespaces = [{ type: 'mount' }, { type: 'network', path: '/proc/1/ns/net' }];
+    config.linux!.sysctl = { 'net.core.somaxconn': '1024' };
+    const host: HostFacts = {
+      ...fakeHost(),
+      isOwnNamespace: () => {
+        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      },
+    };
+    const error = compileError(config, { host });
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect(error.message).toBe('linux.namespaces: the network namespace /proc/1/ns/net cannot be inspected (EACCES)');
+  });
+
+  it('asks for the type of a mount on /proc that has none, as for any other', () => {
+    const config = withDev();
+    config.mounts = [{ destination: '/proc', source: 'proc' }];
+    expect(compileError(config).message).toBe('mounts[0].type: is required for a mount that is not a bind mount');
+  });
+
+  it('gives back the default RLIMIT_NOFILE that Node raised, unless the config sets one', () => {
+    const limits = (program: CompiledProgram) => opsNamed(program, 'setrlimit');
+    expect(limits(compile(withDev()))).toEqual([NOFILE_RESTORED]);
+    // Under a hard limit below 1024, the soft limit cannot be above it.
+    expect(limits(compile(withDev(), { host: fakeHost({ openFilesHardLimit: 512n }) }))).toEqual([
+      { op: 'setrlimit', resource: 7, soft: 512n, hard: 512n },
+    ]);
+    const config = withDev();
+    config.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 4096, hard: 8192 }];
+    expect(limits(compile(config))).toEqual([{ op: 'setrlimit', resource: 7, soft: 4096n, hard: 8192n }]);
+  });
+
   it('sets the hostname and domain name only with a private UTS namespace', () => {
     const config = withDev();
     config.hostname = 'box';
@@ -925,7 +1571,7 @@ describe('sysctl, hostname, oom score', () => {
     config.process!.oomScoreAdj = -500;
     expect(compile(config).ops.slice(3, 5)).toEqual([
       { op: 'writeFile', path: '/proc/self/oom_score_adj', data: '-500' },
-      mount('', '/', '', MS.PRIVATE | MS.REC),
+      rootPropagation(MS.PRIVATE, true),
     ]);
   });
 });
@@ -1049,8 +1695,12 @@ describe('identity and capabilities', () => {
 
     config.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_NO_SUCH_THING'] };
     const program = compile(config);
-    expect(program.warnings).toEqual(['process.capabilities.bounding: unknown capability CAP_NO_SUCH_THING; ignored']);
-    expect(opsNamed(program, 'boundingDrop')).toEqual([{ op: 'boundingDrop', mask: ALL_CAPS & ~capMask(['CAP_KILL']) }]);
+    expect(program.warnings).toEqual([
+      'process.capabilities.bounding: unknown capability CAP_NO_SUCH_THING; ignored',
+    ]);
+    expect(opsNamed(program, 'boundingDrop')).toEqual([
+      { op: 'boundingDrop', mask: ALL_CAPS & ~capMask(['CAP_KILL']) },
+    ]);
   });
 
   it('ignores, with a warning, a capability this kernel does not know', () => {
@@ -1068,16 +1718,30 @@ describe('identity and capabilities', () => {
     ]);
   });
 
-  it('without a capabilities section: root keeps its capabilities, any other user gets none', () => {
-    expect(opsNamed(compile(busybox()), 'boundingDrop', 'capset', 'ambient')).toEqual([]);
-    const config = busybox();
-    config.process!.user = { uid: 1000, gid: 100 };
-    const program = compile(config);
-    expect(program.ops.slice(program.ops.findIndex((op) => op.op === 'keepcaps'))).toEqual([
-      ...identity(1000, 100),
-      { op: 'capset', effective: 0n, permitted: 0n, inheritable: 0n },
-      PDEATHSIG,
-      ...start(['sh'], ['PATH=/bin']),
+  it('without a capabilities section: no capabilities at all, for root as for any other user', () => {
+    for (const [uid, gid] of [
+      [0, 0],
+      [1000, 100],
+    ] as const) {
+      const config = busybox();
+      config.process!.user = { uid, gid };
+      delete config.process!.capabilities;
+      const program = compile(config);
+      expect(
+        program.ops.slice(program.ops.findIndex((op) => op.op === 'boundingDrop')),
+        `uid ${uid}`,
+      ).toEqual([
+        { op: 'boundingDrop', mask: ALL_CAPS },
+        ...identity(uid, gid),
+        ...NO_CAPS,
+        PDEATHSIG,
+        ...start(['sh'], ['PATH=/bin']),
+      ]);
+      expect(program.warnings).toEqual([]);
+    }
+    // On an older kernel the bounding drop stops at its last capability.
+    expect(opsNamed(compile(busybox(), { host: fakeHost({ capLastCap: 37 }) }), 'boundingDrop')).toEqual([
+      { op: 'boundingDrop', mask: (1n << 38n) - 1n },
     ]);
   });
 
@@ -1088,6 +1752,7 @@ describe('identity and capabilities', () => {
       { op: 'setgroups', gids: [] },
       { op: 'setresgid', gid: 0 },
       { op: 'setresuid', uid: 0 },
+      { op: 'capset', effective: 0n, permitted: 0n, inheritable: 0n },
     ]);
   });
 });
@@ -1214,6 +1879,23 @@ describe('configs nsinit refuses', () => {
         c.mounts!.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
       },
     ],
+    [
+      'mounts[1].options: mount option "remount" is not supported yet',
+      (c) => {
+        c.mounts!.push({
+          destination: '/proc/sys',
+          type: 'bind',
+          source: '/proc/sys',
+          options: ['bind', 'remount', 'ro'],
+        });
+      },
+    ],
+    [
+      'mounts[1].options: mount option "rro" is not supported yet',
+      (c) => {
+        c.mounts!.push({ destination: '/data', type: 'bind', source: '/data', options: ['rbind', 'rro'] });
+      },
+    ],
   ];
 
   for (const [message, change] of unsupported) {
@@ -1263,6 +1945,29 @@ describe('configs nsinit refuses', () => {
       'linux.rootfsPropagation: unknown propagation "sideways"',
       (c) => {
         c.linux!.rootfsPropagation = 'sideways' as 'private';
+      },
+    ],
+    [
+      'mounts[1].options: "private" and "rshared": give one propagation option',
+      (c) => {
+        c.mounts!.push({
+          destination: '/run',
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['private', 'nosuid', 'rshared'],
+        });
+      },
+    ],
+    [
+      'mounts[1].options: "" is not a mount option',
+      (c) => {
+        c.mounts!.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', ''] });
+      },
+    ],
+    [
+      'linux.cgroupsPath: "/" is the root cgroup, which a container cannot have',
+      (c) => {
+        c.linux!.cgroupsPath = '/';
       },
     ],
   ];

@@ -19,7 +19,19 @@ const PROGRAM: InitOp[] = [
   { op: 'dumpable', on: false },
   { op: 'waitGo', fd: 3 },
   { op: 'mkdir', path: '/proc', mode: 0o755 },
-  { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: 0n, data: '', targetRealDir: true },
+  {
+    op: 'fsmount',
+    fstype: 'proc',
+    source: 'proc',
+    options: [],
+    target: '/proc',
+    attrSet: 0,
+    propagation: 0,
+    dirs: [],
+    links: [],
+    targetRealDir: true,
+    targetOnProc: true,
+  },
   { op: 'exec', args: ['no-such-command', '-x'], env: ['PATH=/bin'] },
 ];
 
@@ -62,22 +74,22 @@ describe('initError', () => {
   });
 
   it('names the failed op, the errno name and its message; a detail that adds something is kept', () => {
-    const plain = initError(report(3, OPCODES.mount, ENODEV, 'mount proc on /proc'), PROGRAM, 'c1');
+    const plain = initError(report(3, OPCODES.fsmount, ENODEV, 'mount proc on /proc'), PROGRAM, 'c1');
     expect(plain).toMatchObject({
       code: 'ERR_NSINIT_INIT_FAILED',
       message: 'container c1: init failed at op 3 (mount proc on /proc): no such device (ENODEV)',
       opIndex: 3,
-      op: 'mount',
+      op: 'fsmount',
       errno: ENODEV,
       errnoCode: 'ENODEV',
     });
     const detailed = initError(
-      report(3, OPCODES.mount, ENOENT, 'mount proc on /proc: open the target in root'),
+      report(3, OPCODES.fsmount, ENOENT, 'mount proc on /proc: open the target'),
       PROGRAM,
       'c1',
     );
     expect(detailed.message).toBe(
-      'container c1: init failed at op 3 (mount proc on /proc): no such file or directory (ENOENT) [mount proc on /proc: open the target in root]',
+      'container c1: init failed at op 3 (mount proc on /proc): no such file or directory (ENOENT) [mount proc on /proc: open the target]',
     );
   });
 

@@ -24,6 +24,7 @@ export async function execCommand(
   log: Logger,
 ) {
   const loaded = options.config ? await loadConfigFile(options.config) : undefined;
+  for (const warning of loaded?.warnings ?? []) log('warning', warning);
   const config = loaded?.config ?? embeddedDefaultConfig();
 
   // Before the start a signal unwinds everything; after it, signals go to the container.

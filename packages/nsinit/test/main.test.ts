@@ -106,7 +106,7 @@ describe('main', () => {
     const missing = join(dir, 'missing.json');
     expect(await nsinit('--root', stateRoot, 'exec', '--config', missing, '--', 'true')).toBe(255);
     expect(stderr).toBe(
-      `nsinit: ${missing}: cannot read the configuration: no such file (check the --config path)\n`,
+      `nsinit: ${missing}: cannot read the configuration: no such file; check the path\n`,
     );
     expect(stdout).toBe('');
     expect(existsSync(stateRoot)).toBe(false);
@@ -116,6 +116,24 @@ describe('main', () => {
     const config = writeConfig();
     expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
     expect(stderr).toBe(`nsinit: root.path ${join(dir, 'rootfs')} does not exist\n`);
+    expect(existsSync(stateRoot)).toBe(false);
+  });
+
+  it("prints the config's warnings before anything runs, on stderr and in --log", async () => {
+    const legacy = join(dir, 'container.json');
+    // Two protections turned off, two warnings; the missing rootfs then stops the run early.
+    writeFileSync(
+      legacy,
+      JSON.stringify({ root_fs: 'rootfs', namespaces: ['NEWNS'], context: { restrictions: '' }, capabilities_mask: {} }),
+    );
+    const log = join(dir, 'nsinit.log');
+    expect(await nsinit('--root', stateRoot, '--log', log, 'exec', '--config', legacy, '--', 'true')).toBe(255);
+    expect(stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^nsinit: warning: an empty "context\.restrictions" leaves \/sys and \/proc\/sys writable: /),
+      expect.stringMatching(/^nsinit: warning: "capabilities_mask" is a drop list that drops nothing, /),
+      `nsinit: root.path ${join(dir, 'rootfs')} does not exist`,
+    ]);
+    expect(readFileSync(log, 'utf8').split('\n').filter((line) => line.includes('level=warning'))).toHaveLength(2);
     expect(existsSync(stateRoot)).toBe(false);
   });
 
@@ -154,7 +172,7 @@ describe('main', () => {
       const entry = JSON.parse(line) as Record<string, unknown>;
       expect(entry).toEqual({
         level: 'error',
-        msg: `${missing}: cannot read the configuration: no such file (check the --config path)`,
+        msg: `${missing}: cannot read the configuration: no such file; check the path`,
         time: expect.any(String),
       });
       expect(new Date(entry.time as string).toISOString()).toBe(entry.time);
@@ -169,7 +187,7 @@ describe('main', () => {
     expect(await nsinit('--log', log, 'exec', '--config', missing)).toBe(255);
     expect(readFileSync(log, 'utf8')).toMatch(
       new RegExp(
-        `^time="\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z" level=error msg="${missing.replaceAll('/', '\\/')}: cannot read the configuration: no such file \\(check the --config path\\)"\\n$`,
+        `^time="\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z" level=error msg="${missing.replaceAll('/', '\\/')}: cannot read the configuration: no such file; check the path"\\n$`,
       ),
     );
   });

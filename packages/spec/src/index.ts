@@ -40,4 +40,4 @@ export { findJsonSyntaxError, parseJsonText } from './json.js';
 export { type ConfigFormat, detectConfigFormat, type LoadedConfig, loadConfigFile } from './load.js';
 export * from './oci.js';
 export { parseOciConfig } from './parse.js';
-export { RootfsFileError, readRootfsFile, resolveInRootfs } from './rootfs-file.js';
+export { RootfsFileError, readRootfsFile } from './rootfs-file.js';

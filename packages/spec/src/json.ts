@@ -121,6 +121,54 @@ export function findJsonSyntaxError(text: string): number | undefined {
   }
 }
 
+/**
+ * How deep a configuration may nest arrays and objects. Real ones need about six levels; the
+ * limit is far above that and far below what code that recurses over the decoded document
+ * (zod, the container.json conversion) could survive.
+ */
+const MAX_JSON_DEPTH = 256;
+
+/**
+ * The offset of the first `[` or `{` nested deeper than `limit` in `text`, or undefined. Only
+ * strings are understood (their brackets do not count); other syntax is JSON.parse's to judge.
+ */
+function findNestingBeyond(text: string, limit: number): number | undefined {
+  let depth = 0;
+  for (let pos = 0; pos < text.length; pos++) {
+    const code = text.charCodeAt(pos);
+    if (code === 0x22) {
+      for (pos++; pos < text.length && text.charCodeAt(pos) !== 0x22; pos++) {
+        if (text.charCodeAt(pos) === 0x5c) pos++;
+      }
+    } else if (code === 0x5b || code === 0x7b) {
+      depth++;
+      if (depth > limit) return pos;
+    } else if (code === 0x5d || code === 0x7d) {
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+function tooDeep(source: string, where: string, position?: JsonPosition): ConfigError {
+  const message = `nested deeper than ${MAX_JSON_DEPTH} levels${where}; a container configuration needs only a few`;
+  return new ConfigError(source, [{ path: '', message }], { position });
+}
+
+/**
+ * Throw a ConfigError when an already decoded document nests arrays and objects deeper than
+ * MAX_JSON_DEPTH, before anything recursive walks it. The walk itself is iterative.
+ */
+export function checkNestingDepth(value: unknown, source: string): void {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) throw tooDeep(source, '');
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+}
+
 export function positionAt(text: string, offset: number): JsonPosition {
   let line = 1;
   let lineStart = 0;
@@ -137,6 +185,17 @@ export function positionAt(text: string, offset: number): JsonPosition {
 export function parseJsonText(text: string, source: string): unknown {
   // A UTF-8 byte order mark is not JSON, but editors add it; tolerate it.
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // Checked on the text, before anything is decoded: JSON.parse would build the whole tower
+  // (about 100 bytes of heap per level) only for later steps to overflow the stack on it.
+  const deepAt = findNestingBeyond(body, MAX_JSON_DEPTH);
+  if (deepAt !== undefined) {
+    const position = positionAt(body, deepAt);
+    throw tooDeep(
+      source,
+      ` at line ${position.line}, column ${position.column} (offset ${deepAt})`,
+      position,
+    );
+  }
   try {
     return JSON.parse(body);
   } catch (error) {

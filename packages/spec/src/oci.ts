@@ -6,11 +6,13 @@ import {
   int32,
   int64,
   integerBetween,
+  processId,
   reportDuplicates,
   safeString,
   uint16,
   uint32,
   uint64,
+  utsName,
 } from './validation.js';
 
 // The OCI runtime-spec config.json (v1.2, Linux), as zod schemas. Unknown properties are
@@ -119,10 +121,10 @@ export const ociRlimitSchema = z
   );
 
 export const ociUserSchema = z.object({
-  uid: uint32,
-  gid: uint32,
+  uid: processId,
+  gid: processId,
   umask: z.optional(uint32),
-  additionalGids: z.optional(z.array(uint32)),
+  additionalGids: z.optional(z.array(processId)),
   username: z.optional(safeString),
 });
 
@@ -438,8 +440,8 @@ export const ociConfigSchema = z.object({
   ),
   process: z.optional(ociProcessSchema),
   root: ociRootSchema,
-  hostname: z.optional(safeString),
-  domainname: z.optional(safeString),
+  hostname: z.optional(utsName),
+  domainname: z.optional(utsName),
   mounts: z.optional(z.array(ociMountSchema)),
   hooks: z.optional(ociHooksSchema),
   annotations: z.optional(stringMap),

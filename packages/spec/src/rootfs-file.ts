@@ -1,20 +1,37 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync } from 'node:fs';
-import path from 'node:path';
+import { closeSync, constants, fstatSync, readSync } from 'node:fs';
+import { AT_FDCWD, O_PATH, openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '@nsinit/native';
 
-// Files inside a container's rootfs belong to the image, not to us: a symlink there must
-// resolve as it would inside the container (absolute targets and `..` stay under the
-// rootfs), never to a file of the host. The walk below does that in user space; the final
-// open refuses a symlink swapped in meanwhile, and non-regular files (a FIFO would block).
+// Files inside a container's rootfs belong to the image, not to us, and whoever can write the
+// rootfs can change it while we read: a symlink there must resolve as it would inside the
+// container (absolute targets and `..` stay under the rootfs), and no component may be swapped
+// between the lookup and the open. So the kernel resolves the whole path in one step, under the
+// rootfs as its root (openat2 RESOLVE_IN_ROOT), as the init helper does for every in-root path.
 
-const MAX_SYMLINKS = 40; // the kernel's limit for one path walk
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
+// openat2 gives up with EAGAIN when a rename anywhere races a `..` of the lookup; the kernel
+// expects the caller to retry. A rootfs renamed into faster than this is refused.
+const MAX_LOOKUP_ATTEMPTS = 16;
 
+/** Why a file of a rootfs could not be read. */
 export class RootfsFileError extends Error {
-  readonly hostPath: string;
-  constructor(hostPath: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly code = 'ERR_NSINIT_ROOTFS_FILE';
+  /** The rootfs, as given. */
+  readonly rootfs: string;
+  /** The file, as the container names it (e.g. `/etc/passwd`). */
+  readonly containerPath: string;
+  /** The errno name when a system call refused (ELOOP, EXDEV, ...). */
+  readonly errnoCode: string | undefined;
+  constructor(
+    rootfs: string,
+    containerPath: string,
+    message: string,
+    options?: { cause?: unknown; errnoCode?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RootfsFileError';
-    this.hostPath = hostPath;
+    this.rootfs = rootfs;
+    this.containerPath = containerPath;
+    this.errnoCode = options?.errnoCode;
   }
 }
 
@@ -22,70 +39,90 @@ function errnoCode(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
-/** Host path of `containerPath` resolved inside `rootfs`; undefined when a component does not exist. */
-export function resolveInRootfs(rootfs: string, containerPath: string): string | undefined {
-  const pending = containerPath.split('/').filter((c) => c !== '');
-  const resolved: string[] = [];
-  let symlinks = 0;
-  while (pending.length > 0) {
-    const component = pending.shift()!;
-    if (component === '..') {
-      resolved.pop();
-      continue;
-    }
-    if (component === '.') continue;
-    const hostPath = path.join(rootfs, ...resolved, component);
-    let stat: ReturnType<typeof lstatSync>;
-    try {
-      stat = lstatSync(hostPath);
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw new RootfsFileError(hostPath, `cannot inspect ${hostPath}: ${code ?? String(error)}`, {
-        cause: error,
-      });
-    }
-    if (stat.isSymbolicLink()) {
-      symlinks += 1;
-      if (symlinks > MAX_SYMLINKS) {
-        throw new RootfsFileError(
-          hostPath,
-          `too many levels of symbolic links resolving ${containerPath} in ${rootfs}`,
-        );
-      }
-      const target = readlinkSync(hostPath);
-      if (target.startsWith('/')) resolved.length = 0;
-      pending.unshift(...target.split('/').filter((c) => c !== ''));
-      continue;
-    }
-    resolved.push(component);
+/** An O_PATH fd of the rootfs directory, or undefined when there is none (so no file in it either). */
+function openRootfs(rootfs: string, containerPath: string): number | undefined {
+  try {
+    // The rootfs path is the caller's own (from the config), so it is looked up normally.
+    return openat2({ dirfd: AT_FDCWD, path: rootfs, flags: O_PATH | constants.O_DIRECTORY, resolve: 0 });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new RootfsFileError(
+      rootfs,
+      containerPath,
+      `cannot read ${containerPath}: cannot open the rootfs ${rootfs} (${code ?? String(error)}); check the rootfs path of the config`,
+      { cause: error, errnoCode: code },
+    );
   }
-  return path.join(rootfs, ...resolved);
+}
+
+function lookupFailure(rootfs: string, containerPath: string, error: unknown): RootfsFileError {
+  const code = errnoCode(error);
+  const where = `${containerPath} in the rootfs ${rootfs}`;
+  let message: string;
+  switch (code) {
+    case 'ELOOP':
+      message =
+        `cannot open ${where}: a symlink on its path loops, goes through /proc (a magic link), ` +
+        'or there are more than 40 of them (ELOOP); fix the symlinks of the image';
+      break;
+    case 'EXDEV':
+    case 'EAGAIN':
+      message =
+        `cannot open ${where}: the rootfs changed while the path was looked up (${code}); ` +
+        'load the config again when nothing else is writing to the rootfs';
+      break;
+    case 'ENOSYS':
+      message = `cannot open ${where} safely: the kernel lacks openat2 (ENOSYS); nsinit needs Linux 5.6 or newer`;
+      break;
+    default:
+      message = `cannot open ${where}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return new RootfsFileError(rootfs, containerPath, message, { cause: error, errnoCode: code });
 }
 
 /**
  * Read a regular file of the rootfs (e.g. `/etc/passwd`) as UTF-8, resolving symlinks as the
- * container would. Returns undefined when the file does not exist.
+ * container would, in one lookup by the kernel that a concurrent writer of the rootfs cannot
+ * redirect to a host file. Returns undefined when the file (or the rootfs) does not exist. A
+ * FIFO, a device, a directory or a file over 16 MiB is refused.
  */
 export function readRootfsFile(rootfs: string, containerPath: string): string | undefined {
-  const hostPath = resolveInRootfs(rootfs, containerPath);
-  if (hostPath === undefined) return undefined;
-  let fd: number;
+  const rootfsFd = openRootfs(rootfs, containerPath);
+  if (rootfsFd === undefined) return undefined;
+  let fd: number | undefined;
   try {
-    // libuv adds O_CLOEXEC itself.
-    fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'ENOENT') return undefined;
-    throw new RootfsFileError(hostPath, `cannot open ${hostPath}: ${code ?? String(error)}`, {
-      cause: error,
-    });
+    for (let attempt = 1; fd === undefined; attempt++) {
+      try {
+        fd = openat2({
+          dirfd: rootfsFd,
+          path: containerPath,
+          // O_NONBLOCK: opening a FIFO must not hang (it is refused just below).
+          flags: constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK,
+          resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        });
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        if (code !== 'EAGAIN' || attempt === MAX_LOOKUP_ATTEMPTS)
+          throw lookupFailure(rootfs, containerPath, error);
+      }
+    }
+  } finally {
+    closeSync(rootfsFd);
   }
   try {
+    const where = `${containerPath} in the rootfs ${rootfs}`;
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new RootfsFileError(hostPath, `${hostPath} is not a regular file`);
+    if (!stat.isFile()) {
+      throw new RootfsFileError(
+        rootfs,
+        containerPath,
+        `${where} is not a regular file; the image must hold a file there`,
+      );
+    }
     if (stat.size > MAX_FILE_BYTES) {
-      throw new RootfsFileError(hostPath, `${hostPath} is larger than ${MAX_FILE_BYTES} bytes`);
+      throw new RootfsFileError(rootfs, containerPath, `${where} is larger than ${MAX_FILE_BYTES} bytes`);
     }
     const buffer = Buffer.alloc(stat.size);
     let filled = 0;
@@ -95,6 +132,18 @@ export function readRootfsFile(rootfs: string, containerPath: string): string | 
       filled += n;
     }
     return buffer.toString('utf8', 0, filled);
+  } catch (error) {
+    if (error instanceof RootfsFileError) throw error;
+    const code = errnoCode(error);
+    throw new RootfsFileError(
+      rootfs,
+      containerPath,
+      `cannot read ${containerPath} in the rootfs ${rootfs}: ${code ?? String(error)}`,
+      {
+        cause: error,
+        errnoCode: code,
+      },
+    );
   } finally {
     closeSync(fd);
   }

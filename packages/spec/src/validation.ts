@@ -20,7 +20,12 @@ export const envEntry = safeString.check(
 
 const NON_NEGATIVE = 'expected a non-negative integer';
 
-function integerSchema(min: number, max: number, typeMessage: string, rangeMessage: string) {
+function integerSchema(
+  min: number,
+  max: number,
+  typeMessage: string,
+  rangeMessage: string | ((value: number) => string),
+) {
   return z
     .number({ error: (issue) => (issue.input === undefined ? `required: ${typeMessage}` : typeMessage) })
     .check(
@@ -28,7 +33,11 @@ function integerSchema(min: number, max: number, typeMessage: string, rangeMessa
         // A negative value for an unsigned field is a type mismatch in Go's (and the spec's) terms.
         if (!Number.isInteger(value) || (min === 0 && value < 0))
           ctx.addIssue({ code: 'custom', message: typeMessage });
-        else if (value < min || value > max) ctx.addIssue({ code: 'custom', message: rangeMessage });
+        else if (value < min || value > max)
+          ctx.addIssue({
+            code: 'custom',
+            message: typeof rangeMessage === 'string' ? rangeMessage : rangeMessage(value),
+          });
       }),
     );
 }
@@ -55,6 +64,33 @@ export const int64 = integerSchema(-(2 ** 63), 2 ** 63, 'expected an integer', '
 export function integerBetween(min: number, max: number) {
   return integerSchema(min, max, 'expected an integer', `expected an integer from ${min} to ${max}`);
 }
+
+/** The largest uid or gid: 4294967295 is (uid_t)-1, which setresuid and chown read as "leave unchanged". */
+const MAX_ID = 0xffff_fffe;
+
+/** A uid or gid for setresuid/setresgid/setgroups. */
+export const processId = integerSchema(
+  0,
+  MAX_ID,
+  NON_NEGATIVE,
+  (value) => `${value} is not a valid id (ids go from 0 to ${MAX_ID})`,
+);
+
+/** The kernel's __NEW_UTS_LEN: sethostname and setdomainname refuse longer names with EINVAL. */
+const MAX_UTS_NAME_BYTES = 64;
+
+/** A hostname or NIS domain name, checked against the kernel's limit in bytes (UTF-8), not in characters. */
+export const utsName = safeString.check(
+  z.superRefine((name, ctx) => {
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes > MAX_UTS_NAME_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bytes} bytes long (UTF-8), more than the kernel's limit of ${MAX_UTS_NAME_BYTES} bytes; use a shorter name`,
+      });
+    }
+  }),
+);
 
 const TYPE_NAMES: Record<string, string> = {
   string: 'a string',

@@ -57,8 +57,29 @@ function expectCapabilities(config: OciConfig, keep: readonly string[]): void {
   expect(caps?.ambient).toEqual([]);
 }
 
-/** The mounts every converted container gets, with the 2014 options. */
-function systemMounts(sysfsReadOnly = false) {
+/** What a restricted container gets: the 2014 restrict_sys lists joined with runc's. */
+const RESTRICTED_READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
+const RESTRICTED_MASKED = [
+  '/proc/kcore',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/sys/firmware',
+  '/proc/scsi',
+];
+
+function expectRestricted(config: OciConfig): void {
+  expect(config.mounts?.find((m) => m.destination === '/sys')?.options).toContain('ro');
+  expect(config.linux?.readonlyPaths).toEqual(RESTRICTED_READONLY);
+  expect(config.linux?.maskedPaths).toEqual(RESTRICTED_MASKED);
+}
+
+/** The mounts every converted container gets, with the 2014 options (sysfs read-only unless restrict_sys is off). */
+function systemMounts(sysfsReadOnly = true) {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
@@ -112,7 +133,9 @@ describe('convertContainerJson: the 2014 shapes', () => {
     ]);
     expectCapabilities(config, allBut(FEB_2014_DROPPED));
     expect(config.process?.capabilities?.bounding).toHaveLength(41 - 15);
+    // No restrict_sys: restricted all the same (2014 left /sys and /proc/sys writable).
     expect(config.mounts).toEqual(systemMounts());
+    expectRestricted(config);
     expect(config.linux?.cgroupsPath).toBe('docker/docker-koye');
     expect(config.linux?.resources).toEqual({ memory: { limit: 5248000 } });
     expect(runtime).toEqual({ noPivotRoot: false });
@@ -132,7 +155,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('converts the March 2014 object forms ({key, enabled} namespaces and capabilities_mask)', async () => {
     const baseDir = await temp.make();
-    const { config, runtime } = convertContainerJson(readFixture('container-json/mar-2014-objects.json'), {
+    const { config } = convertContainerJson(readFixture('container-json/mar-2014-objects.json'), {
       baseDir,
     });
     // NEWUSER is listed but not enabled.
@@ -149,7 +172,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('converts the Docker v0.11 shape (maps for namespaces and capabilities_mask, devtmpfs)', async () => {
     const baseDir = await temp.make();
-    const { config, runtime } = convertContainerJson(readFixture('container-json/v0.11.json'), { baseDir });
+    const { config } = convertContainerJson(readFixture('container-json/v0.11.json'), { baseDir });
     expect(config.linux?.namespaces?.map((n) => n.type).sort()).toEqual([
       'ipc',
       'mount',
@@ -180,7 +203,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('converts the Docker v1.0.0 shape (keep list, device_nodes, routes)', async () => {
     const baseDir = await temp.make();
-    const { config, runtime } = convertContainerJson(readFixture('container-json/v1.0.0.json'), { baseDir });
+    const { config } = convertContainerJson(readFixture('container-json/v1.0.0.json'), { baseDir });
     // ["MKNOD"] is a KEEP list here: device_nodes and routes only exist after the May 2014 flip.
     expectCapabilities(config, ['CAP_MKNOD']);
     expect(config.linux?.devices).toEqual([
@@ -219,18 +242,12 @@ describe('convertContainerJson: the 2014 shapes', () => {
         (c) => DOCKER_DEFAULT_CAPABILITIES.includes(c) && c !== 'CAP_FSETID' && c !== 'CAP_AUDIT_WRITE',
       ),
     );
-    // restrict_sys: /sys read-only, /proc/sys & co read-only, /proc/kcore masked.
+    // restrict_sys: /sys read-only, /proc/sys & co read-only, /proc/kcore & co masked.
     expect(config.mounts).toEqual([
-      ...systemMounts(true),
+      ...systemMounts(),
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev'] },
     ]);
-    expect(config.linux?.readonlyPaths).toEqual([
-      '/proc/sys',
-      '/proc/sysrq-trigger',
-      '/proc/irq',
-      '/proc/bus',
-    ]);
-    expect(config.linux?.maskedPaths).toEqual(['/proc/kcore']);
+    expectRestricted(config);
     expect(config.linux?.devices).toEqual([
       { type: 'c', path: '/dev/null', major: 1, minor: 3, fileMode: 0o666 },
       { type: 'c', path: '/dev/zero', major: 1, minor: 5, fileMode: 0o666 },
@@ -252,9 +269,15 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('converts the November 2014 shape (namespaces [{name, path}], rlimits, root_fs, mount_config)', async () => {
     const baseDir = await temp.make();
-    const { config, runtime } = convertContainerJson(readFixture('container-json/nov-2014.json'), {
+    const { config, runtime, warnings } = convertContainerJson(readFixture('container-json/nov-2014.json'), {
       baseDir,
     });
+    // "restrict_sys": false is the one way to a writable /sys and /proc/sys, and it is said aloud.
+    expect(config.mounts?.slice(0, 5)).toEqual(systemMounts(false));
+    expect(config.linux?.readonlyPaths).toBeUndefined();
+    expect(warnings).toEqual([
+      '"restrict_sys": false leaves /sys and /proc/sys writable: the container can change kernel settings of the whole host (kernel.core_pattern, vm.drop_caches, ...); remove it to restrict them',
+    ]);
     expect(config.root).toEqual({ path: path.join(baseDir, 'rootfs'), readonly: true });
     expect(runtime).toEqual({ noPivotRoot: true });
     expect(config.linux?.namespaces).toEqual([
@@ -356,7 +379,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('treats JSON null as absent, as Go did', async () => {
     const baseDir = await temp.make();
-    const { config, runtime } = convertContainerJson(
+    const { config } = convertContainerJson(
       { hostname: null, namespaces: { NEWNS: true }, capabilities: null, mount_config: { mounts: null } },
       { baseDir },
     );
@@ -421,13 +444,39 @@ describe('convertContainerJson: capabilities, drop or keep', () => {
     expect(decision.keep).toEqual(allBut(['CAP_CHOWN']));
   });
 
-  it('without any capabilities key: everything in the early era, nothing in the later one', () => {
-    expect(decideCapabilities(containerJsonSchema.parse({ hostname: 'x' }), []).keep).toEqual([
-      ...CAPABILITY_NAMES,
+  it('without any capabilities key: none, whatever the era, saying so where 2014 gave everything', async () => {
+    const baseDir = await temp.make();
+    const early = convertContainerJson({ hostname: 'x', namespaces: ['NEWNS'] }, { baseDir });
+    expectCapabilities(early.config, []);
+    expect(early.warnings).toEqual([
+      'no "capabilities": the container gets no capabilities, where an early-2014 nsinit gave it every one. ' +
+        'List those it needs in "capabilities" (e.g. ["CHOWN", "KILL"]), or drop from all of them with "capabilities_mask" (e.g. ["SYS_ADMIN"])',
     ]);
-    expect(
-      decideCapabilities(containerJsonSchema.parse({ hostname: 'x', mount_config: {} }), []).keep,
-    ).toEqual([]);
+    // A later-era file got none in 2014 too: nothing to say.
+    const later = convertContainerJson({ hostname: 'x', mount_config: {} }, { baseDir });
+    expectCapabilities(later.config, []);
+    expect(later.warnings).toEqual([]);
+    expect(decideCapabilities(containerJsonSchema.parse({ hostname: 'x' }), []).keep).toEqual([]);
+  });
+
+  it('keeps everything for a drop list that drops nothing, as 2014 did, with a warning', async () => {
+    const baseDir = await temp.make();
+    for (const [doc, key] of [
+      [{ capabilities_mask: {} }, 'capabilities_mask'],
+      [{ capabilities_mask: [] }, 'capabilities_mask'],
+      [{ capabilities_mask: { MKNOD: true } }, 'capabilities_mask'],
+      [{ capabilities: [] }, 'capabilities'],
+      [{ capabilities: { MKNOD: true } }, 'capabilities'],
+    ] as const) {
+      const { config, warnings } = convertContainerJson(doc, { baseDir });
+      expectCapabilities(config, CAPABILITY_NAMES);
+      expect(warnings, JSON.stringify(doc)).toEqual([
+        `"${key}" is a drop list that drops nothing, so the container keeps every capability (CAP_SYS_ADMIN and CAP_SYS_MODULE included), as in 2014. ` +
+          `List the capabilities to drop, or remove "${key}" to give the container none`,
+      ]);
+    }
+    // A drop list that drops something is what it says: no warning.
+    expect(convertContainerJson({ capabilities_mask: ['SYS_ADMIN'] }, { baseDir }).warnings).toEqual([]);
   });
 
   it('accepts names with the CAP_ prefix', async () => {
@@ -450,6 +499,41 @@ describe('convertContainerJson: capabilities, drop or keep', () => {
       convertContainerJson({ capabilities: [], capabilities_mask: [] }, { baseDir }),
     );
     expect(error.issues[0]?.path).toBe('capabilities_mask');
+  });
+});
+
+describe('convertContainerJson: /sys and /proc/sys restricted by default', () => {
+  it('restricts a document that does not mention restrict_sys, with no warning', async () => {
+    const baseDir = await temp.make();
+    const { config, warnings } = convertContainerJson({ namespaces: ['NEWNS'], capabilities: ['CHOWN'] }, { baseDir });
+    expect(config.mounts).toEqual(systemMounts());
+    expectRestricted(config);
+    expect(warnings).toEqual([]);
+  });
+
+  it('restricts on restrict_sys: true and on any non-empty context.restrictions (2014 tested for non-empty)', async () => {
+    const baseDir = await temp.make();
+    for (const doc of [{ restrict_sys: true }, { context: { restrictions: 'true' } }, { context: { restrictions: 'false' } }]) {
+      const { config, warnings } = convertContainerJson({ ...doc, capabilities: ['CHOWN'] }, { baseDir });
+      expectRestricted(config);
+      expect(warnings, JSON.stringify(doc)).toEqual([]);
+    }
+  });
+
+  it('leaves /sys and /proc/sys writable only when asked explicitly, and warns', async () => {
+    const baseDir = await temp.make();
+    for (const [doc, asked] of [
+      [{ restrict_sys: false }, '"restrict_sys": false'],
+      [{ context: { restrictions: '' } }, 'an empty "context.restrictions"'],
+    ] as const) {
+      const { config, warnings } = convertContainerJson({ ...doc, capabilities: ['CHOWN'] }, { baseDir });
+      expect(config.mounts).toEqual(systemMounts(false));
+      expect(config.linux?.readonlyPaths).toBeUndefined();
+      expect(config.linux?.maskedPaths).toBeUndefined();
+      expect(warnings).toEqual([
+        `${asked} leaves /sys and /proc/sys writable: the container can change kernel settings of the whole host (kernel.core_pattern, vm.drop_caches, ...); remove it to restrict them`,
+      ]);
+    }
   });
 });
 
@@ -499,6 +583,12 @@ describe('convertContainerJson: errors', () => {
       /unknown device type 120/,
     ],
     ['a NUL byte', { hostname: 'a\u0000b' }, 'hostname', /NUL byte/],
+    [
+      'a hostname longer than the kernel allows',
+      { hostname: 'h'.repeat(65) },
+      'hostname',
+      /^65 bytes long \(UTF-8\), more than the kernel's limit of 64 bytes; use a shorter name$/,
+    ],
     ['a wrongly typed field', { tty: 'yes' }, 'tty', /expected a boolean, got a string/],
     [
       'namespaces of a wrong shape',
@@ -532,6 +622,24 @@ describe('convertContainerJson: errors', () => {
     expect(error.message).toBe('container.json: expected an object, got an array');
   });
 
+  it('rejects a document nested deeper than 256 levels before walking it, not with a stack overflow', async () => {
+    const baseDir = await temp.make();
+    let tower: unknown = 'x';
+    for (let level = 0; level < 100_000; level++) tower = [tower];
+    const error = expectConfigError(() =>
+      convertContainerJson({ namespaces: ['NEWNS'], environment: tower }, { baseDir, source: '/x/container.json' }),
+    );
+    expect(error.message).toBe(
+      '/x/container.json: nested deeper than 256 levels; a container configuration needs only a few',
+    );
+    // 256 levels are fine (here rejected for their type, not their depth).
+    tower = 'x';
+    for (let level = 0; level < 255; level++) tower = [tower];
+    expect(expectConfigError(() => convertContainerJson({ environment: tower }, { baseDir })).issues[0]?.path).toBe(
+      'environment[0]',
+    );
+  });
+
   it('rejects duplicated namespaces across 2014 forms', async () => {
     const baseDir = await temp.make();
     const error = expectConfigError(() =>
@@ -549,6 +657,15 @@ describe('convertContainerJson: errors', () => {
     expect(error.issues[0]?.message).toContain(
       `user "daemon" not found in ${path.join(baseDir, 'etc/passwd')}`,
     );
+  });
+
+  it('rejects a numeric user or group beyond the last valid id, naming the range', async () => {
+    const baseDir = await temp.make();
+    for (const user of ['4294967295', '1000:4294967295', '4294967296']) {
+      const error = expectConfigError(() => convertContainerJson({ user }, { baseDir }));
+      const id = user.split(':').at(-1);
+      expect(error.message).toBe(`container.json: user: ${id} is not a valid id (0 to 4294967294)`);
+    }
   });
 
   it('collects every problem, not only the first', async () => {

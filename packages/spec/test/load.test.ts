@@ -1,4 +1,6 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { chmod, mkdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -145,9 +147,7 @@ describe('loadConfigFile: unreadable and malformed files', () => {
     const dir = await temp.make();
     const missing = path.join(dir, 'nope.json');
     let error = await expectConfigErrorAsync(loadConfigFile(missing));
-    expect(error.message).toBe(
-      `${missing}: cannot read the configuration: no such file (check the --config path)`,
-    );
+    expect(error.message).toBe(`${missing}: cannot read the configuration: no such file; check the path`);
     expect(error.source).toBe(missing);
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
 
@@ -178,10 +178,131 @@ describe('loadConfigFile: unreadable and malformed files', () => {
     }
   });
 
+  it('refuses a FIFO at once instead of waiting for a writer', async () => {
+    const dir = await temp.make();
+    const fifo = path.join(dir, 'config.json');
+    execFileSync('mkfifo', [fifo]);
+    const started = performance.now();
+    const error = await expectConfigErrorAsync(loadConfigFile(fifo));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error.message).toBe(
+      `${fifo}: cannot read the configuration: it is a FIFO, not a regular file; give the path of a JSON file ` +
+        "(a pipe is read only as /dev/fd/N, as a shell's <(...) passes it)",
+    );
+  });
+
+  it('refuses a device such as /dev/zero without reading it', async () => {
+    const error = await expectConfigErrorAsync(loadConfigFile('/dev/zero'));
+    expect(error.message).toMatch(
+      /^\/dev\/zero: cannot read the configuration: it is a character device, not a regular file; /,
+    );
+  });
+
+  it('refuses a regular file larger than 16 MiB without reading it', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', '');
+    await truncate(file, 16 * 1024 * 1024 + 1);
+    const error = await expectConfigErrorAsync(loadConfigFile(file));
+    expect(error.message).toBe(
+      `${file}: cannot read the configuration: it is 16777217 bytes, more than the 16 MiB a configuration may have; check that the path names the configuration`,
+    );
+  });
+
+  describe('a pipe named as /proc/self/fd/N or /dev/fd/N (process substitution)', () => {
+    const opened: number[] = [];
+    afterEach(() => {
+      for (const fd of opened.splice(0)) closeSync(fd);
+    });
+
+    /** A FIFO with our read end open (so a writer's open does not block) and its path. */
+    async function pipeReadEnd(): Promise<{ fifo: string; fd: number }> {
+      const fifo = path.join(await temp.make(), 'pipe');
+      execFileSync('mkfifo', [fifo]);
+      const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      opened.push(fd);
+      return { fifo, fd };
+    }
+
+    it('reads what came through it to its end', async () => {
+      for (const name of ['/proc/self/fd/', '/dev/fd/']) {
+        const { fifo, fd } = await pipeReadEnd();
+        const writer = openSync(fifo, constants.O_WRONLY);
+        writeSync(writer, JSON.stringify({ ...runcSpecConfig(), root: { path: '/srv/rootfs' } }));
+        // The file is opened before the first await; the writer closing then is the end of it.
+        const loading = loadConfigFile(`${name}${fd}`);
+        closeSync(writer);
+        const loaded = await loading;
+        expect(loaded.format).toBe('oci');
+        expect(loaded.config.root.path).toBe('/srv/rootfs');
+      }
+    });
+
+    it('stops reading past 16 MiB with a clear error', async () => {
+      const { fifo, fd } = await pipeReadEnd();
+      const writer = spawn('sh', ['-c', `head -c 17M /dev/zero > ${fifo}`], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => writer.on('exit', resolve));
+      try {
+        const error = await expectConfigErrorAsync(loadConfigFile(`/proc/self/fd/${fd}`));
+        expect(error.message).toBe(
+          `/proc/self/fd/${fd}: cannot read the configuration: what writes to it sent more than the 16 MiB a configuration may have; check what writes to it`,
+        );
+      } finally {
+        // Without a reader the writer ends on SIGPIPE.
+        closeSync(opened.pop()!);
+        await exited;
+      }
+    });
+
+    it('refuses a FIFO named by any other path, even under /proc', async () => {
+      const { fd } = await pipeReadEnd();
+      const error = await expectConfigErrorAsync(loadConfigFile(`/proc/${process.pid}/fd/${fd}`));
+      expect(error.message).toMatch(/it is a FIFO, not a regular file/);
+    });
+  });
+
   it('tolerates a UTF-8 byte order mark', async () => {
     const dir = await temp.make();
     const file = await writeJson(dir, 'config.json', `\ufeff${JSON.stringify(runcSpecConfig())}`);
     expect((await loadConfigFile(file)).format).toBe('oci');
+  });
+});
+
+describe('loadConfigFile: deep nesting and warnings', () => {
+  it('refuses a config.json or container.json nested deeper than 256 levels, naming where', async () => {
+    const dir = await temp.make();
+    const tower = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const [name, text] of [
+      ['config.json', `{"ociVersion": "1.2.0", "root": {"path": "/"},\n "annotations": {"a": ${tower}}}`],
+      ['container.json', `{"namespaces": ["NEWNS"],\n "environment": ${tower}}`],
+    ] as const) {
+      const file = await writeJson(dir, name, text);
+      const error = await expectConfigErrorAsync(loadConfigFile(file));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^${file}: nested deeper than 256 levels at line 2, column \\d+ \\(offset \\d+\\); a container configuration needs only a few$`,
+        ),
+      );
+      expect(error.position?.line).toBe(2);
+    }
+  });
+
+  it('counts only brackets outside strings', async () => {
+    const dir = await temp.make();
+    const file = await writeJson(dir, 'config.json', {
+      ...runcSpecConfig(),
+      annotations: { a: '['.repeat(1000) },
+    });
+    expect((await loadConfigFile(file)).config.annotations).toEqual({ a: '['.repeat(1000) });
+  });
+
+  it('returns the conversion warnings of a container.json, and none for an OCI config', async () => {
+    const dir = await temp.make();
+    const legacy = await writeJson(dir, 'container.json', { restrict_sys: false, capabilities: ['CHOWN'] });
+    expect((await loadConfigFile(legacy)).warnings).toEqual([
+      expect.stringMatching(/^"restrict_sys": false leaves \/sys and \/proc\/sys writable/),
+    ]);
+    const oci = await writeJson(dir, 'config.json', runcSpecConfig());
+    expect((await loadConfigFile(oci)).warnings).toEqual([]);
   });
 });
 

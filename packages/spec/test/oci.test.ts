@@ -77,7 +77,10 @@ describe('parseOciConfig: good fixtures', () => {
 const BAD_FIXTURES: Record<string, { path: string; message: RegExp }> = {
   'uid-not-a-number.json': { path: 'process.user.uid', message: /^expected a non-negative integer$/ },
   'uid-negative.json': { path: 'process.user.uid', message: /^expected a non-negative integer$/ },
-  'uid-too-large.json': { path: 'process.user.uid', message: /no larger than 4294967295 \(uint32\)/ },
+  'uid-too-large.json': {
+    path: 'process.user.uid',
+    message: /^4294967296 is not a valid id \(ids go from 0 to 4294967294\)$/,
+  },
   'terminal-not-boolean.json': { path: 'process.terminal', message: /^expected a boolean, got a string$/ },
   'mounts-not-array.json': { path: 'mounts', message: /^expected an array, got an object$/ },
   'ociversion-number.json': { path: 'ociVersion', message: /^expected a string, got a number$/ },
@@ -206,6 +209,55 @@ describe('parseOciConfig: bad fixtures', () => {
       const error = expectConfigError(() => parseOciConfig(json));
       expect(error.issues[0]?.path, JSON.stringify(json)).toBe(jsonPath);
       expect(error.issues[0]?.message).toMatch(message);
+    }
+  });
+});
+
+describe('parseOciConfig: values the kernel would refuse later', () => {
+  const base = { ociVersion: '1.2.0', root: { path: '/' } };
+  const user = (fields: Record<string, unknown>) => ({
+    ...base,
+    process: { cwd: '/', user: { uid: 0, gid: 0, ...fields } },
+  });
+
+  it('refuses ids past 4294967294, the last before (uid_t)-1, and names the field', () => {
+    for (const [fields, jsonPath, value] of [
+      [{ uid: 4294967295 }, 'process.user.uid', 4294967295],
+      [{ gid: 4294967295 }, 'process.user.gid', 4294967295],
+      [{ additionalGids: [5, 4294967295] }, 'process.user.additionalGids[1]', 4294967295],
+      [{ uid: 2 ** 53 }, 'process.user.uid', 2 ** 53],
+    ] as const) {
+      const error = expectConfigError(() => parseOciConfig(user(fields), 'config.json'));
+      expect(error.message).toBe(
+        `config.json: ${jsonPath}: ${value} is not a valid id (ids go from 0 to 4294967294)`,
+      );
+    }
+    expect(
+      parseOciConfig(user({ uid: 4294967294, gid: 4294967294, additionalGids: [4294967294] })).process?.user,
+    ).toEqual({
+      uid: 4294967294,
+      gid: 4294967294,
+      additionalGids: [4294967294],
+    });
+  });
+
+  it('refuses a hostname or domainname longer than 64 bytes of UTF-8, counting bytes, not characters', () => {
+    for (const field of ['hostname', 'domainname'] as const) {
+      expect(parseOciConfig({ ...base, [field]: 'h'.repeat(64) })[field]).toBe('h'.repeat(64));
+      let error = expectConfigError(() =>
+        parseOciConfig({ ...base, [field]: 'h'.repeat(65) }, 'config.json'),
+      );
+      expect(error.message).toBe(
+        `config.json: ${field}: 65 bytes long (UTF-8), more than the kernel's limit of 64 bytes; use a shorter name`,
+      );
+      // 33 characters, 66 bytes.
+      error = expectConfigError(() => parseOciConfig({ ...base, [field]: 'é'.repeat(33) }));
+      expect(error.issues).toEqual([
+        {
+          path: field,
+          message: "66 bytes long (UTF-8), more than the kernel's limit of 64 bytes; use a shorter name",
+        },
+      ]);
     }
   });
 });

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +8,6 @@ import {
   parsePasswd,
   RootfsFileError,
   readRootfsFile,
-  resolveInRootfs,
   resolveUser2014,
   UserResolutionError,
 } from '../src/index.js';
@@ -97,8 +98,27 @@ describe('resolveUser2014', () => {
     );
     expect(() => resolveUser2014('a:b:c', rootfs)).toThrow(/expected "user"/);
     expect(() => resolveUser2014('daemon:', rootfs)).toThrow(/expected "user"/);
-    expect(() => resolveUser2014('4294967296', rootfs)).toThrow(/larger than 4294967295/);
     expect(() => resolveUser2014('daemon', '/nonexistent-rootfs')).toThrow(/not found/);
+  });
+
+  it('refuses ids no process can have: 4294967295 is (uid_t)-1, "leave unchanged" to setuid', async () => {
+    const rootfs = await rootfsWith({ 'etc/passwd': PASSWD, 'etc/group': GROUP });
+    const invalid = 'is not a valid id (0 to 4294967294)';
+    expect(() => resolveUser2014('4294967295', rootfs)).toThrow(`4294967295 ${invalid}`);
+    expect(() => resolveUser2014('4294967296:0', rootfs)).toThrow(`4294967296 ${invalid}`);
+    expect(() => resolveUser2014('0:4294967295', rootfs)).toThrow(`4294967295 ${invalid}`);
+    expect(() => resolveUser2014('daemon:99999999999999999999', rootfs)).toThrow(
+      `99999999999999999999 ${invalid}`,
+    );
+    expect(() => resolveUser2014('4294967295', rootfs)).toThrow(UserResolutionError);
+    expect(resolveUser2014('4294967294:4294967294', rootfs)).toEqual({ uid: 4294967294, gid: 4294967294 });
+  });
+
+  it('skips passwd and group entries whose ids no process can have', () => {
+    expect(parsePasswd('minus-one:x:4294967295:0::/:/bin/sh\nok:x:4294967294:1::/:/bin/sh\n')).toEqual([
+      { name: 'ok', uid: 4294967294, gid: 1, home: '/', shell: '/bin/sh' },
+    ]);
+    expect(parseGroup('minus-one:x:4294967295:\n')).toEqual([]);
   });
 });
 
@@ -115,7 +135,6 @@ describe('reading files inside a rootfs', () => {
     expect(readRootfsFile(rootfs, '/etc/group')).toBeUndefined();
     await mkdir(path.join(rootfs, outside), { recursive: true });
     await writeFile(path.join(rootfs, outside, 'passwd'), 'clamped:x:9:9::/:/bin/sh\n');
-    expect(resolveInRootfs(rootfs, '/etc/group')).toBe(path.join(rootfs, outside, 'passwd'));
     expect(readRootfsFile(rootfs, '/etc/group')).toBe('clamped:x:9:9::/:/bin/sh\n');
     // A symlinked directory resolves inside the rootfs too: the rootfs's copy, not the host's.
     await symlink(outside, path.join(rootfs, 'data'));
@@ -126,9 +145,59 @@ describe('reading files inside a rootfs', () => {
     const rootfs = await rootfsWith({});
     expect(readRootfsFile(rootfs, '/etc/passwd')).toBeUndefined();
     expect(readRootfsFile(rootfs, '/etc/passwd/x')).toBeUndefined();
-    expect(() => readRootfsFile(rootfs, '/etc')).toThrow(RootfsFileError);
+    expect(readRootfsFile('/nonexistent-rootfs', '/etc/passwd')).toBeUndefined();
+    expect(() => readRootfsFile(rootfs, '/etc')).toThrow(
+      `/etc in the rootfs ${rootfs} is not a regular file; the image must hold a file there`,
+    );
     await symlink('loop-b', path.join(rootfs, 'etc/loop-a'));
     await symlink('loop-a', path.join(rootfs, 'etc/loop-b'));
-    expect(() => readRootfsFile(rootfs, '/etc/loop-a')).toThrow(/too many levels of symbolic links/);
+    const loop = thrown(() => readRootfsFile(rootfs, '/etc/loop-a'));
+    expect(loop).toBeInstanceOf(RootfsFileError);
+    expect(loop).toMatchObject({
+      code: 'ERR_NSINIT_ROOTFS_FILE',
+      rootfs,
+      containerPath: '/etc/loop-a',
+      errnoCode: 'ELOOP',
+    });
+    expect(loop.message).toMatch(
+      new RegExp(`^cannot open /etc/loop-a in the rootfs ${rootfs}: a symlink on its path loops`),
+    );
+  });
+
+  it('does not hang on a FIFO', async () => {
+    const rootfs = await rootfsWith({});
+    execFileSync('mkfifo', [path.join(rootfs, 'etc/passwd')]);
+    expect(() => readRootfsFile(rootfs, '/etc/passwd')).toThrow(/is not a regular file/);
+    expect(() => resolveUser2014('daemon', rootfs)).toThrow(UserResolutionError);
+  });
+
+  it('refuses magic links such as /proc/self/root, which lead to the host root', () => {
+    // /proc/self as a "rootfs": its `root` is a magic link to this process's root, the host's.
+    const error = thrown(() => readRootfsFile('/proc/self', '/root/etc/passwd'));
+    expect(error).toMatchObject({ code: 'ERR_NSINIT_ROOTFS_FILE', errnoCode: 'ELOOP' });
+    expect(error.message).toContain('/root/etc/passwd in the rootfs /proc/self');
+  });
+
+  it('closes every fd it opened, on success and on failure', async () => {
+    const rootfs = await rootfsWith({ 'etc/passwd': PASSWD });
+    await symlink('group', path.join(rootfs, 'etc/group'));
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 20; i++) {
+      readRootfsFile(rootfs, '/etc/passwd');
+      readRootfsFile(rootfs, '/etc/missing');
+      thrown(() => readRootfsFile(rootfs, '/etc'));
+      thrown(() => readRootfsFile(rootfs, '/etc/group'));
+    }
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 });
+
+function thrown(fn: () => unknown): RootfsFileError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof RootfsFileError) return error;
+    throw error;
+  }
+  throw new Error('expected a RootfsFileError, but nothing was thrown');
+}

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { flock } from '@nsinit/native';
@@ -64,14 +64,70 @@ describe('openStateRoot', () => {
     expect(await openStateRoot(path.relative(process.cwd(), nested))).toBe(nested);
   });
 
-  it('tightens an existing root with looser permissions to 0700, keeping its contents', async () => {
-    const loose = path.join(scratch, 'loose');
-    await mkdir(loose);
-    await chmod(loose, 0o755);
-    await writeFile(path.join(loose, 'keep'), 'x');
-    await openStateRoot(loose);
-    expect(await modeOf(loose)).toBe(0o700);
-    expect(await readdir(loose)).toEqual(['keep']);
+  it('gives a root it creates exactly 0700, whatever the umask', async () => {
+    const previous = process.umask(0o077);
+    try {
+      const root = path.join(scratch, 'umask', 'root');
+      openStateRoot(root);
+      expect(await modeOf(root)).toBe(0o700);
+    } finally {
+      process.umask(previous);
+    }
+    const previousLoose = process.umask(0o277);
+    try {
+      const root = path.join(scratch, 'umask-owner', 'root');
+      openStateRoot(root);
+      expect(await modeOf(root)).toBe(0o700);
+    } finally {
+      process.umask(previousLoose);
+    }
+  });
+
+  it('never changes the mode of a root that exists (it may be a directory others use)', async () => {
+    for (const mode of [0o755, 0o711, 0o1777, 0o750]) {
+      const existing = path.join(scratch, `existing-${mode.toString(8)}`);
+      await mkdir(existing);
+      await chmod(existing, mode);
+      await writeFile(path.join(existing, 'keep'), 'x');
+      expect(openStateRoot(existing)).toBe(existing);
+      expect(await modeOf(existing)).toBe(mode);
+      expect(await readdir(existing)).toEqual(['keep']);
+    }
+  });
+
+  it('refuses a root that is a symbolic link, leaving its target alone; a symlinked parent is fine', async () => {
+    const target = path.join(scratch, 'target');
+    await mkdir(target);
+    await chmod(target, 0o755);
+    const link = path.join(scratch, 'link');
+    await symlink(target, link);
+    expect(() => openStateRoot(link)).toThrow(StateRootError);
+    expect(() => openStateRoot(link)).toThrow(
+      `the state root ${link} is a symbolic link; give the directory it points to, or another root`,
+    );
+    expect(await modeOf(target)).toBe(0o755);
+    // A dangling one is not followed to create its target either.
+    const dangling = path.join(scratch, 'dangling');
+    await symlink(path.join(scratch, 'nowhere'), dangling);
+    expect(() => openStateRoot(dangling)).toThrow(/is a symbolic link/);
+    expect(existsSync(path.join(scratch, 'nowhere'))).toBe(false);
+    // /var/run -> /run: a symlink before the last component is how many systems are laid out.
+    expect(openStateRoot(path.join(link, 'root'))).toBe(path.join(link, 'root'));
+    expect(await modeOf(path.join(target, 'root'))).toBe(0o700);
+  });
+
+  it('refuses a root others may write to without the sticky bit, and accepts one with it', async () => {
+    const open = path.join(scratch, 'world-writable');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    expect(() => openStateRoot(open)).toThrow(StateRootError);
+    expect(() => openStateRoot(open)).toThrow(
+      `the state root ${open} is writable by others (mode 0777) without the sticky bit, so anyone could replace or remove container state in it; run \`chmod o-w\` (or \`chmod +t\`) on it, or choose another root`,
+    );
+    expect(await modeOf(open)).toBe(0o777);
+    await chmod(open, 0o1777);
+    expect(openStateRoot(open)).toBe(open);
+    expect(await modeOf(open)).toBe(0o1777);
   });
 
   it('refuses a root that is a file, or below one', async () => {

@@ -73,6 +73,8 @@ export interface CapabilityDecision {
   reason: string;
   /** The resulting capability set, in kernel number order. */
   keep: CapabilityName[];
+  /** For the user, when the result is not what the document seems to say or what 2014 did. */
+  warning?: string;
 }
 
 type CapabilityInput = NonNullable<ContainerJson['capabilities']>;
@@ -130,27 +132,35 @@ export function decideCapabilities(doc: ContainerJson, issues: ConfigIssue[]): C
 
   if (doc.capabilities_mask !== undefined) {
     return dropDecision(
+      'capabilities_mask',
       entriesOf(doc.capabilities_mask, 'capabilities_mask'),
       issues,
       'capabilities_mask is a drop list',
     );
   }
   if (doc.capabilities === undefined) {
-    return markers.length > 0
-      ? {
-          semantics: 'keep',
-          reason: `no capabilities and later-era keys (${markers.join(', ')}): keep none`,
-          keep: [],
-        }
-      : {
-          semantics: 'drop',
-          reason: 'no capabilities and no later-era keys: drop none',
-          keep: [...CAPABILITY_NAMES],
-        };
+    // Never "everything" for a key left out, whatever the era: an old file would otherwise run
+    // with CAP_SYS_ADMIN and CAP_SYS_MODULE, i.e. as the host's root.
+    if (markers.length > 0) {
+      return {
+        semantics: 'keep',
+        reason: `no capabilities and later-era keys (${markers.join(', ')}): keep none`,
+        keep: [],
+      };
+    }
+    return {
+      semantics: 'keep',
+      reason: 'no capabilities: keep none (an early-2014 nsinit kept all)',
+      keep: [],
+      warning:
+        'no "capabilities": the container gets no capabilities, where an early-2014 nsinit gave it every one. ' +
+        'List those it needs in "capabilities" (e.g. ["CHOWN", "KILL"]), or drop from all of them with "capabilities_mask" (e.g. ["SYS_ADMIN"])',
+    };
   }
   const entries = entriesOf(doc.capabilities, 'capabilities');
   if (!Array.isArray(doc.capabilities) || entries.some((e) => e.enabled !== undefined)) {
     return dropDecision(
+      'capabilities',
       entries,
       issues,
       'object and map forms existed only while capabilities was a drop list',
@@ -173,14 +183,34 @@ export function decideCapabilities(doc: ContainerJson, issues: ConfigIssue[]): C
       keep: CAPABILITY_NAMES.filter((n) => keep.has(n)),
     };
   }
-  return dropDecision(entries, issues, 'only February 2014 drop-list names and no later-era keys');
+  return dropDecision(
+    'capabilities',
+    entries,
+    issues,
+    'only February 2014 drop-list names and no later-era keys',
+  );
 }
 
-function dropDecision(entries: NamedEntry[], issues: ConfigIssue[], reason: string): CapabilityDecision {
+function dropDecision(
+  key: 'capabilities' | 'capabilities_mask',
+  entries: NamedEntry[],
+  issues: ConfigIssue[],
+  reason: string,
+): CapabilityDecision {
   const dropped = new Set<CapabilityName>();
   for (const entry of entries) {
     const name = capabilityNameOf(entry, issues);
     if (name !== undefined && entry.enabled !== true) dropped.add(name);
   }
-  return { semantics: 'drop', reason: `drop list: ${reason}`, keep: allBut(dropped) };
+  const decision: CapabilityDecision = {
+    semantics: 'drop',
+    reason: `drop list: ${reason}`,
+    keep: allBut(dropped),
+  };
+  if (dropped.size === 0) {
+    decision.warning =
+      `"${key}" is a drop list that drops nothing, so the container keeps every capability (CAP_SYS_ADMIN and CAP_SYS_MODULE included), as in 2014. ` +
+      `List the capabilities to drop, or remove "${key}" to give the container none`;
+  }
+  return decision;
 }

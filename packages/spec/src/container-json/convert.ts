@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { rlimitNameOf } from '../capabilities.js';
-import { OCI_VERSION } from '../defaults.js';
+import { OCI_VERSION, RUNC_MASKED_PATHS, RUNC_READONLY_PATHS } from '../defaults.js';
 import { ConfigError, type ConfigIssue, formatJsonPath } from '../errors.js';
+import { checkNestingDepth } from '../json.js';
 import type {
   OciConfig,
   OciDevice,
@@ -93,9 +94,19 @@ const DEVICE_TYPES: Readonly<Record<number, 'c' | 'b' | 'u' | 'p' | 'a'>> = {
 
 const SYSTEM_MOUNT_FLAGS = ['nosuid', 'noexec', 'nodev'];
 
-/** What `restrict_sys` (and the earlier context "restrictions") made read-only or masked. */
-const RESTRICTED_READONLY_PATHS = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus'];
-const RESTRICTED_MASKED_PATHS = ['/proc/kcore'];
+function union(first: readonly string[], second: readonly string[]): readonly string[] {
+  return [...new Set([...first, ...second])];
+}
+
+/**
+ * What a restricted container gets read-only or masked: what `restrict_sys` (and the earlier
+ * context "restrictions") did in 2014, and what runc does today.
+ */
+const RESTRICTED_READONLY_PATHS = union(
+  ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus'],
+  RUNC_READONLY_PATHS,
+);
+const RESTRICTED_MASKED_PATHS = union(['/proc/kcore'], RUNC_MASKED_PATHS);
 
 /** Drop keys whose value is undefined, so converted objects carry only what was set. */
 function defined<T extends object>(value: T): T {
@@ -138,6 +149,7 @@ function systemMounts(restrictSys: boolean): OciMount[] {
 
 class Conversion {
   readonly issues: ConfigIssue[] = [];
+  readonly warnings: string[] = [];
 
   constructor(
     readonly doc: ContainerJson,
@@ -381,10 +393,26 @@ class Conversion {
     return out;
   }
 
+  /**
+   * Restricted unless the document turns it off explicitly: 2014 left /sys and /proc/sys
+   * writable unless asked, which lets a root container change kernel settings of the host.
+   */
   restrictSys(): boolean {
     const restrictions = this.doc.context?.restrictions;
     // 2014 tested the context value for non-emptiness, not for "true".
-    return this.doc.restrict_sys === true || (restrictions !== undefined && restrictions !== '');
+    if (this.doc.restrict_sys === true || (restrictions !== undefined && restrictions !== '')) return true;
+    const turnedOff =
+      this.doc.restrict_sys === false
+        ? '"restrict_sys": false'
+        : restrictions === ''
+          ? 'an empty "context.restrictions"'
+          : undefined;
+    if (turnedOff === undefined) return true;
+    this.warnings.push(
+      `${turnedOff} leaves /sys and /proc/sys writable: the container can change kernel settings of the whole host ` +
+        '(kernel.core_pattern, vm.drop_caches, ...); remove it to restrict them',
+    );
+    return false;
   }
 
   resources(): { resources?: OciResources; cgroupsPath?: string } {
@@ -489,19 +517,23 @@ class Conversion {
  * OCI config plus the runtime options OCI cannot express. The command to run is not part of
  * a container.json (nsinit took it from the command line), so `process.args` is absent.
  * Reads the rootfs's /etc/passwd and /etc/group to resolve user names, and the host's /dev
- * for May 2014 device-name lists. Throws ConfigError naming every problem found.
+ * for May 2014 device-name lists. Throws ConfigError naming every problem found. `warnings`
+ * say where the result is not what a 2014 nsinit did (safer defaults) or may surprise.
  */
 export function convertContainerJson(
   json: unknown,
   options: ConvertContainerJsonOptions,
-): { config: OciConfig; runtime: RuntimeOptions } {
+): { config: OciConfig; runtime: RuntimeOptions; warnings: string[] } {
   const source = options.source ?? 'container.json';
+  checkNestingDepth(json, source);
   const doc = parseOrThrow(containerJsonSchema, withoutNulls(json), source);
   const conversion = new Conversion(doc, path.resolve(options.baseDir));
 
   const rootfs = conversion.rootfs();
   const restrictSys = conversion.restrictSys();
-  const capabilities = decideCapabilities(doc, conversion.issues).keep;
+  const capabilityDecision = decideCapabilities(doc, conversion.issues);
+  if (capabilityDecision.warning !== undefined) conversion.warnings.push(capabilityDecision.warning);
+  const capabilities = capabilityDecision.keep;
   const namespaces = conversion.namespaces();
   const user = conversion.user(rootfs);
   const mounts = conversion.mounts(restrictSys);
@@ -554,5 +586,5 @@ export function convertContainerJson(
     `${source} (converted to OCI)`,
   );
   const runtime: RuntimeOptions = { noPivotRoot: (doc.mount_config?.no_pivot_root ?? doc.no_pivot_root) === true };
-  return { config, runtime };
+  return { config, runtime, warnings: conversion.warnings };
 }

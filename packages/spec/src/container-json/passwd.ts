@@ -16,9 +16,18 @@ export interface GroupEntry {
 }
 
 const DECIMAL_ID = /^\d+$/;
-const MAX_ID = 0xffff_ffff;
+/**
+ * The largest uid or gid a process can have: 4294967295 is (uid_t)-1, which setuid, setgid
+ * and chown read as "leave it unchanged", so a container asking for it would keep root's ids.
+ */
+export const MAX_ID = 0xffff_fffe;
 
-/** A uint32 id in decimal, or undefined. */
+/** True for an id written in decimal, valid or not. */
+export function isDecimalId(text: string): boolean {
+  return DECIMAL_ID.test(text);
+}
+
+/** A valid uid or gid (0 to MAX_ID) in decimal, or undefined. */
 export function parseNumericId(text: string): number | undefined {
   if (!DECIMAL_ID.test(text)) return undefined;
   const value = Number(text);
@@ -33,7 +42,10 @@ function dataLines(text: string): string[][] {
     .map((line) => line.split(':'));
 }
 
-/** Entries of an /etc/passwd file; malformed lines are skipped, as libc does. */
+/**
+ * Entries of an /etc/passwd file; malformed lines are skipped, as libc does, and so are entries
+ * with an id beyond MAX_ID, which no process can take.
+ */
 export function parsePasswd(text: string): PasswdEntry[] {
   const entries: PasswdEntry[] = [];
   for (const fields of dataLines(text)) {
@@ -47,7 +59,7 @@ export function parsePasswd(text: string): PasswdEntry[] {
   return entries;
 }
 
-/** Entries of an /etc/group file; malformed lines are skipped. */
+/** Entries of an /etc/group file; malformed lines and gids beyond MAX_ID are skipped. */
 export function parseGroup(text: string): GroupEntry[] {
   const entries: GroupEntry[] = [];
   for (const fields of dataLines(text)) {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { envEntry, int64, safeString, uint32, uint64 } from '../validation.js';
+import { envEntry, int64, safeString, uint32, uint64, utsName } from '../validation.js';
 
 // The 2014 libcontainer container.json in every shape it had between February and December
 // 2014 (see README "2014 container.json"). Field names are the JSON keys of the time; unknown
@@ -111,7 +111,7 @@ export const mountConfig2014Schema = z.object({
 export const rlimit2014Schema = z.object({ type: uint32, hard: uint64, soft: uint64 });
 
 export const containerJsonSchema = z.object({
-  hostname: optionalString,
+  hostname: z.optional(utsName),
   readonly_fs: z.optional(z.boolean()),
   no_pivot_root: z.optional(z.boolean()),
   user: optionalString,

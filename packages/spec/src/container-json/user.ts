@@ -1,14 +1,32 @@
 import path from 'node:path';
 import type { OciUser } from '../oci.js';
 import { RootfsFileError, readRootfsFile } from '../rootfs-file.js';
-import { type GroupEntry, type PasswdEntry, parseGroup, parseNumericId, parsePasswd } from './passwd.js';
+import {
+  type GroupEntry,
+  isDecimalId,
+  MAX_ID,
+  type PasswdEntry,
+  parseGroup,
+  parseNumericId,
+  parsePasswd,
+} from './passwd.js';
 
 /** Why a 2014 `user` string could not be turned into ids. */
 export class UserResolutionError extends Error {
+  readonly code = 'ERR_NSINIT_USER_UNRESOLVED';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UserResolutionError';
   }
+}
+
+/** A decimal uid or gid, undefined for a name; an id no process can have is an error. */
+function numericId(text: string): number | undefined {
+  const id = parseNumericId(text);
+  if (id === undefined && isDecimalId(text)) {
+    throw new UserResolutionError(`${text} is not a valid id (0 to ${MAX_ID})`);
+  }
+  return id;
 }
 
 function readDatabase<T>(rootfs: string, file: string, parse: (text: string) => T[]): T[] {
@@ -37,15 +55,15 @@ export function resolveUser2014(spec: string, rootfs: string): OciUser {
   }
   const passwdFile = path.join(rootfs, 'etc/passwd');
   const groupFile = path.join(rootfs, 'etc/group');
+  const numericUid = numericId(userPart);
+  const numericGid = groupPart === undefined ? undefined : numericId(groupPart);
   const passwd = readDatabase<PasswdEntry>(rootfs, '/etc/passwd', parsePasswd);
 
-  const numericUid = parseNumericId(userPart);
   const entry =
     numericUid === undefined
       ? passwd.find((e) => e.name === userPart)
       : passwd.find((e) => e.uid === numericUid);
   if (numericUid === undefined && entry === undefined) {
-    if (/^\d+$/.test(userPart)) throw new UserResolutionError(`uid ${userPart} is larger than 4294967295`);
     throw new UserResolutionError(
       `user ${JSON.stringify(userPart)} not found in ${passwdFile}; add it there or give a numeric uid[:gid]`,
     );
@@ -60,12 +78,9 @@ export function resolveUser2014(spec: string, rootfs: string): OciUser {
 
   let gid = entry?.gid ?? 0;
   if (groupPart !== undefined) {
-    const numericGid = parseNumericId(groupPart);
     if (numericGid !== undefined) {
       gid = numericGid;
     } else {
-      if (/^\d+$/.test(groupPart))
-        throw new UserResolutionError(`gid ${groupPart} is larger than 4294967295`);
       const group = loadGroups().find((g) => g.name === groupPart);
       if (group === undefined) {
         throw new UserResolutionError(
