@@ -7,8 +7,17 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { loadConfigFile, run } from 'nsinit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, childPids, makeBundle, nsinit, requireRoot, scratch } from '../src/harness.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CLI,
+  childPids,
+  type HostSnapshot,
+  hostSnapshot,
+  makeBundle,
+  nsinit,
+  requireRoot,
+  scratch,
+} from '../src/harness.js';
 
 let work: ReturnType<typeof scratch>;
 let stateRoot: string;
@@ -21,6 +30,21 @@ beforeAll(() => {
   bundle = makeBundle(join(work.path, 'bundle'));
 });
 afterAll(() => work.cleanup());
+
+// The kernel settings a container.json without restrict_sys could have changed, and the rest
+// of the host's footprint (mounts, cgroups, state root), the same after every test.
+const HOST_CANARIES = [
+  '/proc/sys/kernel/core_pattern',
+  '/sys/kernel/mm/transparent_hugepage/enabled',
+  '/etc/hostname',
+];
+let before: HostSnapshot;
+beforeEach(() => {
+  before = hostSnapshot(HOST_CANARIES, stateRoot);
+});
+afterEach(() => {
+  expect(hostSnapshot(HOST_CANARIES, stateRoot)).toEqual(before);
+});
 
 function expectNothingLeft(root = stateRoot) {
   expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);

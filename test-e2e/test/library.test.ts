@@ -251,6 +251,20 @@ describe('failures leave nothing behind', () => {
     expect(footprint(stateRoot)).toEqual(before);
   });
 
+  it('names a filesystem option the kernel refuses, with the kernel\'s own words', async () => {
+    const before = footprint(stateRoot);
+    const bad = config({
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['mode=1777', 'nosiud'] },
+      ],
+    });
+    const error = await run(bad, { stateRoot, args: ['true'] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_NSINIT_INIT_FAILED', op: 'fsmount', errnoCode: 'EINVAL' });
+    expect((error as Error).message).toMatch(/\[mount tmpfs on \/tmp: option "nosiud" tmpfs: Unknown parameter 'nosiud'\]$/);
+    expect(footprint(stateRoot)).toEqual(before);
+  });
+
   it('a bad config: validation error before anything is created', async () => {
     const before = footprint(stateRoot);
     const bad = { ...config(), process: { args: ['true'], cwd: '/', user: { uid: 'root', gid: 0 } } } as unknown as OciConfig;

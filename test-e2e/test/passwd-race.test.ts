@@ -9,7 +9,7 @@ import { run } from '@nsinit/exec';
 import { helperFd } from '@nsinit/native';
 import { ConfigError, loadConfigFile } from '@nsinit/spec';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { footprint, makeBundle, requireRoot, scratch, TEST_USER } from '../src/harness.js';
+import { footprint, hostSnapshot, makeBundle, requireRoot, scratch, TEST_USER } from '../src/harness.js';
 import { startExchangeLoop } from '../src/race.js';
 
 const ATTEMPTS = 150;
@@ -87,6 +87,7 @@ async function idInContainer(
 it('never takes the uid from a host file while etc is swapped for a symlink out of the rootfs', async () => {
   helperFd(); // opened once per process, kept open: not something a run leaves behind
   const before = footprint(stateRoot);
+  const host = hostSnapshot([hostEtc], stateRoot);
   const outcomes = { imageUid: 0, refused: 0 };
   const hostUidAttempts: number[] = [];
   const unexpectedErrors: string[] = [];
@@ -129,4 +130,5 @@ it('never takes the uid from a host file while etc is swapped for a symlink out 
   expect(readdirSync(join(rootfs, 'etc')).sort()).toEqual(['group', 'passwd']);
   expect(footprint(stateRoot)).toEqual(before);
   expect(leftoverCgroups()).toEqual([]);
+  expect(hostSnapshot([hostEtc], stateRoot)).toEqual(host);
 }, 60_000);

@@ -251,7 +251,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
 function fieldOfOp(op: InitOp | undefined, opField: string | undefined): string {
   switch (op?.op) {
     case 'exec':
-      return opField === 'env' ? 'process.env' : 'process.args';
+      return opField?.startsWith('env') ? 'process.env' : 'process.args';
     case 'setgroups':
       return 'process.user.additionalGids';
     case 'sethostname':
@@ -305,11 +305,14 @@ export function encodeCompiled(ops: readonly InitOp[], config: OciConfig): Buffe
   } catch (error) {
     if (!(error instanceof ProgramEncodeError)) throw error;
     const op = error.opIndex === undefined ? undefined : ops[error.opIndex];
-    const problem = error.message.slice(error.message.indexOf('): ') + 3);
     if (/grows past/.test(error.message)) {
       throw new InvalidConfigError('the config', `makes an init program larger than its limit of ${PROGRAM_LIMITS.maxBytes} bytes`);
     }
-    throw new InvalidConfigError(fieldOfOp(op, error.field), problem.replace(/^[a-zA-Z]+(\[\d+\])? /, (name) => `${name.trim()}: `));
+    // "init program op 7 (exec "sh"): env[3] is 200000 bytes long, ..." -> process.env[3]: is 200000 bytes long, ...
+    const field = error.field ?? '';
+    const detail = error.message.slice(error.message.indexOf('): ') + 3);
+    const problem = field !== '' && detail.startsWith(`${field} `) ? detail.slice(field.length + 1) : detail;
+    throw new InvalidConfigError(`${fieldOfOp(op, field)}${/\[\d+\]$/.exec(field)?.[0] ?? ''}`, problem);
   }
 }
 

@@ -14,7 +14,13 @@ import {
   runcSpecConfig,
 } from '@nsinit/spec';
 import { describe, expect, it } from 'vitest';
-import { type CompiledProgram, type CompileInput, compileProgram, NAMESPACE_FLAGS } from '../src/compile.js';
+import {
+  type CompiledProgram,
+  type CompileInput,
+  compileProgram,
+  encodeCompiled,
+  NAMESPACE_FLAGS,
+} from '../src/compile.js';
 import { ExecError, InvalidConfigError, UnsupportedFeatureError } from '../src/errors.js';
 import type { HostFacts, NamespaceFileType } from '../src/host.js';
 
@@ -1543,6 +1549,24 @@ describe('sysctl, hostname, oom score', () => {
     const config = withDev();
     config.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 4096, hard: 8192 }];
     expect(limits(compile(config))).toEqual([{ op: 'setrlimit', resource: 7, soft: 4096n, hard: 8192n }]);
+  });
+
+  it('names the config field that makes a program too big for the helper, not an op', () => {
+    const many = withDev();
+    many.mounts = Array.from({ length: 5000 }, (_, i) => ({ destination: `/m${i}`, type: 'tmpfs', source: 'tmpfs' }));
+    const tooMany = () => encodeCompiled(compileProgram(compileInput(many)).ops, many);
+    expect(tooMany).toThrow(InvalidConfigError);
+    expect(tooMany).toThrow(/^mounts: 5000 entries make an init program of 1\d{4} operations; the limit is 4096$/);
+    const longEnv = withDev();
+    longEnv.process!.env = ['PATH=/bin', `BIG=${'x'.repeat(200_000)}`];
+    expect(() => encodeCompiled(compileProgram(compileInput(longEnv)).ops, longEnv)).toThrow(
+      /^process\.env\[1\]: is 200004 bytes long, over the limit of 131072$/,
+    );
+    const manyEnv = withDev();
+    manyEnv.process!.env = Array.from({ length: 70_000 }, (_, i) => `V${i}=1`);
+    expect(() => encodeCompiled(compileProgram(compileInput(manyEnv)).ops, manyEnv)).toThrow(
+      /^process\.env: has 70000 entries, over the limit of 65536$/,
+    );
   });
 
   it('sets the hostname and domain name only with a private UTS namespace', () => {
