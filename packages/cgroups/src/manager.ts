@@ -1,7 +1,7 @@
 // A container's cgroup on v1, v2 and hybrid hosts: create, apply, set, stats,
 // freeze, kill, destroy. The manager keeps nothing a second process could not get
 // back from `paths`, which state.json records (see loadCgroupManager).
-import { closeSync, constants, type Dirent, existsSync, mkdirSync, openSync, readdirSync, rmdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -735,18 +735,12 @@ export class CgroupManager {
   }
 
   /**
-   * Removes a cgroup this manager made and, first, every cgroup below it: a container with a
+   * Removes a cgroup this manager made, and every cgroup below it: a container with a
    * writable cgroup namespace may make sub-cgroups of its own, and those are inside ours.
+   * They are looked for only when the kernel refuses the removal (listing a cgroup costs
+   * more than removing it).
    */
   private async removeTree(dir: string, deadline: number): Promise<void> {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return;
-      throw new CgroupError(`cannot list ${dir}: ${systemCause(error)}`, dir, { cause: error });
-    }
-    for (const entry of entries) if (entry.isDirectory()) await this.removeTree(`${dir}/${entry.name}`, deadline);
     for (let attempt = 0; ; attempt++) {
       try {
         rmdirSync(dir);
@@ -754,6 +748,11 @@ export class CgroupManager {
       } catch (error) {
         const code = errnoCode(error);
         if (code === 'ENOENT') return;
+        if (code === 'EBUSY' && attempt === 0) {
+          const children = this.childCgroups(dir);
+          for (const child of children) await this.removeTree(child, deadline);
+          if (children.length > 0) continue;
+        }
         if (code !== 'EBUSY' || Date.now() >= deadline) {
           const inside = code === 'EBUSY' ? this.pidsIn(dir) : [];
           const why = inside.length > 0 ? ` (processes ${inside.join(', ')} are still inside)` : '';
@@ -761,6 +760,17 @@ export class CgroupManager {
         }
         await pauseBeforeRetry(attempt);
       }
+    }
+  }
+
+  private childCgroups(dir: string): string[] {
+    try {
+      return readdirSync(dir, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => `${dir}/${entry.name}`);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return [];
+      throw new CgroupError(`cannot list ${dir}: ${systemCause(error)}`, dir, { cause: error });
     }
   }
 
