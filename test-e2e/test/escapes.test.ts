@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { DOCKER_DEFAULT_CAPABILITIES } from '@nsinit/spec';
+import { DOCKER_DEFAULT_CAPABILITIES } from '@nsinit/config';
 import { type OciConfig, run, type RunOptions } from 'nsinit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { run } from '@nsinit/exec';
 import { helperFd } from '@nsinit/native';
-import { ConfigError, loadConfigFile } from '@nsinit/spec';
+import { ConfigError, loadConfigFile } from '@nsinit/config';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { footprint, hostSnapshot, makeBundle, requireRoot, scratch, TEST_USER } from '../src/harness.js';
 import { startExchangeLoop } from '../src/race.js';

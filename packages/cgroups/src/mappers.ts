@@ -1,5 +1,5 @@
 // OCI `linux.resources` and container.json's `cgroups` into CgroupResources. The input
-// types are structural, so @nsinit/spec's parsed configs fit without this package
+// types are structural, so @nsinit/config's parsed configs fit without this package
 // depending on it. Both keep the zero-means-unset reading of the Go runtimes whose
 // configs they are (runc, the 2014 libcontainer), so 0 never becomes a zero limit.
 import { DEFAULT_ALLOWED_DEVICES, type DeviceRule } from './devices.js';

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-// Types only: the mappers take @nsinit/spec's parsed configs as they are.
-import type { ContainerJson, OciLinux } from '../../spec/src/index.js';
+// Types only: the mappers take @nsinit/config's parsed configs as they are.
+import type { ContainerJson, OciLinux } from '../../config/src/index.js';
 import {
   type CgroupResources,
   DEFAULT_ALLOWED_DEVICES,
@@ -198,7 +198,7 @@ describe('resourcesFromOci', () => {
     );
   });
 
-  it("takes @nsinit/spec's parsed linux section as it is", () => {
+  it("takes @nsinit/config's parsed linux section as it is", () => {
     expectTypeOf(resourcesFromOci).toBeCallableWith(
       {} as NonNullable<OciLinux['resources']>,
       [] as NonNullable<OciLinux['devices']>,
@@ -282,7 +282,7 @@ describe('resourcesFromContainerJson', () => {
     );
   });
 
-  it("takes @nsinit/spec's parsed cgroups object as it is", () => {
+  it("takes @nsinit/config's parsed cgroups object as it is", () => {
     expectTypeOf(resourcesFromContainerJson).toBeCallableWith({} as NonNullable<ContainerJson['cgroups']>);
   });
 });

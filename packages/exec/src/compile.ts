@@ -12,7 +12,7 @@ import {
 } from '@nsinit/cgroups';
 import { posix } from 'node:path';
 import { encodeProgram, type InitOp, MountAttr, PROGRAM_LIMITS, ProgramEncodeError, type Propagation } from '@nsinit/native';
-import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/spec';
+import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/config';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { bindFsOptions, MS, PROPAGATION_OPTIONS, type ParsedMountOptions, parseMountOptions } from './mount-options.js';

@@ -28,7 +28,7 @@ import {
   removeNetworks,
   setUpNetworks,
 } from '@nsinit/network';
-import { NETWORK_ANNOTATION, type OciConfig, parseOciConfig } from '@nsinit/spec';
+import { NETWORK_ANNOTATION, type OciConfig, parseOciConfig } from '@nsinit/config';
 import {
   createContainerDir,
   DEFAULT_STATE_ROOT,

@@ -12,7 +12,7 @@ import {
   RUNC_MASKED_PATHS,
   RUNC_READONLY_PATHS,
   runcSpecConfig,
-} from '@nsinit/spec';
+} from '@nsinit/config';
 import { describe, expect, it } from 'vitest';
 import {
   type CompiledProgram,

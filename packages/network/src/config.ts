@@ -61,7 +61,7 @@ export const DEFAULT_INTERFACE_NAME = 'eth0';
 export const MIN_SUFFIX_LENGTH = 4;
 
 // Each field and the names it has had: 2014 snake_case (Jun 24+), the early `context` map
-// (Feb-Jun), and the camelCase of @nsinit/spec's flattened Network2014.
+// (Feb-Jun), and the camelCase of @nsinit/config's flattened Network2014.
 const NETWORK_FIELDS = {
   type: ['type'],
   address: ['address'],
@@ -88,7 +88,7 @@ type Fields<T extends Record<string, readonly string[]>> = { [K in keyof T]?: st
 
 /**
  * Parses `networks` and `routes` as a container.json has them (any 2014 spelling, or
- * @nsinit/spec's `networks2014` / `routes2014`). Empty strings and zero numbers count as
+ * @nsinit/config's `networks2014` / `routes2014`). Empty strings and zero numbers count as
  * absent, as Go's zero values did. Throws NetworkConfigError naming the entry and the field.
  */
 export function parseNetworkConfig(input: { networks?: unknown; routes?: unknown }): NetworkConfig {

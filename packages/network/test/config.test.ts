@@ -36,7 +36,7 @@ describe('2014 spellings', () => {
     gateway: '172.17.42.1',
     mtu: 1500,
   };
-  // @nsinit/spec's flattened Network2014.
+  // @nsinit/config's flattened Network2014.
   const camel = {
     type: 'veth',
     bridge: 'docker0',

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { loadCgroupManager } from '@nsinit/cgroups';
 import { type Container, run } from '@nsinit/exec';
 import { attachTerminal, type TerminalAttachment } from '@nsinit/pty';
-import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/spec';
+import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/config';
 import { DEFAULT_STATE_ROOT, isSameProcess, loadContainerDir } from '@nsinit/state';
 import type { GlobalOptions, Logger } from './logger.js';
 

@@ -7,4 +7,4 @@ export {
   loadConfigFile,
   type OciConfig,
   parseOciConfig,
-} from '@nsinit/spec';
+} from '@nsinit/config';

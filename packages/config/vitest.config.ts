@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
 import { sourceFirst } from '../../vitest.shared.ts';
 
-export default defineProject({ ...sourceFirst, test: { name: 'spec' } });
+export default defineProject({ ...sourceFirst, test: { name: 'config' } });
