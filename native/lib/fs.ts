@@ -20,17 +20,8 @@ export const RESOLVE_IN_ROOT = 0x10;
 /** Resolve from the dentry cache only, or fail with EAGAIN. */
 export const RESOLVE_CACHED = 0x20;
 
-/** The `dirfd` that means the current directory. */
-export const AT_FDCWD = -100;
-/**
- * An fd that names a place in the tree without opening the file (no read, no write; enough
- * for fstat and as the `dirfd` of a later openat2). Node's `fs.constants` lacks it. The
- * generic value, the one on x86-64, arm64 and riscv64.
- */
-export const O_PATH = 0o10000000;
-
 export interface Openat2Options {
-  /** The directory `path` is resolved from (and, with RESOLVE_IN_ROOT, the root), or AT_FDCWD. */
+  /** The directory `path` is resolved from (and, with RESOLVE_IN_ROOT, the root), or AT_FDCWD (./constants.ts). */
   dirfd: number;
   path: string;
   /** O_* flags (Node's `fs.constants`, `O_PATH`). O_CLOEXEC is always added. */

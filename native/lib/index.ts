@@ -12,11 +12,17 @@ export {
   findHelper,
 } from './binding.js';
 export * from './bpf.js';
+export * from './constants.js';
+export * from './errno.js';
+export * from './exit.js';
 export * from './fdpass.js';
 export * from './fs.js';
+export * from './init-error.js';
+export * from './launch.js';
 export * from './netlink.js';
 export * from './program.js';
 export * from './pty.js';
+export * from './report.js';
 
 let binding: NativeBinding | undefined;
 

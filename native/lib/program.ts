@@ -4,6 +4,8 @@
 // helper's decoder rejects, so a bad program fails here, with the op and field
 // named, instead of as an opaque report from inside the container.
 
+import { MountAttr, MountFlags, type Propagation } from './constants.js';
+
 export const PROGRAM_VERSION = 2;
 
 /** The format's limits; the helper rejects anything beyond them. */
@@ -14,98 +16,14 @@ export const PROGRAM_LIMITS = {
   maxListEntries: 65536,
 } as const;
 
-// mount(2) flags (<linux/mount.h>).
-export const MS_RDONLY = 0x1;
-export const MS_NOSUID = 0x2;
-export const MS_NODEV = 0x4;
-export const MS_NOEXEC = 0x8;
-export const MS_SYNCHRONOUS = 0x10;
-export const MS_REMOUNT = 0x20;
-export const MS_MANDLOCK = 0x40;
-export const MS_DIRSYNC = 0x80;
-export const MS_NOSYMFOLLOW = 0x100;
-export const MS_NOATIME = 0x400;
-export const MS_NODIRATIME = 0x800;
-export const MS_BIND = 0x1000;
-export const MS_MOVE = 0x2000;
-export const MS_REC = 0x4000;
-export const MS_SILENT = 0x8000;
-export const MS_POSIXACL = 0x10000;
-export const MS_UNBINDABLE = 0x20000;
-export const MS_PRIVATE = 0x40000;
-export const MS_SLAVE = 0x80000;
-export const MS_SHARED = 0x100000;
-export const MS_RELATIME = 0x200000;
-export const MS_I_VERSION = 0x800000;
-export const MS_STRICTATIME = 0x1000000;
-export const MS_LAZYTIME = 0x2000000;
-
-/** The MS_* flags by name without the prefix, e.g. `MountFlags.BIND | MountFlags.REC`. */
-export const MountFlags = Object.freeze({
-  RDONLY: MS_RDONLY,
-  NOSUID: MS_NOSUID,
-  NODEV: MS_NODEV,
-  NOEXEC: MS_NOEXEC,
-  SYNCHRONOUS: MS_SYNCHRONOUS,
-  REMOUNT: MS_REMOUNT,
-  MANDLOCK: MS_MANDLOCK,
-  DIRSYNC: MS_DIRSYNC,
-  NOSYMFOLLOW: MS_NOSYMFOLLOW,
-  NOATIME: MS_NOATIME,
-  NODIRATIME: MS_NODIRATIME,
-  BIND: MS_BIND,
-  MOVE: MS_MOVE,
-  REC: MS_REC,
-  SILENT: MS_SILENT,
-  POSIXACL: MS_POSIXACL,
-  UNBINDABLE: MS_UNBINDABLE,
-  PRIVATE: MS_PRIVATE,
-  SLAVE: MS_SLAVE,
-  SHARED: MS_SHARED,
-  RELATIME: MS_RELATIME,
-  I_VERSION: MS_I_VERSION,
-  STRICTATIME: MS_STRICTATIME,
-  LAZYTIME: MS_LAZYTIME,
-});
-
-// mount_setattr(2) / fsmount(2) attributes (<linux/mount.h>).
-export const MOUNT_ATTR_RDONLY = 0x1;
-export const MOUNT_ATTR_NOSUID = 0x2;
-export const MOUNT_ATTR_NODEV = 0x4;
-export const MOUNT_ATTR_NOEXEC = 0x8;
-/** The atime mode field: clear it whole to set one of the three modes. */
-export const MOUNT_ATTR__ATIME = 0x70;
-export const MOUNT_ATTR_RELATIME = 0x0;
-export const MOUNT_ATTR_NOATIME = 0x10;
-export const MOUNT_ATTR_STRICTATIME = 0x20;
-export const MOUNT_ATTR_NODIRATIME = 0x80;
-export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
-
-/** The MOUNT_ATTR_* values by name without the prefix. */
-export const MountAttr = Object.freeze({
-  RDONLY: MOUNT_ATTR_RDONLY,
-  NOSUID: MOUNT_ATTR_NOSUID,
-  NODEV: MOUNT_ATTR_NODEV,
-  NOEXEC: MOUNT_ATTR_NOEXEC,
-  ATIME_MASK: MOUNT_ATTR__ATIME,
-  RELATIME: MOUNT_ATTR_RELATIME,
-  NOATIME: MOUNT_ATTR_NOATIME,
-  STRICTATIME: MOUNT_ATTR_STRICTATIME,
-  NODIRATIME: MOUNT_ATTR_NODIRATIME,
-  NOSYMFOLLOW: MOUNT_ATTR_NOSYMFOLLOW,
-});
-
 const MOUNT_ATTRS_KNOWN =
-  MOUNT_ATTR_RDONLY |
-  MOUNT_ATTR_NOSUID |
-  MOUNT_ATTR_NODEV |
-  MOUNT_ATTR_NOEXEC |
-  MOUNT_ATTR__ATIME |
-  MOUNT_ATTR_NODIRATIME |
-  MOUNT_ATTR_NOSYMFOLLOW;
-
-/** A mount's propagation for mount_setattr: one of these, or 0 for unchanged. */
-export type Propagation = 0 | typeof MS_PRIVATE | typeof MS_SLAVE | typeof MS_SHARED | typeof MS_UNBINDABLE;
+  MountAttr.RDONLY |
+  MountAttr.NOSUID |
+  MountAttr.NODEV |
+  MountAttr.NOEXEC |
+  MountAttr.ATIME_MASK |
+  MountAttr.NODIRATIME |
+  MountAttr.NOSYMFOLLOW;
 
 /** SETRLIMIT's "no limit". */
 export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
@@ -630,18 +548,18 @@ function checkAttrs(set: number, clear: number): void {
   ] as const) {
     if ((value & ~MOUNT_ATTRS_KNOWN) !== 0) throw new FieldProblem(field, `has unknown mount attributes ${hex(value & ~MOUNT_ATTRS_KNOWN)}`);
   }
-  const atime = set & MOUNT_ATTR__ATIME;
-  if (atime !== MOUNT_ATTR_RELATIME && atime !== MOUNT_ATTR_NOATIME && atime !== MOUNT_ATTR_STRICTATIME) {
+  const atime = set & MountAttr.ATIME_MASK;
+  if (atime !== MountAttr.RELATIME && atime !== MountAttr.NOATIME && atime !== MountAttr.STRICTATIME) {
     throw new FieldProblem('attrSet', `atime mode ${hex(atime)} is not relatime, noatime or strictatime`);
   }
-  const cleared = clear & MOUNT_ATTR__ATIME;
-  if ((atime !== 0 && cleared !== MOUNT_ATTR__ATIME) || (cleared !== 0 && cleared !== MOUNT_ATTR__ATIME)) {
+  const cleared = clear & MountAttr.ATIME_MASK;
+  if ((atime !== 0 && cleared !== MountAttr.ATIME_MASK) || (cleared !== 0 && cleared !== MountAttr.ATIME_MASK)) {
     throw new FieldProblem('attrClr', 'an atime mode needs the whole atime field (MOUNT_ATTR__ATIME) cleared');
   }
 }
 
 function checkPropagation(propagation: number): void {
-  if (![0, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE].includes(propagation)) {
+  if (![0, MountFlags.PRIVATE, MountFlags.SLAVE, MountFlags.SHARED, MountFlags.UNBINDABLE].includes(propagation)) {
     throw new FieldProblem('propagation', `${hex(propagation)} is not MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE`);
   }
 }
@@ -673,11 +591,11 @@ function checkOp(op: InitOp): void {
       return;
     case 'openRoot':
       if ((op.attrSet ?? 0) !== 0 && !op.bind) throw new FieldProblem('attrSet', 'needs bind');
-      checkAttrs(op.attrSet ?? 0, (op.attrSet ?? 0) & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0);
+      checkAttrs(op.attrSet ?? 0, (op.attrSet ?? 0) & MountAttr.ATIME_MASK ? MountAttr.ATIME_MASK : 0);
       return;
     case 'fsmount':
       if (op.fstype === '') throw new FieldProblem('fstype', 'must not be empty');
-      checkAttrs(op.attrSet, op.attrSet & MOUNT_ATTR__ATIME ? MOUNT_ATTR__ATIME : 0);
+      checkAttrs(op.attrSet, op.attrSet & MountAttr.ATIME_MASK ? MountAttr.ATIME_MASK : 0);
       checkPropagation(op.propagation);
       for (const [i, option] of op.options.entries()) {
         if (option === '' || option.startsWith('=')) throw new FieldProblem(`options[${i}]`, 'has no name');
@@ -827,27 +745,27 @@ const limit = (value: bigint): string => (value === RLIM_INFINITY ? 'unlimited' 
 const onOff = (on: boolean): string => (on ? 'on' : 'off');
 
 const PROPAGATION_NAMES: ReadonlyMap<number, string> = new Map([
-  [MS_PRIVATE, 'private'],
-  [MS_SLAVE, 'slave'],
-  [MS_SHARED, 'shared'],
-  [MS_UNBINDABLE, 'unbindable'],
+  [MountFlags.PRIVATE, 'private'],
+  [MountFlags.SLAVE, 'slave'],
+  [MountFlags.SHARED, 'shared'],
+  [MountFlags.UNBINDABLE, 'unbindable'],
 ]);
 
 const ATTR_WORDS: readonly [number, string][] = [
-  [MOUNT_ATTR_RDONLY, 'read-only'],
-  [MOUNT_ATTR_NOSUID, 'nosuid'],
-  [MOUNT_ATTR_NODEV, 'nodev'],
-  [MOUNT_ATTR_NOEXEC, 'noexec'],
-  [MOUNT_ATTR_NODIRATIME, 'nodiratime'],
-  [MOUNT_ATTR_NOSYMFOLLOW, 'nosymfollow'],
+  [MountAttr.RDONLY, 'read-only'],
+  [MountAttr.NOSUID, 'nosuid'],
+  [MountAttr.NODEV, 'nodev'],
+  [MountAttr.NOEXEC, 'noexec'],
+  [MountAttr.NODIRATIME, 'nodiratime'],
+  [MountAttr.NOSYMFOLLOW, 'nosymfollow'],
 ];
 
 /** ` (read-only, nosuid)` for the attributes set, or nothing. */
 function attrWords(attrs: number): string {
   const words = ATTR_WORDS.filter(([bit]) => (attrs & bit) !== 0).map(([, word]) => word);
-  const atime = attrs & MOUNT_ATTR__ATIME;
-  if (atime === MOUNT_ATTR_NOATIME) words.push('noatime');
-  if (atime === MOUNT_ATTR_STRICTATIME) words.push('strictatime');
+  const atime = attrs & MountAttr.ATIME_MASK;
+  if (atime === MountAttr.NOATIME) words.push('noatime');
+  if (atime === MountAttr.STRICTATIME) words.push('strictatime');
   return words.length === 0 ? '' : ` (${words.join(', ')})`;
 }
 

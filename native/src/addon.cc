@@ -43,7 +43,8 @@
 // clone3 with a function to run on a new stack, like glibc's internal __clone3 (not
 // exported). With CLONE_VM the child shares our memory, so the kernel copies no page
 // tables: the cost of a spawn no longer grows with the size of the JavaScript heap.
-// The child starts on `args->stack` and calls fn(arg), then exits with its result.
+// The child starts on `args->stack` and calls fn(arg), then exits with its result. Returns
+// the child's pid, or -errno (the raw syscall's result: errno is not set).
 extern "C" long nsinit_clone3(struct clone_args* args, size_t size, int (*fn)(void*), void* arg);
 #if defined(__x86_64__)
 #define NSINIT_HAVE_CLONE3_FN 1
@@ -300,12 +301,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   args.flags |= CLONE_VM;
   args.stack = reinterpret_cast<uintptr_t>(child_stack);
   args.stack_size = sizeof child_stack;
+  // A raw syscall: a failure comes back as -errno, and errno is whatever was left in it.
   long pid = nsinit_clone3(&args, sizeof args, ChildMain, &plan);
+  int clone_errno = pid < 0 ? static_cast<int>(-pid) : 0;
 #else
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) RunChild(plan);
-#endif
   int clone_errno = errno;
+#endif
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   close(report[1]);
 

@@ -1,15 +1,23 @@
 // The addon on its own: spawn a sealed static busybox in place of the init
 // helper (busybox picks its applet from argv[0]), so these tests need nothing
 // but the addon and Debian's busybox-static.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { spawn as spawnProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SpawnOptions, candidateDirs, native, NativeLoadError } from '../lib/index.js';
+import {
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
+  type SpawnOptions,
+  candidateDirs,
+  native,
+  NativeLoadError,
+} from '../lib/index.js';
 
 const BUSYBOX = '/bin/busybox';
-const CLONE_NEWUTS = 0x04000000;
-const CLONE_NEWPID = 0x20000000;
-const CLONE_NEWNS = 0x00020000;
 
 let busybox: number;
 beforeAll(() => {
@@ -121,6 +129,51 @@ describe('signals, failures and the other calls', () => {
       );
     } finally {
       closeSync(junk);
+    }
+  });
+
+  it('names the errno of a failed clone3 (EAGAIN in a pids cgroup at its limit)', async () => {
+    // A Node process of our own, moved into a v1 pids cgroup whose limit it already exceeds
+    // (migration may exceed pids.max, forking may not), calls spawn: clone3 fails with EAGAIN.
+    const addon = candidateDirs().map((dir) => `${dir}/nsinit.node`).find((path) => existsSync(path));
+    if (!addon) throw new Error('the addon is not built');
+    const cgroup = `/sys/fs/cgroup/pids/nsinit-test-clone3-${process.pid}`;
+    if (!existsSync('/sys/fs/cgroup/pids/cgroup.procs')) throw new Error('this test needs the v1 pids controller');
+    const script = `
+      const addon = require(process.argv[1]);
+      const helperFd = addon.createSealedMemfd({ name: 'true', path: '/bin/true', executable: true });
+      process.stdin.once('data', () => {
+        let outcome;
+        try {
+          addon.spawn({ helperFd, argv: ['true'], cloneFlags: 0, fds: [] });
+          outcome = { spawned: true };
+        } catch (error) {
+          outcome = { code: error.code, errno: error.errno, syscall: error.syscall, message: error.message };
+        }
+        process.stdout.write(JSON.stringify(outcome) + '\\n', () => process.exit(0));
+      });
+      process.stdout.write('ready\\n');`;
+    mkdirSync(cgroup);
+    const child = spawnProcess(process.execPath, ['-e', script, addon], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      expect((await lines.next()).value).toBe('ready');
+      writeFileSync(`${cgroup}/pids.max`, '1');
+      writeFileSync(`${cgroup}/cgroup.procs`, String(child.pid));
+      child.stdin!.write('go');
+      const outcome = JSON.parse((await lines.next()).value as string);
+      expect(outcome).toEqual({
+        code: 'EAGAIN',
+        errno: -constants.errno.EAGAIN,
+        syscall: 'clone3',
+        message: 'clone3 failed: Resource temporarily unavailable (EAGAIN)',
+      });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+      rmdirSync(cgroup);
     }
   });
 

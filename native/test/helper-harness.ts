@@ -1,7 +1,6 @@
 // Runs the built init helper the way the addon will: the program on fd 3 (a temp
 // file here; the helper only needs fstat + pread), the report socket on fd 4 (a
-// 'pipe' stdio is a UNIX socketpair). Also a strict reader for its ERROR frames,
-// kept local so these tests do not depend on @nsinit/syncpipe.
+// 'pipe' stdio is a UNIX socketpair). Its report is read with lib/report.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +8,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ChildError, decodeChildReport, encodeContextFrame } from '../lib/report.js';
 
 /** NSINIT_TEST_HELPER runs the suite against another build (e.g. one with sanitizers). */
 export const HELPER =
@@ -98,75 +98,30 @@ export async function runHelper(program: Uint8Array, options: RunOptions = {}): 
   }
 }
 
-export interface ErrorFrame {
-  opIndex: number;
-  opcode: number;
-  errno: number;
-  detail: string;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Reads every frame in `report`, throwing on anything that is not a well-formed ERROR frame. */
-export function parseErrorFrames(report: Buffer): ErrorFrame[] {
-  const frames: ErrorFrame[] = [];
-  let at = 0;
-  while (at < report.length) {
-    if (report.length - at < 12) throw new Error(`truncated frame header at byte ${at}`);
-    if (report.toString('latin1', at, at + 4) !== 'NSSP') throw new Error(`bad magic at byte ${at}`);
-    const type = report.readUInt16LE(at + 4);
-    const reserved = report.readUInt16LE(at + 6);
-    const length = report.readUInt32LE(at + 8);
-    if (type !== 2) throw new Error(`frame type ${type} at byte ${at}, expected ERROR (2)`);
-    if (reserved !== 0) throw new Error(`reserved header field ${reserved} at byte ${at}`);
-    if (length > 65536 || at + 12 + length > report.length)
-      throw new Error(`bad payload length ${length} at byte ${at}`);
-    const payload = report.subarray(at + 12, at + 12 + length);
-    if (length < 16) throw new Error(`ERROR payload of ${length} bytes is too short`);
-    if (payload.readUInt16LE(6) !== 0) throw new Error('reserved ERROR field is not 0');
-    const detailLength = payload.readUInt32LE(12);
-    if (detailLength > 4096 || 16 + detailLength !== length)
-      throw new Error(`detail length ${detailLength} does not fill the frame`);
-    frames.push({
-      opIndex: payload.readUInt32LE(0),
-      opcode: payload.readUInt16LE(4),
-      errno: payload.readInt32LE(8),
-      detail: utf8.decode(payload.subarray(16)),
-    });
-    at += 12 + length;
-  }
-  return frames;
-}
-
 /** The run's one ERROR frame, after checking it failed the documented way: exit 1, no signal. */
-export function onlyError(run: HelperRun): ErrorFrame {
-  const frames = parseErrorFrames(run.report);
-  if (run.signal !== null || run.status !== 1 || frames.length !== 1) {
+export function onlyError(run: HelperRun): ChildError {
+  let report: ChildError | null = null;
+  let problem = '';
+  try {
+    report = decodeChildReport(run.report);
+  } catch (error) {
+    problem = `; the report is not one ERROR frame: ${(error as Error).message}`;
+  }
+  if (run.signal !== null || run.status !== 1 || report === null) {
     throw new Error(
-      `expected exit 1 with one ERROR frame, got status ${run.status} signal ${run.signal} and ${frames.length} frames ` +
-        `(${JSON.stringify(frames)}; stderr ${JSON.stringify(run.stderr)})`,
+      `expected exit 1 with one ERROR frame, got status ${run.status} signal ${run.signal} and ${JSON.stringify(report)}` +
+        `${problem} (stderr ${JSON.stringify(run.stderr)})`,
     );
   }
-  return frames[0]!;
+  return report;
 }
 
+/** The go frame of `entries` (lib/report.ts's encoder). */
 export function contextFrame(entries: readonly (readonly [string, string])[]): Buffer {
-  const parts: Buffer[] = [];
-  const u32 = (value: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(value);
-    return b;
-  };
-  parts.push(u32(entries.length));
-  for (const [key, value] of entries) {
-    for (const text of [key, value]) {
-      const bytes = Buffer.from(text);
-      parts.push(u32(bytes.length), bytes);
-    }
-  }
-  return syncFrame(1, Buffer.concat(parts));
+  return encodeContextFrame(new Map(entries));
 }
 
+/** A frame with any type, reserved field and payload, for the decoder to reject. */
 export function syncFrame(type: number, payload: Buffer, reserved = 0): Buffer {
   const header = Buffer.alloc(12);
   header.write('NSSP', 0, 'latin1');

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
 import { detachedMount, getTermios, makeRawTermios, openPty, setTermios } from '../lib/pty.js';
-import { assertHelperBuilt, type HelperRun, onlyError, parseErrorFrames, runHelper } from './helper-harness.js';
+import { decodeChildReport } from '../lib/report.js';
+import { assertHelperBuilt, type HelperRun, onlyError, runHelper } from './helper-harness.js';
 
 beforeAll(assertHelperBuilt);
 
@@ -90,7 +91,7 @@ describe('SET_CTTY', () => {
       // /dev/tty opens only with a controlling terminal; tty_nr in /proc/<pid>/stat names it.
       sh('stty size </dev/tty; cut -d" " -f7 /proc/self/stat'),
     ]);
-    expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+    expect(decodeChildReport(result.report), result.stderr).toBeNull();
     expect(result.status).toBe(0);
     const ptsNumber = Number(pty.slaveName.slice('/dev/pts/'.length));
     // tty_nr packs the device as (minor & 0xff) | major << 8 | (minor & ~0xff) << 12.
@@ -124,7 +125,7 @@ describe('BIND_FD', () => {
       ],
       { before: 'exec 5<>"$PTS";' },
     );
-    expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+    expect(decodeChildReport(result.report), result.stderr).toBeNull();
     expect(result.status).toBe(0);
     const ptsNumber = Number(pty.slaveName.slice('/dev/pts/'.length));
     expect(result.stdout).toBe(`88 ${ptsNumber.toString(16)}\n`); // major 136 (0x88): a Unix98 pts
@@ -141,7 +142,7 @@ describe('BIND_FD', () => {
         [{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/console' }, sh('stat -c "%t" "$ROOT/console"')],
         { consoleFd: detached },
       );
-      expect(parseErrorFrames(result.report), result.stderr).toEqual([]);
+      expect(decodeChildReport(result.report), result.stderr).toBeNull();
       expect(result.stdout).toBe(`${UNIX98_PTY_SLAVE_MAJOR.toString(16)}\n`);
     } finally {
       closeSync(detached);

@@ -3,10 +3,11 @@
 // shell, as the parent places the fd it opened.
 import { readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CLONE_NEWNET } from '../lib/constants.js';
 import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
-import { assertHelperBuilt, holdNetworkNamespace, onlyError, parseErrorFrames, runHelper } from './helper-harness.js';
+import { decodeChildReport } from '../lib/report.js';
+import { assertHelperBuilt, holdNetworkNamespace, onlyError, runHelper } from './helper-harness.js';
 
-const CLONE_NEWNET = 0x40000000;
 const EINVAL = 22;
 const NS_FD = 5;
 
@@ -48,7 +49,7 @@ it('joins the network namespace behind the fd before the command runs', async ()
     ]),
     { wrap: withNamespaceFd(holder.path) },
   );
-  expect(parseErrorFrames(run.report)).toEqual([]);
+  expect(decodeChildReport(run.report)).toBeNull();
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const [netns, ...links] = run.stdout.trim().split('\n');

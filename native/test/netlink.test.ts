@@ -14,11 +14,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { namespaceType, netlinkReceive, netlinkSend, openRouteNetlink } from '../lib/index.js';
+import { CLONE_NEWNET, CLONE_NEWUTS, namespaceType, netlinkReceive, netlinkSend, openRouteNetlink } from '../lib/index.js';
 import { holdNetworkNamespace } from './helper-harness.js';
 
-const CLONE_NEWNET = 0x40000000;
-const CLONE_NEWUTS = 0x04000000;
 const RTM_GETLINK = 18;
 const NLM_F_REQUEST = 1;
 const NLM_F_DUMP = 0x300;

@@ -24,7 +24,8 @@ export const BUSYBOX = '/bin/busybox';
 export const CLI = fileURLToPath(new URL('../../packages/nsinit/dist/cli.cjs', import.meta.url));
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error('the end-to-end tests create namespaces and mounts: run them as root');
+  if (process.getuid?.() !== 0)
+    throw new Error('the end-to-end tests create namespaces and mounts: run them as root');
   if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: apt-get install busybox-static`);
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run pnpm build first`);
 }
@@ -42,7 +43,19 @@ export const TEST_USER = { uid: 1000, gid: 1000, name: 'tester' };
  * /etc/passwd and /etc/group with root and a test user, and the usual mount points.
  */
 export function buildBusyboxRootfs(dir: string): string {
-  for (const sub of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'home/tester']) {
+  for (const sub of [
+    'bin',
+    'sbin',
+    'usr/bin',
+    'usr/sbin',
+    'etc',
+    'proc',
+    'sys',
+    'dev',
+    'tmp',
+    'root',
+    'home/tester',
+  ]) {
     mkdirSync(join(dir, sub), { recursive: true });
   }
   chmodSync(join(dir, 'tmp'), 0o1777);
@@ -58,12 +71,18 @@ export function buildBusyboxRootfs(dir: string): string {
     join(dir, 'etc/passwd'),
     `root:x:0:0:root:/root:/bin/sh\n${TEST_USER.name}:x:${TEST_USER.uid}:${TEST_USER.gid}::/home/tester:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n`,
   );
-  writeFileSync(join(dir, 'etc/group'), `root:x:0:\n${TEST_USER.name}:x:${TEST_USER.gid}:\nwheel:x:10:tester\nnogroup:x:65534:\n`);
+  writeFileSync(
+    join(dir, 'etc/group'),
+    `root:x:0:\n${TEST_USER.name}:x:${TEST_USER.gid}:\nwheel:x:10:tester\nnogroup:x:65534:\n`,
+  );
   return dir;
 }
 
 /** A bundle folder with `rootfs/` and, when given, `config.json`. */
-export function makeBundle(dir: string, config?: unknown): { dir: string; rootfs: string; configPath: string } {
+export function makeBundle(
+  dir: string,
+  config?: unknown,
+): { dir: string; rootfs: string; configPath: string } {
   const rootfs = buildBusyboxRootfs(join(dir, 'rootfs'));
   const configPath = join(dir, 'config.json');
   if (config !== undefined) writeFileSync(configPath, JSON.stringify(config, null, 2));
@@ -138,9 +157,20 @@ export function footprint(stateRoot: string): Footprint {
 }
 
 /**
+ * Container ids for one test file, all carrying `marker` (the file's prefix and this process's
+ * pid): a check for leftover cgroups looks for its own, whatever else the machine runs.
+ */
+export function testIds(prefix: string): { marker: string; next(): string } {
+  const marker = `${prefix}-${process.pid}-`;
+  let count = 0;
+  return { marker, next: () => `${marker}${++count}` };
+}
+
+/**
  * What an escape would change on the host, to compare before and after an attack: the
  * contents of canary files and folders (a hash each), this process's mount table (without
- * the ids that any new mount namespace shifts), the host's whole cgroup tree, and a state root.
+ * the ids that any new mount namespace shifts), the host's cgroups made for this test's
+ * containers (named with `cgroupMarker`), and a state root.
  */
 export interface HostSnapshot {
   canaries: Record<string, string>;
@@ -176,12 +206,19 @@ function cgroupTree(): string[] {
   return dirs.sort();
 }
 
-export function hostSnapshot(canaries: readonly string[], stateRoot: string): HostSnapshot {
+export function hostSnapshot(
+  canaries: readonly string[],
+  stateRoot: string,
+  cgroupMarker: string,
+): HostSnapshot {
   return {
     canaries: Object.fromEntries(canaries.map((path) => [path, hashTree(path)])),
     // Fields 5 on: mount point, options, optional fields, fs type, source, super options.
-    mounts: readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map((line) => line.split(' ').slice(4).join(' ')),
-    cgroups: cgroupTree(),
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ').slice(4).join(' ')),
+    cgroups: cgroupTree().filter((dir) => dir.slice(dir.lastIndexOf('/') + 1).includes(cgroupMarker)),
     stateEntries: existsSync(stateRoot) ? readdirSync(stateRoot).sort() : [],
   };
 }

@@ -48,7 +48,12 @@ function runcBundle(name: string) {
   process.terminal = false;
   process.args = ['sh', '-c', PROBE];
   // mknod needs a writable place; tmpfs on /tmp does not change anything runc spec asked for.
-  (spec.mounts as unknown[]).push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
+  (spec.mounts as unknown[]).push({
+    destination: '/tmp',
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['nosuid', 'nodev'],
+  });
   return makeBundle(join(work.path, name), spec);
 }
 
@@ -58,7 +63,9 @@ describe('a runc spec bundle', () => {
     const ours = nsinit(['--root', stateRoot, 'exec', '--config', bundle.configPath]);
     expect(ours.status, ours.stderr).toBe(0);
     // runc spec's ambient set lacks inheritable: the kernel cannot raise it; runc drops it too, we say so.
-    expect(ours.stderr).toMatch(/warning: process\.capabilities\.ambient: CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE not in both permitted and inheritable/);
+    expect(ours.stderr).toMatch(
+      /warning: process\.capabilities\.ambient: CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE not in both permitted and inheritable/,
+    );
     const facts = probe(ours.stdout);
 
     // AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10).
@@ -89,7 +96,24 @@ describe('a runc spec bundle', () => {
     });
     expect(runc.status, runc.stderr).toBe(0);
     const theirs = probe(runc.stdout);
-    for (const key of ['CapBnd', 'CapEff', 'CapPrm', 'CapInh', 'CapAmb', 'NoNewPrivs', 'Uid', 'Gid', 'nofile', 'hostname', 'kcore', 'keys', 'firmware', 'sysrq-write', 'proc-sys-write', 'root-write']) {
+    for (const key of [
+      'CapBnd',
+      'CapEff',
+      'CapPrm',
+      'CapInh',
+      'CapAmb',
+      'NoNewPrivs',
+      'Uid',
+      'Gid',
+      'nofile',
+      'hostname',
+      'kcore',
+      'keys',
+      'firmware',
+      'sysrq-write',
+      'proc-sys-write',
+      'root-write',
+    ]) {
       expect(facts[key], key).toBe(theirs[key]);
     }
     expect(readdirSync(stateRoot)).toEqual([]);
@@ -104,8 +128,17 @@ describe('a runc spec bundle', () => {
     // Give the process CAP_MKNOD so only the devices cgroup stands between it and the disk.
     const caps = process.capabilities as Record<string, string[]>;
     for (const set of ['bounding', 'effective', 'permitted']) caps[set]!.push('CAP_MKNOD');
-    process.args = ['sh', '-c', 'mknod /tmp/sda b 8 0 && (head -c1 /tmp/sda >/dev/null 2>&1 && echo read-allowed || echo read-denied); echo ok > /dev/null && echo null-ok'];
-    (spec.mounts as unknown[]).push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
+    process.args = [
+      'sh',
+      '-c',
+      'mknod /tmp/sda b 8 0 && (head -c1 /tmp/sda >/dev/null 2>&1 && echo read-allowed || echo read-denied); echo ok > /dev/null && echo null-ok',
+    ];
+    (spec.mounts as unknown[]).push({
+      destination: '/tmp',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid'],
+    });
     writeFileSync(bundle.configPath, JSON.stringify(spec));
     const result = nsinit(['--root', stateRoot, 'exec', '--config', bundle.configPath]);
     expect(result.status, result.stderr).toBe(0);
@@ -124,9 +157,30 @@ describe('a 2014 container.json', () => {
       JSON.stringify({
         hostname: 'koye',
         tty: false,
-        environment: ['HOME=/', 'PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'container=docker', 'TERM=xterm-256color'],
+        environment: [
+          'HOME=/',
+          'PATH=/bin:/usr/bin:/sbin:/usr/sbin',
+          'container=docker',
+          'TERM=xterm-256color',
+        ],
         namespaces: ['NEWIPC', 'NEWNS', 'NEWPID', 'NEWUTS', 'NEWNET'],
-        capabilities: ['SETPCAP', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'MAC_OVERRIDE', 'MAC_ADMIN', 'NET_ADMIN'],
+        capabilities: [
+          'SETPCAP',
+          'SYS_MODULE',
+          'SYS_RAWIO',
+          'SYS_PACCT',
+          'SYS_ADMIN',
+          'SYS_NICE',
+          'SYS_RESOURCE',
+          'SYS_TIME',
+          'SYS_TTY_CONFIG',
+          'MKNOD',
+          'AUDIT_WRITE',
+          'AUDIT_CONTROL',
+          'MAC_OVERRIDE',
+          'MAC_ADMIN',
+          'NET_ADMIN',
+        ],
       }),
     );
     const result = nsinit([
@@ -165,7 +219,8 @@ describe('a 2014 container.json', () => {
         networks: [{ type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 }],
       }),
     );
-    const script = 'ip -o link show lo | grep -o "<LOOPBACK,UP"; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo pinged';
+    const script =
+      'ip -o link show lo | grep -o "<LOOPBACK,UP"; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo pinged';
     const result = nsinit(['--root', stateRoot, 'exec', '--config', configPath, '--', 'sh', '-c', script]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('<LOOPBACK,UP\npinged\n');

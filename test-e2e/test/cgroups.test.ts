@@ -20,15 +20,27 @@ beforeAll(() => {
 });
 afterAll(() => work.cleanup());
 
-/** The cgroup directories of this file's containers (default ids, and `ticker`), in any hierarchy. */
-function nsinitCgroups(): string[] {
+/** The ids of this file's containers: the cgroups checked are theirs, not anything else named nsinit-*. */
+const TICKER = `ticker-${process.pid}`;
+const PLAIN = `plain-${process.pid}`;
+const ownIds = new Set([TICKER, PLAIN]);
+/** The container.json's cgroup, named by its `cgroups.name`. */
+const CONTAINER_JSON_CGROUP = `nsinit-e2e-cj-${process.pid}`;
+
+/** The cgroup directories of this file's containers, in any hierarchy. */
+function ownCgroups(): string[] {
+  const names = new Set([...ownIds].map((id) => `nsinit-${id}`).concat(CONTAINER_JSON_CGROUP));
   // find exits non-zero when a directory vanishes under it; what it printed is still right.
-  const out = spawnSync('find', ['/sys/fs/cgroup', '-mindepth', '2', '-maxdepth', '6', '-type', 'd', '-name', 'nsinit-*'], {
-    encoding: 'utf8',
-  }).stdout;
-  return out.split('\n').filter((path) => /\/nsinit-(nsinit-[0-9a-f]+|ticker|e2e-cj)$/.test(path));
+  const out = spawnSync(
+    'find',
+    ['/sys/fs/cgroup', '-mindepth', '2', '-maxdepth', '6', '-type', 'd', '-name', 'nsinit-*'],
+    {
+      encoding: 'utf8',
+    },
+  ).stdout;
+  return out.split('\n').filter((path) => names.has(path.slice(path.lastIndexOf('/') + 1)));
 }
-afterEach(() => expect(nsinitCgroups()).toEqual([]));
+afterEach(() => expect(ownCgroups()).toEqual([]));
 
 function config(resources: NonNullable<OciConfig['linux']>['resources'], args: string[]): OciConfig {
   return {
@@ -45,7 +57,12 @@ function config(resources: NonNullable<OciConfig['linux']>['resources'], args: s
 
 async function output(cfg: OciConfig): Promise<string> {
   const container = await run(cfg, { stateRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const [stdout, stderr] = await Promise.all([text(container.stdout!), text(container.stderr!), container.wait()]);
+  ownIds.add(container.id);
+  const [stdout, stderr] = await Promise.all([
+    text(container.stdout!),
+    text(container.stderr!),
+    container.wait(),
+  ]);
   return stdout + stderr;
 }
 
@@ -63,7 +80,11 @@ describe('resources', () => {
 
   it('enforces a pids limit: forks past it fail', async () => {
     const out = await output(
-      config({ pids: { limit: 4 } }, ['sh', '-c', 'for i in 1 2 3 4 5 6; do sleep 1 & done 2>&1; kill $(jobs -p) 2>/dev/null; :']),
+      config({ pids: { limit: 4 } }, [
+        'sh',
+        '-c',
+        'for i in 1 2 3 4 5 6; do sleep 1 & done 2>&1; kill $(jobs -p) 2>/dev/null; :',
+      ]),
     );
     expect(out).toMatch(/can't fork|Resource temporarily unavailable/);
   });
@@ -78,13 +99,17 @@ describe('a 2014 container.json with cgroups', () => {
         environment: ['PATH=/bin'],
         namespaces: { NEWNS: true, NEWPID: true },
         capabilities: ['KILL'],
-        cgroups: { name: 'nsinit-e2e-cj', memory: 16 * 1024 * 1024, memory_swap: 16 * 1024 * 1024 },
+        cgroups: { name: CONTAINER_JSON_CGROUP, memory: 16 * 1024 * 1024, memory_swap: 16 * 1024 * 1024 },
       }),
     );
-    const script = 'cat /proc/self/cgroup | grep -c nsinit-e2e-cj; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?';
-    const result = spawnSync(process.execPath, [CLI, '--root', stateRoot, 'exec', '--config', configPath, '--', 'sh', '-c', script], {
-      encoding: 'utf8',
-    });
+    const script = `cat /proc/self/cgroup | grep -c ${CONTAINER_JSON_CGROUP}; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?`;
+    const result = spawnSync(
+      process.execPath,
+      [CLI, '--root', stateRoot, 'exec', '--config', configPath, '--', 'sh', '-c', script],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(result.stderr).toBe('');
     const [joined, status] = result.stdout.trim().split('\n');
     expect(Number(joined)).toBeGreaterThan(0);
@@ -97,25 +122,26 @@ describe('nsinit stats, pause and unpause', () => {
     const cfg = config({ pids: { limit: 64 } }, ['sh', '-c', 'while :; do echo tick; sleep 0.02; done']);
     const configPath = join(bundle.dir, 'ticker.json');
     writeFileSync(configPath, JSON.stringify({ ...cfg, root: { path: 'rootfs' } }));
-    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', 'ticker']);
+    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', TICKER]);
     let ticks = 0;
     child.stdout!.on('data', (chunk: Buffer) => {
       ticks += chunk.toString().split('tick').length - 1;
     });
-    const statePath = join(stateRoot, 'ticker', 'state.json');
+    const statePath = join(stateRoot, TICKER, 'state.json');
     while (!existsSync(statePath) || ticks === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, '--root', stateRoot, ...args], { encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [CLI, '--root', stateRoot, ...args], { encoding: 'utf8' });
 
-    const stats = JSON.parse(cli('stats', 'ticker')) as { pids?: { current: number; limit: number | null } };
+    const stats = JSON.parse(cli('stats', TICKER)) as { pids?: { current: number; limit: number | null } };
     expect(stats.pids?.current).toBeGreaterThanOrEqual(1);
     expect(stats.pids?.limit).toBe(64);
 
-    cli('pause', 'ticker');
+    cli('pause', TICKER);
     await new Promise((resolve) => setTimeout(resolve, 60)); // what was already written arrives
     const frozenAt = ticks;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(ticks).toBe(frozenAt);
-    cli('unpause', 'ticker');
+    cli('unpause', TICKER);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(ticks).toBeGreaterThan(frozenAt);
 
@@ -128,7 +154,10 @@ describe('nsinit stats, pause and unpause', () => {
   it('says clearly when a container has no cgroup of its own, or is not there', () => {
     const fail = (...args: string[]) => {
       try {
-        execFileSync(process.execPath, [CLI, '--root', stateRoot, ...args], { encoding: 'utf8', stdio: 'pipe' });
+        execFileSync(process.execPath, [CLI, '--root', stateRoot, ...args], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
         return '';
       } catch (error) {
         return (error as { stderr: string; status: number }).stderr + (error as { status: number }).status;
@@ -139,13 +168,17 @@ describe('nsinit stats, pause and unpause', () => {
 
   it('pauses and resumes a container whose config asks for no resources: every container has a cgroup', async () => {
     const configPath = join(bundle.dir, 'plain.json');
-    writeFileSync(configPath, JSON.stringify({ ...config(undefined, ['sleep', '30']), root: { path: 'rootfs' } }));
-    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', 'plain']);
-    const statePath = join(stateRoot, 'plain', 'state.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({ ...config(undefined, ['sleep', '30']), root: { path: 'rootfs' } }),
+    );
+    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', PLAIN]);
+    const statePath = join(stateRoot, PLAIN, 'state.json');
     while (!existsSync(statePath)) await new Promise((resolve) => setTimeout(resolve, 20));
     const { pid } = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number };
     try {
-      const cli = (verb: string) => spawnSync(process.execPath, [CLI, '--root', stateRoot, verb, 'plain'], { encoding: 'utf8' });
+      const cli = (verb: string) =>
+        spawnSync(process.execPath, [CLI, '--root', stateRoot, verb, PLAIN], { encoding: 'utf8' });
       expect(cli('pause')).toMatchObject({ status: 0, stderr: '' });
       expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^State:\s+[DS]/m);
       const frozen = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/:freezer:(.*)$/m)![1]!;
@@ -154,7 +187,7 @@ describe('nsinit stats, pause and unpause', () => {
       expect(readFileSync(`/sys/fs/cgroup/freezer${frozen}/freezer.state`, 'utf8').trim()).toBe('THAWED');
     } finally {
       // Thawed first, whatever happened above: a frozen process cannot die.
-      spawnSync(process.execPath, [CLI, '--root', stateRoot, 'unpause', 'plain']);
+      spawnSync(process.execPath, [CLI, '--root', stateRoot, 'unpause', PLAIN]);
       process.kill(pid, 'SIGKILL');
       await new Promise((resolve) => child.on('exit', resolve));
     }

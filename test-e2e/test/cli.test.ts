@@ -24,7 +24,9 @@ function busyboxConfig(overrides: Record<string, unknown> = {}) {
     root: { path: 'rootfs' },
     hostname: 'box',
     mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
-    linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }] },
+    linux: {
+      namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }],
+    },
     ...overrides,
   };
 }
@@ -90,9 +92,22 @@ describe('nsinit exec', () => {
   it('exits with the container status: 0, 3, and 128+9 for a SIGKILLed container', async () => {
     const config = writeConfig('exit.json', busyboxConfig());
     expect(nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'true']).status).toBe(0);
-    expect(nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'sh', '-c', 'exit 3']).status).toBe(3);
+    expect(nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'sh', '-c', 'exit 3']).status).toBe(
+      3,
+    );
 
-    const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', config, '--id', 'to-kill', '--', 'sleep', '60']);
+    const child = nsinitAsync([
+      '--root',
+      stateRoot,
+      'exec',
+      '--config',
+      config,
+      '--id',
+      'to-kill',
+      '--',
+      'sleep',
+      '60',
+    ]);
     const pid = await containerPid('to-kill', 'sleep');
     process.kill(pid, 'SIGKILL');
     const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -103,14 +118,43 @@ describe('nsinit exec', () => {
   it('switches the root with MS_MOVE + chroot on --no-pivot, and for a container.json with no_pivot_root', () => {
     const config = writeConfig('nopivot.json', busyboxConfig());
     const script = 'echo $$; hostname; ls / | head -1; cut -d" " -f5 /proc/self/mountinfo | tr "\\n" " "';
-    const flag = nsinit(['--root', stateRoot, 'exec', '--no-pivot', '--config', config, '--', 'sh', '-c', script]);
+    const flag = nsinit([
+      '--root',
+      stateRoot,
+      'exec',
+      '--no-pivot',
+      '--config',
+      config,
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
     expect(flag.stderr).toBe('');
     expect(flag.stdout).toBe('1\nbox\nbin\n/ /proc ');
     expect(flag.status).toBe(0);
 
     const legacy = join(bundle.rootfs, 'container.json');
-    writeFileSync(legacy, JSON.stringify({ hostname: 'moved', no_pivot_root: true, namespaces: { NEWNS: true, NEWPID: true, NEWUTS: true }, environment: ['PATH=/bin'] }));
-    const fromJson = nsinit(['--root', stateRoot, 'exec', '--config', legacy, '--', 'sh', '-c', 'echo $$; hostname']);
+    writeFileSync(
+      legacy,
+      JSON.stringify({
+        hostname: 'moved',
+        no_pivot_root: true,
+        namespaces: { NEWNS: true, NEWPID: true, NEWUTS: true },
+        environment: ['PATH=/bin'],
+      }),
+    );
+    const fromJson = nsinit([
+      '--root',
+      stateRoot,
+      'exec',
+      '--config',
+      legacy,
+      '--',
+      'sh',
+      '-c',
+      'echo $$; hostname',
+    ]);
     expect(fromJson.stderr).toBe('');
     expect(fromJson.stdout).toBe('1\nmoved\n');
     expectNothingLeft();
@@ -147,21 +191,33 @@ describe('nsinit exec', () => {
     const config = writeConfig('missing.json', busyboxConfig());
     const result = nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'no-such-command']);
     expect(result.status).toBe(255);
-    expect(result.stderr).toMatch(/^nsinit: container nsinit-[0-9a-f]+: cannot run "no-such-command": not found in \$PATH \(ENOENT\)/);
+    expect(result.stderr).toMatch(
+      /^nsinit: container nsinit-[0-9a-f]+: cannot run "no-such-command": not found in \$PATH \(ENOENT\)/,
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expectNothingLeft();
   });
 
   it('fails a bad config naming the field, status 255, nothing left', () => {
-    const config = writeConfig('bad.json', busyboxConfig({ process: { args: ['sh'], cwd: 'relative', user: { uid: -1, gid: 0 } } }));
+    const config = writeConfig(
+      'bad.json',
+      busyboxConfig({ process: { args: ['sh'], cwd: 'relative', user: { uid: -1, gid: 0 } } }),
+    );
     const result = nsinit(['--root', stateRoot, 'exec', '--config', config]);
     expect(result.status).toBe(255);
-    expect(result.stderr).toMatch(/^nsinit: .*bad\.json: process\.user\.uid: expected a non-negative integer \(and 1 more issue\)\n$/);
+    expect(result.stderr).toMatch(
+      /^nsinit: .*bad\.json: process\.user\.uid: expected a non-negative integer \(and 1 more issue\)\n$/,
+    );
     expectNothingLeft();
   });
 
   it('refuses a config feature it does not implement rather than ignoring it', () => {
-    const config = writeConfig('seccomp.json', busyboxConfig({ linux: { namespaces: [{ type: 'mount' }], seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } } }));
+    const config = writeConfig(
+      'seccomp.json',
+      busyboxConfig({
+        linux: { namespaces: [{ type: 'mount' }], seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } },
+      }),
+    );
     const result = nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'true']);
     expect(result.status).toBe(255);
     expect(result.stderr).toBe('nsinit: linux.seccomp is not supported yet\n');
@@ -178,7 +234,18 @@ describe('nsinit exec', () => {
 
   it('refuses a second container with an id in use', async () => {
     const config = writeConfig('dup.json', busyboxConfig());
-    const first = nsinitAsync(['--root', stateRoot, 'exec', '--config', config, '--id', 'dup', '--', 'sleep', '60']);
+    const first = nsinitAsync([
+      '--root',
+      stateRoot,
+      'exec',
+      '--config',
+      config,
+      '--id',
+      'dup',
+      '--',
+      'sleep',
+      '60',
+    ]);
     const pid = await containerPid('dup', 'sleep');
     const second = nsinit(['--root', stateRoot, 'exec', '--config', config, '--id', 'dup', '--', 'true']);
     expect(second.status).toBe(255);
@@ -195,5 +262,72 @@ describe('nsinit exec', () => {
     const bad = nsinit(['frobnicate']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it("brings the embedded default's loopback up", () => {
+    // IFF_UP is bit 0 of the flags (a loopback's operstate stays "unknown" when it is up).
+    const result = nsinit([
+      '--root',
+      stateRoot,
+      'exec',
+      '--',
+      'sh',
+      '-c',
+      'cat /sys/class/net/lo/flags; cat /sys/class/net/lo/operstate',
+    ]);
+    expect(result.stderr).toBe('');
+    const [flags, operstate] = result.stdout.trim().split('\n');
+    expect(Number(flags) & 1).toBe(1);
+    expect(operstate).not.toBe('down');
+    expect(result.status).toBe(0);
+    expectNothingLeft();
+  });
+});
+
+describe('the command line', () => {
+  it("prints the version for -v (runc's spelling) and --version", () => {
+    const short = nsinit(['-v']);
+    expect(short).toMatchObject({ status: 0, stderr: '' });
+    expect(short.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(nsinit(['--version']).stdout).toBe(short.stdout);
+  });
+
+  it('answers a usage error with one line and where to look', () => {
+    const bad = nsinit(['exec', '--bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit exec --help'\n");
+    expect(bad.stdout).toBe('');
+  });
+
+  it('writes JSON lines to stderr with --log-format json and no --log', () => {
+    const result = nsinit([
+      '--log-format',
+      'json',
+      '--root',
+      stateRoot,
+      'exec',
+      '--config',
+      join(work.path, 'missing.json'),
+    ]);
+    expect(result.status).toBe(255);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'error',
+      msg: expect.stringContaining('missing.json'),
+    });
+  });
+
+  it("refuses --id '' and --root '' rather than using the defaults, and creates nothing", () => {
+    for (const args of [
+      ['--root', stateRoot, 'exec', '--id', '', '--', 'true'],
+      ['--root', '', 'exec', '--', 'true'],
+    ]) {
+      const result = nsinit(args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/is invalid\. an empty (container id|state root) names nothing/);
+    }
+    expectNothingLeft();
+    expect(existsSync(stateRoot) ? readdirSync(stateRoot) : []).toEqual([]);
   });
 });

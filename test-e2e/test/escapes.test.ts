@@ -17,6 +17,7 @@ import {
   requireRoot,
   scratch,
   TEST_USER,
+  testIds,
 } from '../src/harness.js';
 import { startExchangeLoop } from '../src/race.js';
 
@@ -27,7 +28,9 @@ let bundle: ReturnType<typeof makeBundle>;
 let hostData: string;
 let before: HostSnapshot;
 
-const snapshot = () => hostSnapshot([hostData, '/etc/hostname', '/proc/sys/net/ipv4/ip_forward'], stateRoot);
+const ids = testIds('escapes');
+const snapshot = () =>
+  hostSnapshot([hostData, '/etc/hostname', '/proc/sys/net/ipv4/ip_forward'], stateRoot, ids.marker);
 
 beforeAll(() => {
   requireRoot();
@@ -77,6 +80,7 @@ function config(
 
 async function runToEnd(cfg: OciConfig, script: string, options: RunOptions = {}) {
   const container = await run(cfg, {
+    id: ids.next(),
     stateRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     args: ['sh', '-c', script],
@@ -196,6 +200,8 @@ describe('3. every container gets the default device rules', () => {
       '--root',
       stateRoot,
       'exec',
+      '--id',
+      ids.next(),
       '--',
       'sh',
       '-c',
@@ -316,6 +322,8 @@ describe('6. a bundle whose rootfs is a symlink', () => {
         '--root',
         stateRoot,
         'exec',
+        '--id',
+        ids.next(),
         '--config',
         join(link, 'link-test.json'),
         '--',

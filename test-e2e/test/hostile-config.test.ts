@@ -17,6 +17,7 @@ import {
   nsinit,
   requireRoot,
   scratch,
+  testIds,
 } from '../src/harness.js';
 
 let work: ReturnType<typeof scratch>;
@@ -38,12 +39,13 @@ const HOST_CANARIES = [
   '/sys/kernel/mm/transparent_hugepage/enabled',
   '/etc/hostname',
 ];
+const ids = testIds('hostile');
 let before: HostSnapshot;
 beforeEach(() => {
-  before = hostSnapshot(HOST_CANARIES, stateRoot);
+  before = hostSnapshot(HOST_CANARIES, stateRoot, ids.marker);
 });
 afterEach(() => {
-  expect(hostSnapshot(HOST_CANARIES, stateRoot)).toEqual(before);
+  expect(hostSnapshot(HOST_CANARIES, stateRoot, ids.marker)).toEqual(before);
 });
 
 function expectNothingLeft(root = stateRoot) {
@@ -81,6 +83,7 @@ function ociConfigText(): string {
 async function runScript(configPath: string, script: string) {
   const loaded = await loadConfigFile(configPath);
   const container = await run(loaded.config, {
+    id: ids.next(),
     args: ['sh', '-c', script],
     stateRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -162,7 +165,7 @@ describe('the state root (--root)', () => {
     chmodSync(target, 0o755);
     const link = join(work.path, 'root-link');
     symlinkSync(target, link);
-    const result = nsinit(['--root', link, 'exec', '--', 'true']);
+    const result = nsinit(['--root', link, 'exec', '--id', ids.next(), '--', 'true']);
     expect(result.stderr).toBe(
       `nsinit: the state root ${link} is a symbolic link; give the directory it points to, or another root\n`,
     );
@@ -175,7 +178,7 @@ describe('the state root (--root)', () => {
     const existing = join(work.path, 'root-0755');
     mkdirSync(existing);
     chmodSync(existing, 0o755);
-    const result = nsinit(['--root', existing, 'exec', '--', 'true']);
+    const result = nsinit(['--root', existing, 'exec', '--id', ids.next(), '--', 'true']);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(statSync(existing).mode & 0o7777).toBe(0o755);
@@ -186,7 +189,7 @@ describe('the state root (--root)', () => {
     const shared = join(work.path, 'root-0777');
     mkdirSync(shared);
     chmodSync(shared, 0o777);
-    const result = nsinit(['--root', shared, 'exec', '--', 'true']);
+    const result = nsinit(['--root', shared, 'exec', '--id', ids.next(), '--', 'true']);
     expect(result.stderr).toMatch(
       new RegExp(
         `^nsinit: the state root ${shared} is writable by others \\(mode 0777\\) without the sticky bit`,
@@ -203,7 +206,7 @@ describe('config paths that are not regular files', () => {
     const fifo = join(work.path, 'config.fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const started = Date.now();
-    const result = nsinit(['--root', stateRoot, 'exec', '--config', fifo, '--', 'true'], {
+    const result = nsinit(['--root', stateRoot, 'exec', '--id', ids.next(), '--config', fifo, '--', 'true'], {
       timeoutMs: 5_000,
     });
     expect(Date.now() - started).toBeLessThan(1_000 + 500 /* node's own start */);
@@ -215,9 +218,12 @@ describe('config paths that are not regular files', () => {
   });
 
   it('refuses /dev/zero instead of reading it until memory runs out', () => {
-    const result = nsinit(['--root', stateRoot, 'exec', '--config', '/dev/zero', '--', 'true'], {
-      timeoutMs: 5_000,
-    });
+    const result = nsinit(
+      ['--root', stateRoot, 'exec', '--id', ids.next(), '--config', '/dev/zero', '--', 'true'],
+      {
+        timeoutMs: 5_000,
+      },
+    );
     expect(result.stderr).toMatch(
       /^nsinit: \/dev\/zero: cannot read the configuration: it is a character device, not a regular file; /,
     );
@@ -229,7 +235,20 @@ describe('config paths that are not regular files', () => {
     // Node's 'pipe' stdio is a socketpair: fd 3 of the CLI is a socket, which cannot be opened, only read.
     const cli = spawn(
       process.execPath,
-      [CLI, '--root', stateRoot, 'exec', '--config', '/dev/fd/3', '--', 'sh', '-c', 'echo ran as $$'],
+      [
+        CLI,
+        '--root',
+        stateRoot,
+        'exec',
+        '--id',
+        ids.next(),
+        '--config',
+        '/dev/fd/3',
+        '--',
+        'sh',
+        '-c',
+        'echo ran as $$',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       },

@@ -60,13 +60,22 @@ const hostVeths = () => ip('-o', 'link', 'show', 'type', 'veth').trim();
 
 describe('veth networks on a bridge', () => {
   it('configures eth0 with the address, MTU and default route, and two containers reach each other', async () => {
-    const a = await run(config(), { stateRoot, stdio: 'ignore', args: ['sleep', '30'], network: network('198.18.7.2/24') });
+    const a = await run(config(), {
+      stateRoot,
+      stdio: 'ignore',
+      args: ['sleep', '30'],
+      network: network('198.18.7.2/24'),
+    });
     try {
       expect(hostVeths()).toMatch(/nse[0-9a-f]+.*master br0/);
       const b = await run(config(), {
         stateRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
-        args: ['sh', '-c', 'ip -o addr show eth0; ip -o link show eth0; ip route; ping -c 1 -W 2 198.18.7.2 >/dev/null && echo reached; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo loopback'],
+        args: [
+          'sh',
+          '-c',
+          'ip -o addr show eth0; ip -o link show eth0; ip route; ping -c 1 -W 2 198.18.7.2 >/dev/null && echo reached; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo loopback',
+        ],
         network: network('198.18.7.3/24'),
       });
       const [out, err] = await Promise.all([text(b.stdout!), text(b.stderr!)]);
@@ -83,7 +92,9 @@ describe('veth networks on a bridge', () => {
   });
 
   it('removes the veth when the start fails after it was made', async () => {
-    await expect(run(config(), { stateRoot, args: ['/bin/nope'], network: network('198.18.7.4/24') })).rejects.toMatchObject({
+    await expect(
+      run(config(), { stateRoot, args: ['/bin/nope'], network: network('198.18.7.4/24') }),
+    ).rejects.toMatchObject({
       code: 'ERR_NSINIT_COMMAND_NOT_FOUND',
     });
     expect(hostVeths()).toBe('');
@@ -92,7 +103,9 @@ describe('veth networks on a bridge', () => {
   it('refuses a missing bridge, naming the network entry, and leaves nothing', async () => {
     const bad = network('198.18.7.5/24');
     (bad!.networks as { bridge?: string }[])[1]!.bridge = 'no-such-br';
-    await expect(run(config(), { stateRoot, args: ['true'], network: bad })).rejects.toThrow(/networks\[1\] \(veth\)/);
+    await expect(run(config(), { stateRoot, args: ['true'], network: bad })).rejects.toThrow(
+      /networks\[1\] \(veth\)/,
+    );
     expect(hostVeths()).toBe('');
   });
 });

@@ -87,7 +87,7 @@ async function idInContainer(
 it('never takes the uid from a host file while etc is swapped for a symlink out of the rootfs', async () => {
   helperFd(); // opened once per process, kept open: not something a run leaves behind
   const before = footprint(stateRoot);
-  const host = hostSnapshot([hostEtc], stateRoot);
+  const host = hostSnapshot([hostEtc], stateRoot, CONTAINER_ID_PREFIX);
   const outcomes = { imageUid: 0, refused: 0 };
   const hostUidAttempts: number[] = [];
   const unexpectedErrors: string[] = [];
@@ -130,5 +130,5 @@ it('never takes the uid from a host file while etc is swapped for a symlink out 
   expect(readdirSync(join(rootfs, 'etc')).sort()).toEqual(['group', 'passwd']);
   expect(footprint(stateRoot)).toEqual(before);
   expect(leftoverCgroups()).toEqual([]);
-  expect(hostSnapshot([hostEtc], stateRoot)).toEqual(host);
+  expect(hostSnapshot([hostEtc], stateRoot, CONTAINER_ID_PREFIX)).toEqual(host);
 }, 60_000);

@@ -1,7 +1,8 @@
 // nsinit exec --tty, driven through a real pty: @nsinit/pty's spawn gives the CLI a
 // terminal of its own (the "outer" one), as a user's terminal emulator would.
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { duplicateFd, getTermios, openPty } from '@nsinit/native';
 import { adoptPtyMaster, ConsoleSocket, type PtyProcess, spawn } from '@nsinit/pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +18,24 @@ beforeAll(() => {
   stateRoot = join(work.path, 'state');
   bundle = makeBundle(join(work.path, 'bundle'), {
     ociVersion: '1.0.2',
-    process: { terminal: true, args: ['sh'], cwd: '/', env: ['PATH=/bin', 'PS1=$ '], user: { uid: 0, gid: 0 } },
+    process: {
+      terminal: true,
+      args: ['sh'],
+      cwd: '/',
+      env: ['PATH=/bin', 'PS1=$ '],
+      user: { uid: 0, gid: 0 },
+    },
     root: { path: 'rootfs' },
     hostname: 'tty-test',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['newinstance', 'ptmxmode=0666', 'mode=0620'],
+      },
     ],
     linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }] },
   });
@@ -53,7 +65,10 @@ function screen(outer: PtyProcess) {
 
 describe('nsinit exec --tty', () => {
   it('runs an interactive shell on /dev/console: size follows resizes, ^C reaches the container, exit 7 gives 7', async () => {
-    const outer = spawn(process.execPath, [CLI, '--root', stateRoot, 'exec', '--config', bundle.configPath], { cols: 100, rows: 30 });
+    const outer = spawn(process.execPath, [CLI, '--root', stateRoot, 'exec', '--config', bundle.configPath], {
+      cols: 100,
+      rows: 30,
+    });
     const out = screen(outer);
     await out.until(/\$ /, 'the prompt');
     outer.write('tty; stty size\r');
@@ -74,9 +89,33 @@ describe('nsinit exec --tty', () => {
     expect(await outer.wait()).toMatchObject({ code: 7 });
   });
 
+  it('runs in a terminal whose size was never set (0x0): the console keeps its default size', () => {
+    // script(1) without a terminal of its own gives the command a pty of 0 columns and 0 rows.
+    const command = `${process.execPath} ${CLI} --root ${stateRoot} exec --tty -- sh -c 'tty; stty size'`;
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+    expect(result.stdout).toMatch(/\/dev\/console\r\n/);
+    expect(result.stdout).not.toContain('nsinit:');
+    expect(result.stdout).toMatch(/\b24 80\r\n/);
+    expect(result.status).toBe(0);
+  });
+
   it('forwards signals to the container with a terminal too', async () => {
     const script = 'trap "echo got-usr1; exit 5" USR1; echo ready; while :; do sleep 0.05; done';
-    const outer = spawn(process.execPath, [CLI, '--root', stateRoot, 'exec', '--tty', '--', 'sh', '-c', script]);
+    const outer = spawn(process.execPath, [
+      CLI,
+      '--root',
+      stateRoot,
+      'exec',
+      '--tty',
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
     const out = screen(outer);
     await out.until(/ready/, 'the container ready');
     outer.kill('SIGUSR1');
@@ -87,7 +126,17 @@ describe('nsinit exec --tty', () => {
   it("restores the caller's terminal settings when it ends", async () => {
     const fresh = openPty();
     const cooked = getTermios({ fd: fresh.master });
-    const outer = spawn(process.execPath, [CLI, '--root', stateRoot, 'exec', '--tty', '--', 'sh', '-c', 'echo started; sleep 0.3; exit 3']);
+    const outer = spawn(process.execPath, [
+      CLI,
+      '--root',
+      stateRoot,
+      'exec',
+      '--tty',
+      '--',
+      'sh',
+      '-c',
+      'echo started; sleep 0.3; exit 3',
+    ]);
     // A second master fd outlives the Pty (which closes its own at the end) to read the settings after.
     const master = duplicateFd({ fd: outer.master });
     try {
@@ -105,7 +154,15 @@ describe('nsinit exec --tty', () => {
     const socketPath = join(work.path, 'console.sock');
     const receiver = ConsoleSocket.listen(socketPath);
     try {
-      const cli = nsinitAsync(['--root', stateRoot, 'exec', '--config', bundle.configPath, '--console-socket', socketPath]);
+      const cli = nsinitAsync([
+        '--root',
+        stateRoot,
+        'exec',
+        '--config',
+        bundle.configPath,
+        '--console-socket',
+        socketPath,
+      ]);
       const master = adoptPtyMaster(await receiver.accept());
       expect(master.slaveName).toMatch(/^\/dev\/pts\/\d+$/);
       let text = '';

@@ -1,3 +1,5 @@
+import { systemErrorCode } from '@nsinit/native';
+
 export class CgroupError extends Error {
   readonly code = 'ERR_NSINIT_CGROUP';
   /** The value that was refused, when a write or a resource value failed. */
@@ -14,14 +16,7 @@ export class CgroupError extends Error {
   }
 }
 
-/** `what failed on path: ENOENT (message)` from a Node system error. */
+/** What a failed system call says in `cannot ... ${path}: ENOENT`: its errno name, else its message. */
 export function systemCause(error: unknown): string {
-  const system = error as { code?: unknown; message?: unknown };
-  return typeof system?.code === 'string' ? system.code : String(system?.message ?? error);
-}
-
-/** The errno code of a Node system error ('ENOENT'), or undefined. */
-export function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return systemErrorCode(error) ?? String((error as { message?: unknown } | null)?.message ?? error);
 }

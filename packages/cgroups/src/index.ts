@@ -11,40 +11,26 @@ export { type BpfInstruction, deviceProgram, encodeBpfProgram } from './device-p
 export { DEFAULT_ALLOWED_DEVICES, type DeviceRule, formatDeviceRule } from './devices.js';
 export { CgroupError } from './errors.js';
 export {
-  type CgroupMount,
-  cgroupPathIn,
-  type Hierarchy,
-  parseCgroupMounts,
-  parseProcCgroup,
-} from './hierarchy.js';
-export {
+  type CgroupHierarchy,
   type CgroupLayout,
   type CgroupMode,
+  type CgroupMount,
   cgroupDirectory,
+  cgroupPathIn,
   detectCgroupLayout,
   type LayoutHierarchy,
-  type V1LayoutHierarchy,
+  parseCgroupMounts,
+  parseProcCgroup,
 } from './layout.js';
+export { type CgroupManager, createCgroupManager, loadCgroupManager } from './manager.js';
 export {
-  type CgroupManager,
-  type CgroupManagerOptions,
-  type CgroupPaths,
-  createCgroupManager,
-  type FreezerState,
-  loadCgroupManager,
-  planCgroupPaths,
-  type WaitOptions,
-} from './manager.js';
-export {
-  type ContainerJsonCgroupsInput,
-  type ContainerJsonDeviceInput,
   deviceRulesFromOci,
   type OciDeviceRuleInput,
   type OciLinuxDeviceInput,
   type OciResourcesInput,
-  resourcesFromContainerJson,
   resourcesFromOci,
 } from './mappers.js';
+export { type CgroupManagerOptions, type CgroupPaths, planCgroupPaths } from './placement.js';
 export type { CgroupWrite } from './plan.js';
 export type {
   BlockIODeviceWeight,
@@ -65,5 +51,6 @@ export type {
   MemoryStats,
   PidsStats,
 } from './stats.js';
-export { planV1Writes, type V1Facts } from './v1.js';
-export { planV2Writes, type V2Facts } from './v2.js';
+export { planV1Writes, type V1Facts } from './v1/plan.js';
+export { planV2Writes, type V2Facts } from './v2/plan.js';
+export type { FreezerState, WaitOptions } from './version.js';

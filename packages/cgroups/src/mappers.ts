@@ -1,7 +1,7 @@
-// OCI `linux.resources` and container.json's `cgroups` into CgroupResources. The input
-// types are structural, so @nsinit/config's parsed configs fit without this package
-// depending on it. Both keep the zero-means-unset reading of the Go runtimes whose
-// configs they are (runc, the 2014 libcontainer), so 0 never becomes a zero limit.
+// OCI `linux.resources` into CgroupResources (a 2014 container.json's `cgroups` becomes
+// OCI in @nsinit/config first). The input types are structural, so @nsinit/config's
+// parsed configs fit without this package depending on it. It keeps runc's reading of
+// zero as unset, so 0 never becomes a zero limit.
 import { DEFAULT_ALLOWED_DEVICES, type DeviceRule } from './devices.js';
 import { refuse } from './plan.js';
 import type { BlockIOResources, CgroupResources, CpuResources, MemoryResources } from './resources.js';
@@ -214,98 +214,4 @@ export function resourcesFromOci(
     unified: resources.unified && Object.keys(resources.unified).length > 0 ? resources.unified : undefined,
   });
   return { ...mapped, devices: deviceRulesFromOci(resources.devices, linuxDevices) };
-}
-
-/** A device of the 2014 container.json: `type` is a Go rune (99 = 'c') or a letter. */
-export interface ContainerJsonDeviceInput {
-  type: number | string;
-  major_number?: number;
-  minor_number?: number;
-  cgroup_permissions?: string;
-}
-
-/** The `cgroups` object of the 2014 container.json. */
-export interface ContainerJsonCgroupsInput {
-  name?: string;
-  parent?: string;
-  device_access?: boolean;
-  allow_all_devices?: boolean;
-  allowed_devices?: ContainerJsonDeviceInput[];
-  memory?: number;
-  memory_reservation?: number;
-  memory_swap?: number;
-  cpu_shares?: number;
-  cpu_quota?: number;
-  cpu_period?: number;
-  cpuset_cpus?: string;
-  cpuset_mems?: string;
-  /** 'FROZEN' or 'THAWED' (later 2014 versions). */
-  freezer?: string;
-}
-
-function deviceType2014(type: number | string, field: string): 'a' | 'b' | 'c' {
-  const letter = typeof type === 'number' ? String.fromCharCode(type) : type;
-  if (letter !== 'a' && letter !== 'b' && letter !== 'c')
-    refuse(field, type, "expected a cgroup device type: 'a', 'b' or 'c'");
-  return letter;
-}
-
-/**
- * container.json's `cgroups`: the resources, and where the cgroup goes (`parent`/`name`,
- * for createCgroupManager). `memory_swap` is memory plus swap, as documented in 2014,
- * and is honoured as such (not doubled from `memory` as the 2014 code did); -1 lifts it.
- * Device rules, always: every device with `allow_all_devices`/`device_access` (one rule for
- * all devices, after which the defaults would change nothing), else deny all, then
- * `allowed_devices`, then DEFAULT_ALLOWED_DEVICES. Without any of these keys (or without
- * `cgroups`) that is the defaults alone, never every device: the 2014 code denied all then too.
- */
-export function resourcesFromContainerJson(cgroups: ContainerJsonCgroupsInput | undefined): {
-  resources: CgroupResources;
-  parent?: string;
-  name?: string;
-} {
-  if (!cgroups) return { resources: { devices: [{ ...DENY_ALL_DEVICES }, ...DEFAULT_ALLOWED_DEVICES] } };
-  const devices: DeviceRule[] =
-    cgroups.allow_all_devices || cgroups.device_access
-      ? [{ allow: true, type: 'a', major: null, minor: null, access: 'rwm' }]
-      : [
-          { ...DENY_ALL_DEVICES },
-          ...(cgroups.allowed_devices ?? []).map(
-            (device, index): DeviceRule => ({
-              allow: true,
-              type: deviceType2014(device.type, `cgroups.allowed_devices[${index}].type`),
-              major: deviceNumber(device.major_number),
-              minor: deviceNumber(device.minor_number),
-              access: device.cgroup_permissions || 'rwm',
-            }),
-          ),
-          ...DEFAULT_ALLOWED_DEVICES,
-        ];
-  let freezer: CgroupResources['freezer'];
-  if (cgroups.freezer === 'FROZEN') freezer = 'frozen';
-  else if (cgroups.freezer === 'THAWED') freezer = 'thawed';
-  else if (cgroups.freezer) refuse('cgroups.freezer', cgroups.freezer, 'expected FROZEN or THAWED');
-  const resources: CgroupResources = {
-    ...compact<CgroupResources>({
-      memory: compact<MemoryResources>({
-        limit: set(cgroups.memory),
-        reservation: set(cgroups.memory_reservation),
-        swap: set(cgroups.memory_swap),
-      }),
-      cpu: compact<CpuResources>({
-        shares: set(cgroups.cpu_shares),
-        quota: set(cgroups.cpu_quota),
-        period: set(cgroups.cpu_period),
-        cpus: cgroups.cpuset_cpus || undefined,
-        mems: cgroups.cpuset_mems || undefined,
-      }),
-      freezer,
-    }),
-    devices,
-  };
-  return {
-    resources,
-    ...(cgroups.parent ? { parent: cgroups.parent } : {}),
-    ...(cgroups.name ? { name: cgroups.name } : {}),
-  };
 }

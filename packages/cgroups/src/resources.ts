@@ -1,6 +1,6 @@
 // The one input shape for what a container's cgroup enforces. OCI `linux.resources`
-// and container.json's `cgroups` both map into it (mappers.ts); the managers turn it
-// into v1 or v2 files. Absent means "leave as it is", never zero.
+// maps into it (mappers.ts; @nsinit/config turns a 2014 container.json into OCI first);
+// the v1 and v2 managers turn it into files. Absent means "leave as it is", never zero.
 import type { DeviceRule } from './devices.js';
 
 export interface MemoryResources {
@@ -96,13 +96,11 @@ export interface CgroupResources {
   devices?: DeviceRule[];
   /** cgroup v2 files to write as they are, e.g. { 'memory.high': '50M' }. */
   unified?: Record<string, string>;
-  /** container.json's `freezer`: freeze or thaw once the limits are set. */
-  freezer?: 'frozen' | 'thawed';
 }
 
 /**
  * Every resource group a cgroup controller serves, by v1 controller name. On v2,
- * blkio is `io`, devices are an eBPF program and the freezer is cgroup.freeze.
+ * blkio is `io` and devices are an eBPF program.
  */
 export type ResourceController =
   | 'memory'
@@ -113,8 +111,7 @@ export type ResourceController =
   | 'hugetlb'
   | 'net_cls'
   | 'net_prio'
-  | 'devices'
-  | 'freezer';
+  | 'devices';
 
 /** The controllers the given resources need (unified entries name their own, see v2.ts). */
 export function controllersFor(resources: CgroupResources): Set<ResourceController> {
@@ -132,6 +129,5 @@ export function controllersFor(resources: CgroupResources): Set<ResourceControll
   if (network?.classId !== undefined) needed.add('net_cls');
   if (network?.priorities?.length) needed.add('net_prio');
   if (resources.devices?.length) needed.add('devices');
-  if (resources.freezer !== undefined) needed.add('freezer');
   return needed;
 }

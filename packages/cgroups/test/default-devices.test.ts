@@ -10,12 +10,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// A 2014 container.json reaches this package as the OCI config @nsinit/config makes of it.
+import { convertContainerJson } from '../../config/src/index.js';
 import {
   type CgroupLayout,
   type CgroupManager,
   createCgroupManager,
   detectCgroupLayout,
-  resourcesFromContainerJson,
   resourcesFromOci,
 } from '../src/index.js';
 import { cleanUp, track, workload } from './workload.js';
@@ -76,7 +77,8 @@ describe.skipIf(!root || !hasLoop0)('the default device rules keep host block de
 
     it('do so for a 2014 container.json without device keys too', async () => {
       const manager = track(await createCgroupManager({ name: testName(), layout: v1Devices! }));
-      await manager.set(resourcesFromContainerJson({ memory: 0 }).resources);
+      const { linux } = convertContainerJson({ cgroups: { memory: 0 } }, { baseDir: scratch }).config;
+      await manager.set(resourcesFromOci(linux?.resources, linux?.devices));
       expect(verdicts(await probe(manager))).toEqual([
         'mknod-ok',
         'loop-rw-denied',

@@ -3,9 +3,9 @@ import {
   CgroupError,
   cgroupPathIn,
   DEFAULT_ALLOWED_DEVICES,
+  type CgroupMount,
   type DeviceRule,
   formatDeviceRule,
-  type Hierarchy,
   parseCgroupMounts,
   parseProcCgroup,
 } from '../src/index.js';
@@ -20,7 +20,7 @@ const MOUNTINFO = `22 27 0:21 / /proc rw,relatime - proc proc rw
 37 31 0:34 / /mnt/with\\040space ro,relatime - cgroup cgroup ro,pids
 `;
 
-const hierarchy = (mountPoint: string, fsType: Hierarchy['fsType'], controllers: string[]): Hierarchy => ({
+const hierarchy = (mountPoint: string, fsType: CgroupMount['fsType'], controllers: string[]) => ({
   mountPoint,
   fsType,
   controllers,

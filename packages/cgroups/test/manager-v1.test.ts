@@ -3,7 +3,7 @@
 // memory one is nested: this sandbox runs in a memory cgroup of its own); each test's
 // processes are killed by pid and its cgroups removed, and the test checks they are gone.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -58,6 +58,7 @@ describe.skipIf(!usable)('cgroup v1 manager on this machine', () => {
   it('enforces a memory limit: a process allocating past it is OOM-killed, and stats count it', async () => {
     const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
     await manager.set({ memory: { limit: 16 << 20, swap: 16 << 20 } });
+    expect(manager.oomKills()).toBe(0);
     expect(readFileSync(`${manager.paths.v1.memory}/memory.limit_in_bytes`, 'utf8')).toBe(`${16 << 20}\n`);
     expect(readFileSync(`${manager.paths.v1.memory}/memory.memsw.limit_in_bytes`, 'utf8')).toBe(
       `${16 << 20}\n`,
@@ -66,6 +67,7 @@ describe.skipIf(!usable)('cgroup v1 manager on this machine', () => {
     await manager.apply(hog.pid);
     hog.go();
     expect(await hog.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(manager.oomKills()).toBe(1);
     const { memory } = manager.stats();
     expect(memory?.oomKills).toBe(1);
     expect(memory?.limit).toBe(16 << 20);
@@ -183,6 +185,55 @@ describe.skipIf(!usable)('cgroup v1 manager on this machine', () => {
     expect(manager.pids()).toEqual([]);
     expect(manager.freezerState()).toBe('thawed');
     expect(await family.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+
+  it('counts no OOM kills without a memory hierarchy, rather than saying none happened', async () => {
+    const manager = track(await createCgroupManager({ name: testName(), layout: v1Only, controllers: ['pids'] }));
+    expect(manager.oomKills()).toBeNull();
+    expect(manager.stats().memory).toBeUndefined();
+  });
+
+  it('reports no limit as null, not as the kernel\'s unlimited page counter', async () => {
+    const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
+    expect(readFileSync(`${manager.paths.v1.memory}/memory.limit_in_bytes`, 'utf8')).toMatch(/^92233720368547\d{5}\n$/);
+    const { memory, pids } = manager.stats();
+    expect(memory?.limit).toBeNull();
+    expect(memory?.stat.hierarchical_memory_limit).toBeNull();
+    expect(pids?.limit).toBeNull();
+    for (const value of Object.values(memory?.stat ?? {})) {
+      if (value !== null) expect(Number.isSafeInteger(value), `${value}`).toBe(true);
+    }
+  });
+
+  it('kills processes a container moved into sub-cgroups of its own, and destroy then leaves nothing', async () => {
+    const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
+    const family = await workload('sleep 30 & sleep 30 & wait');
+    await manager.apply(family.pid);
+    family.go();
+    await eventually(() => manager.pids().length === 3, 'three processes');
+    const moved = manager.pids().find((pid) => pid !== family.pid)!;
+    // What a container with a writable cgroup namespace may do: cgroups of its own below
+    // ours, in every hierarchy, with one of its processes moved down there.
+    for (const dir of new Set(Object.values(manager.paths.v1))) {
+      let below = dir;
+      for (const name of ['inner', 'deeper']) {
+        const parent = below;
+        below = `${below}/${name}`;
+        mkdirSync(below);
+        if (dir === manager.paths.v1.cpuset) {
+          for (const file of ['cpuset.cpus', 'cpuset.mems'])
+            writeFileSync(`${below}/${file}`, readFileSync(`${parent}/${file}`, 'utf8').trim());
+        }
+      }
+      writeFileSync(`${below}/cgroup.procs`, String(moved));
+      expect(readFileSync(`${dir}/cgroup.procs`, 'utf8')).not.toContain(`${moved}\n`);
+    }
+    expect(manager.pids()).toContain(moved);
+    await manager.killAll({ timeoutMs: 3000 });
+    expect(manager.pids()).toEqual([]);
+    expect(await family.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await manager.destroy({ timeoutMs: 3000 });
+    for (const dir of manager.paths.created) expect(existsSync(dir)).toBe(false);
   });
 
   it('sends other signals once, without waiting for the processes to go', async () => {

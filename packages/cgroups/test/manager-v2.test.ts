@@ -4,7 +4,7 @@
 // manager acts as it does on a pure v2 host. Nothing enables a controller in a cgroup
 // the test did not create.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native, queryCgroupDevicePrograms } from '@nsinit/native';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,32 @@ describe.skipIf(!usable)(`cgroup v2 manager on ${layout.unified?.mountPoint}`, (
     expect(await family.exited).toEqual({ code: null, signal: 'SIGKILL' });
     await manager.destroy();
     expect(existsSync(manager.paths.unified!.directory)).toBe(false);
+  });
+
+  it('kills processes a container moved into sub-cgroups of its own, and destroy then leaves nothing', async () => {
+    const manager = track(await createCgroupManager({ name: testName(), layout: v2Only }));
+    const family = await workload('sleep 30 & sleep 30 & wait');
+    await manager.apply(family.pid);
+    family.go();
+    await eventually(() => manager.pids().length === 3, 'three processes');
+    const moved = manager.pids().find((pid) => pid !== family.pid)!;
+    // What a container with a writable cgroup namespace may do.
+    const below = `${manager.paths.unified!.directory}/inner/deeper`;
+    mkdirSync(below, { recursive: true });
+    writeFileSync(`${below}/cgroup.procs`, String(moved));
+    expect(readFileSync(`${manager.paths.unified!.directory}/cgroup.procs`, 'utf8')).not.toContain(`${moved}\n`);
+    expect(manager.pids()).toContain(moved);
+    await manager.killAll({ timeoutMs: 3000 });
+    expect(manager.pids()).toEqual([]);
+    expect(events(manager)).toMatch(/^populated 0$/m);
+    expect(await family.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await manager.destroy({ timeoutMs: 3000 });
+    expect(existsSync(manager.paths.unified!.directory)).toBe(false);
+  });
+
+  it('counts no OOM kills where the hierarchy has no memory controller', async () => {
+    const manager = track(await createCgroupManager({ name: testName(), layout: v2Only }));
+    expect(manager.oomKills()).toBeNull();
   });
 
   it('enforces device rules with an eBPF program, and replaces it when the rules change', async () => {

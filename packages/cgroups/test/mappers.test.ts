@@ -1,13 +1,12 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-// Types only: the mappers take @nsinit/config's parsed configs as they are.
-import type { ContainerJson, OciLinux } from '../../config/src/index.js';
+// Types only: the mapper takes @nsinit/config's parsed configs as they are.
+import type { OciLinux } from '../../config/src/index.js';
 import {
   type CgroupResources,
   DEFAULT_ALLOWED_DEVICES,
   type DeviceRule,
   deviceRulesFromOci,
   deviceRulesPolicy,
-  resourcesFromContainerJson,
   resourcesFromOci,
 } from '../src/index.js';
 
@@ -172,9 +171,6 @@ describe('resourcesFromOci', () => {
       deviceRulesFromOci([{ allow: true, type: 'c', major: 1, minor: 3, access: 'r' }]),
       deviceRulesFromOci([{ allow: false, access: 'rwm' }]),
       deviceRulesFromOci([{ allow: true, access: 'rwm' }]),
-      resourcesFromContainerJson(undefined).resources.devices!,
-      resourcesFromContainerJson({ allowed_devices: [] }).resources.devices!,
-      resourcesFromContainerJson({ allow_all_devices: true }).resources.devices!,
     ]) {
       expect(rules[0]?.type).toBe('a');
     }
@@ -203,86 +199,5 @@ describe('resourcesFromOci', () => {
       {} as NonNullable<OciLinux['resources']>,
       [] as NonNullable<OciLinux['devices']>,
     );
-  });
-});
-
-describe('resourcesFromContainerJson', () => {
-  it('maps the 2014 cgroups fields, memory_swap as the memory+swap total it documents', () => {
-    expect(
-      resourcesFromContainerJson({
-        name: 'web',
-        parent: 'nsinit',
-        memory: 64 << 20,
-        memory_reservation: 32 << 20,
-        memory_swap: 96 << 20,
-        cpu_shares: 512,
-        cpu_quota: 20_000,
-        cpu_period: 100_000,
-        cpuset_cpus: '0-1',
-        cpuset_mems: '0',
-        freezer: 'FROZEN',
-      }),
-    ).toEqual({
-      resources: {
-        memory: { limit: 64 << 20, reservation: 32 << 20, swap: 96 << 20 },
-        cpu: { shares: 512, quota: 20_000, period: 100_000, cpus: '0-1', mems: '0' },
-        freezer: 'frozen',
-        devices: DEFAULT_RULES,
-      },
-      parent: 'nsinit',
-      name: 'web',
-    });
-  });
-
-  it('reads Go zero values as unset', () => {
-    expect(
-      resourcesFromContainerJson({ name: '', memory: 0, cpu_shares: 0, cpuset_cpus: '', freezer: '' }),
-    ).toEqual({ resources: { devices: DEFAULT_RULES } });
-    expect(resourcesFromContainerJson(undefined)).toEqual({ resources: { devices: DEFAULT_RULES } });
-  });
-
-  it('turns the device fields into rules: all allowed, or deny all but the listed and the defaults', () => {
-    expect(resourcesFromContainerJson({ allow_all_devices: true }).resources.devices).toEqual([
-      { allow: true, type: 'a', major: null, minor: null, access: 'rwm' },
-    ]);
-    expect(resourcesFromContainerJson({ device_access: true }).resources.devices).toHaveLength(1);
-    expect(
-      resourcesFromContainerJson({
-        allowed_devices: [
-          { type: 99, major_number: 1, minor_number: 3, cgroup_permissions: 'rwm' },
-          { type: 'b', major_number: 8, minor_number: -1, cgroup_permissions: 'r' },
-          { type: 99, major_number: 136, minor_number: -1 },
-        ],
-      }).resources.devices,
-    ).toEqual([
-      DENY_ALL,
-      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
-      { allow: true, type: 'b', major: 8, minor: null, access: 'r' },
-      { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' },
-      ...DEFAULT_ALLOWED_DEVICES,
-    ]);
-    expect(resourcesFromContainerJson({ memory: 1 }).resources.devices).toEqual(DEFAULT_RULES);
-  });
-
-  it('denies all but the defaults when no device key says otherwise', () => {
-    expect(resourcesFromContainerJson(undefined).resources.devices).toEqual(DEFAULT_RULES);
-    expect(resourcesFromContainerJson({ name: 'web' }).resources.devices).toEqual(DEFAULT_RULES);
-    expect(resourcesFromContainerJson({ allowed_devices: [] }).resources.devices).toEqual(DEFAULT_RULES);
-    expect(
-      resourcesFromContainerJson({ allow_all_devices: false, device_access: false }).resources.devices,
-    ).toEqual(DEFAULT_RULES);
-  });
-
-  it('refuses device types and freezer states it does not know', () => {
-    expect(() => resourcesFromContainerJson({ allowed_devices: [{ type: 112 }] })).toThrow(
-      "cgroups.allowed_devices[0].type 112: expected a cgroup device type: 'a', 'b' or 'c'",
-    );
-    expect(() => resourcesFromContainerJson({ freezer: 'PAUSED' })).toThrow(
-      'cgroups.freezer "PAUSED": expected FROZEN or THAWED',
-    );
-  });
-
-  it("takes @nsinit/config's parsed cgroups object as it is", () => {
-    expectTypeOf(resourcesFromContainerJson).toBeCallableWith({} as NonNullable<ContainerJson['cgroups']>);
   });
 });

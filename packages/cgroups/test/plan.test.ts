@@ -21,10 +21,9 @@ const ALL: ReadonlySet<ResourceController> = new Set([
   'net_cls',
   'net_prio',
   'devices',
-  'freezer',
 ]);
 const V1: V1Facts = {
-  memoryLimit: Number.POSITIVE_INFINITY,
+  memoryLimit: null,
   swapAccounting: true,
   blkioWeightFile: 'blkio.weight',
 };

@@ -198,6 +198,40 @@ describe('the v1 manager on fake hierarchies', () => {
     ]);
   });
 
+  it('reads no limit as null, never as the kernel\'s unlimited page counter, and counts OOM kills', async () => {
+    const manager = await createCgroupManager({ name: 'ctr', layout: { ...layout, v1: [layout.v1[1]!] } });
+    const dir = `${root}/memory/sandbox/own/ctr`;
+    const NONE = '9223372036854771712\n';
+    for (const [file, text] of Object.entries({
+      'memory.usage_in_bytes': '4096\n',
+      'memory.max_usage_in_bytes': '8192\n',
+      'memory.limit_in_bytes': NONE,
+      'memory.failcnt': '0\n',
+      'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
+      'memory.memsw.usage_in_bytes': '4096\n',
+      'memory.memsw.limit_in_bytes': NONE,
+      'memory.stat': `cache 0\nrss 4096\nhierarchical_memory_limit ${NONE}hierarchical_memsw_limit ${NONE}`,
+    })) {
+      writeFileSync(`${dir}/${file}`, text);
+    }
+    expect(manager.stats()).toEqual({
+      memory: {
+        usage: 4096,
+        maxUsage: 8192,
+        limit: null,
+        failcnt: 0,
+        oomEvents: null,
+        oomKills: 2,
+        swap: { usage: 0, limit: null },
+        stat: { cache: 0, rss: 4096, hierarchical_memory_limit: null, hierarchical_memsw_limit: null },
+      },
+    });
+    expect(manager.oomKills()).toBe(2);
+    // A kernel before 4.13 counts no OOM kills: unknown, not zero.
+    writeFileSync(`${dir}/memory.oom_control`, 'oom_kill_disable 0\nunder_oom 0\n');
+    expect(manager.oomKills()).toBeNull();
+  });
+
   it('retries a removal the kernel refuses while a process exits on the next turns of the event loop first', async () => {
     const manager = await createCgroupManager({ name: 'ctr', layout: { ...layout, v1: [layout.v1[2]!] } });
     recorded();

@@ -3,7 +3,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type CgroupLayout, createCgroupManager, loadCgroupManager } from '../src/index.js';
+import {
+  type CgroupLayout,
+  type CgroupManagerOptions,
+  createCgroupManager,
+  loadCgroupManager,
+  planCgroupPaths,
+} from '../src/index.js';
 
 const { written } = vi.hoisted(() => ({ written: [] as string[] }));
 vi.mock('node:fs', async (importOriginal) => {
@@ -78,6 +84,46 @@ describe('the v2 manager on a fake tree', () => {
       '/app/ctr/hugetlb.1GB.max=0',
       '/app/ctr/memory.high=60M',
     ]);
+  });
+
+  it('creates what planCgroupPaths planned for the same options, without planning again', async () => {
+    let layoutReads = 0;
+    const options: CgroupManagerOptions = {
+      name: 'ctr',
+      controllers: [],
+      get layout() {
+        layoutReads += 1;
+        return layout;
+      },
+    };
+    const planned = planCgroupPaths(options);
+    const manager = await createCgroupManager(options);
+    expect(layoutReads).toBe(1);
+    expect(manager.paths).toEqual({ ...planned, created: [`${root}/app/ctr`] });
+  });
+
+  it('refuses a memory limit below the usage when asked to check first, writing nothing', async () => {
+    const manager = await createCgroupManager({ name: 'ctr', layout, controllers: [] });
+    writeFileSync(`${root}/app/ctr/cgroup.controllers`, 'memory\n');
+    writeFileSync(`${root}/app/ctr/memory.current`, `${64 << 20}\n`);
+    written.length = 0;
+    await expect(
+      manager.set({ pids: { limit: 8 }, memory: { limit: 32 << 20, checkBeforeUpdate: true } }),
+    ).rejects.toMatchObject({
+      path: `${root}/app/ctr/memory.current`,
+      value: String(32 << 20),
+      message: `memory.limit ${32 << 20} is below the ${64 << 20} bytes in use (${root}/app/ctr/memory.current)`,
+    });
+    expect(writes().filter((write) => !write.includes('subtree_control'))).toEqual([]);
+    await manager.set({ memory: { limit: 128 << 20, checkBeforeUpdate: true } });
+    expect(writes()).toEqual([`/app/ctr/memory.max=${128 << 20}`]);
+  });
+
+  it('counts OOM kills from memory.events, and none without the memory controller', async () => {
+    const manager = await createCgroupManager({ name: 'ctr', layout, controllers: [] });
+    expect(manager.oomKills()).toBeNull();
+    writeFileSync(`${root}/app/ctr/memory.events`, 'low 0\nhigh 0\nmax 9\noom 4\noom_kill 3\noom_group_kill 0\n');
+    expect(manager.oomKills()).toBe(3);
   });
 
   it('uses io.bfq.weight where the kernel has it, and writes no swap file where it has none', async () => {
@@ -182,6 +228,9 @@ describe('the v2 manager on a fake tree', () => {
       blockIO: { devices: [{ major: 8, minor: 0, readBytes: 1, writeBytes: 2, readOps: 3, writeOps: 4 }] },
       hugetlb: { '2MB': { usage: 0, maxUsage: null, failcnt: 1 } },
     });
+    writeFileSync(`${dir}/pids.max`, 'max\n');
+    writeFileSync(`${dir}/memory.swap.max`, 'max\n');
+    expect(manager.stats()).toMatchObject({ pids: { current: 3, limit: null }, memory: { swap: { usage: 0, limit: null } } });
     writeFileSync(`${dir}/pids.max`, 'lots\n');
     expect(() => manager.stats()).toThrow(`cannot parse ${dir}/pids.max: "lots" is not a number`);
   });

@@ -1,5 +1,15 @@
 import type { CapabilityName } from './capabilities.js';
-import type { OciConfig, OciMount } from './oci.js';
+import type { OciConfig, OciLinux, OciMount, OciProcess } from './oci.js';
+
+/**
+ * A config whose `process` (with its args and env), `linux` and `mounts` are there to be changed
+ * in place (`config.linux.resources = …` type-checks), as the configs built here always have them.
+ */
+export type CompleteOciConfig = OciConfig & {
+  process: OciProcess & { args: string[]; env: string[] };
+  linux: OciLinux;
+  mounts: OciMount[];
+};
 
 /** The runtime-spec version nsinit writes into the configs it builds. */
 export const OCI_VERSION = '1.2.0';
@@ -80,7 +90,7 @@ function defaultMounts(): OciMount[] {
  * fresh /proc, /dev, /tmp and /sys, every namespace but user (network: loopback only),
  * `sh` as root with Docker's default capabilities and no_new_privs. A new object each call.
  */
-export function embeddedDefaultConfig(): OciConfig {
+export function embeddedDefaultConfig(): CompleteOciConfig {
   const capabilities = [...DOCKER_DEFAULT_CAPABILITIES];
   return {
     ociVersion: OCI_VERSION,
@@ -109,7 +119,7 @@ export function embeddedDefaultConfig(): OciConfig {
 }
 
 /** Exactly what `runc spec` (runc 1.1) writes to config.json. A new object each call. */
-export function runcSpecConfig(): OciConfig {
+export function runcSpecConfig(): CompleteOciConfig {
   const capabilities = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   return {
     ociVersion: '1.0.2-dev',

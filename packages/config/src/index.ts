@@ -27,6 +27,7 @@ export { type GroupEntry, type PasswdEntry, parseGroup, parsePasswd } from './co
 export { type ContainerJson, containerJsonSchema } from './container-json/schema.js';
 export { resolveUser2014, UserResolutionError } from './container-json/user.js';
 export {
+  type CompleteOciConfig,
   DEFAULT_PATH_ENV,
   DOCKER_DEFAULT_CAPABILITIES,
   embeddedDefaultConfig,

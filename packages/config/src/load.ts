@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
+import { systemErrorCode } from '@nsinit/native';
 import { convertContainerJson, type RuntimeOptions } from './container-json/convert.js';
 import { CONTAINER_JSON_ONLY_KEYS } from './container-json/schema.js';
 import { ConfigError } from './errors.js';
@@ -65,10 +66,6 @@ function cannotRead(file: string, reason: string, cause?: unknown): ConfigError 
   return new ConfigError(file, [{ path: '', message: `cannot read the configuration: ${reason}` }], {
     cause,
   });
-}
-
-function errnoCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 function fileKind(stats: Stats): string {
@@ -138,7 +135,7 @@ async function readConfigText(file: string): Promise<string> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOCTTY: a terminal must not become ours.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    const code = errnoCode(error);
+    const code = systemErrorCode(error);
     if (code === 'ENXIO' && fromFd !== null) {
       // A socket cannot be opened, only used: read the inherited fd itself. (The socket closes
       // it when done, unless it is 0, 1 or 2: libuv leaves stdio open.)

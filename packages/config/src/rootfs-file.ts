@@ -1,5 +1,12 @@
 import { closeSync, constants, fstatSync, readSync } from 'node:fs';
-import { AT_FDCWD, O_PATH, openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '@nsinit/native';
+import {
+  AT_FDCWD,
+  O_PATH,
+  openat2,
+  RESOLVE_IN_ROOT,
+  RESOLVE_NO_MAGICLINKS,
+  systemErrorCode,
+} from '@nsinit/native';
 
 // Files inside a container's rootfs belong to the image, not to us, and whoever can write the
 // rootfs can change it while we read: a symlink there must resolve as it would inside the
@@ -35,17 +42,13 @@ export class RootfsFileError extends Error {
   }
 }
 
-function errnoCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
-
 /** An O_PATH fd of the rootfs directory, or undefined when there is none (so no file in it either). */
 function openRootfs(rootfs: string, containerPath: string): number | undefined {
   try {
     // The rootfs path is the caller's own (from the config), so it is looked up normally.
     return openat2({ dirfd: AT_FDCWD, path: rootfs, flags: O_PATH | constants.O_DIRECTORY, resolve: 0 });
   } catch (error) {
-    const code = errnoCode(error);
+    const code = systemErrorCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new RootfsFileError(
       rootfs,
@@ -57,7 +60,7 @@ function openRootfs(rootfs: string, containerPath: string): number | undefined {
 }
 
 function lookupFailure(rootfs: string, containerPath: string, error: unknown): RootfsFileError {
-  const code = errnoCode(error);
+  const code = systemErrorCode(error);
   const where = `${containerPath} in the rootfs ${rootfs}`;
   let message: string;
   switch (code) {
@@ -102,7 +105,7 @@ export function readRootfsFile(rootfs: string, containerPath: string): string | 
           resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         });
       } catch (error) {
-        const code = errnoCode(error);
+        const code = systemErrorCode(error);
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
         if (code !== 'EAGAIN' || attempt === MAX_LOOKUP_ATTEMPTS)
           throw lookupFailure(rootfs, containerPath, error);
@@ -134,7 +137,7 @@ export function readRootfsFile(rootfs: string, containerPath: string): string | 
     return buffer.toString('utf8', 0, filled);
   } catch (error) {
     if (error instanceof RootfsFileError) throw error;
-    const code = errnoCode(error);
+    const code = systemErrorCode(error);
     throw new RootfsFileError(
       rootfs,
       containerPath,

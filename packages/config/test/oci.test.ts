@@ -292,6 +292,16 @@ describe('embeddedDefaultConfig', () => {
     expect(parseOciConfig(config)).toEqual(config);
   });
 
+  it('is typed with its process, linux and mounts present, to be changed in place', () => {
+    // Type-checked by `pnpm typecheck`: no optional chaining or assertion needed.
+    const mine = embeddedDefaultConfig();
+    mine.linux.resources = { pids: { limit: 64 } };
+    mine.process.env.push('DEBUG=1');
+    mine.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs' });
+    expect(parseOciConfig(mine).linux?.resources?.pids?.limit).toBe(64);
+    expect(embeddedDefaultConfig().linux.resources).toBeUndefined();
+  });
+
   it('runs sh as root on the host root, read-only, with hostname nsinit', () => {
     expect(config.root).toEqual({ path: '/', readonly: true });
     expect(config.hostname).toBe('nsinit');

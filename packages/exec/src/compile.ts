@@ -11,21 +11,37 @@ import {
   resourcesFromOci,
 } from '@nsinit/cgroups';
 import { posix } from 'node:path';
-import { encodeProgram, type InitOp, MountAttr, PROGRAM_LIMITS, ProgramEncodeError, type Propagation } from '@nsinit/native';
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+  encodeProgram,
+  type InitOp,
+  MountAttr,
+  PROGRAM_LIMITS,
+  ProgramEncodeError,
+  type Propagation,
+} from '@nsinit/native';
 import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/config';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { bindFsOptions, MS, PROPAGATION_OPTIONS, type ParsedMountOptions, parseMountOptions } from './mount-options.js';
 
+/** The CLONE_NEW* flag of each OCI namespace type. */
 export const NAMESPACE_FLAGS = {
-  mount: 0x00020000,
-  uts: 0x04000000,
-  ipc: 0x08000000,
-  pid: 0x20000000,
-  network: 0x40000000,
-  cgroup: 0x02000000,
-  time: 0x00000080,
-  user: 0x10000000,
+  mount: CLONE_NEWNS,
+  uts: CLONE_NEWUTS,
+  ipc: CLONE_NEWIPC,
+  pid: CLONE_NEWPID,
+  network: CLONE_NEWNET,
+  cgroup: CLONE_NEWCGROUP,
+  time: CLONE_NEWTIME,
+  user: CLONE_NEWUSER,
 } as const;
 
 export type NamespaceType = keyof typeof NAMESPACE_FLAGS;

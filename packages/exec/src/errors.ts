@@ -1,17 +1,24 @@
 // Typed errors of @nsinit/exec. Every error carries a stable `code`; messages say
 // what failed, where, and (when there is something to do) what to do.
+import type { InitErrorCode } from '@nsinit/native';
 
+/**
+ * The init helper's report about a failed op: the launcher's InitError (ERR_NSINIT_INIT_FAILED,
+ * ERR_NSINIT_COMMAND_NOT_FOUND), the same for a container as for a pty command.
+ */
+export { InitError } from '@nsinit/native';
+
+/** Every code an error of @nsinit/exec carries: its own, and InitError's. */
 export type ExecErrorCode =
   | 'ERR_NSINIT_UNSUPPORTED'
   | 'ERR_NSINIT_CONFIG_INVALID'
   | 'ERR_NSINIT_ROOTFS'
   | 'ERR_NSINIT_STEP'
-  | 'ERR_NSINIT_INIT_FAILED'
-  | 'ERR_NSINIT_COMMAND_NOT_FOUND';
+  | InitErrorCode;
 
 export class ExecError extends Error {
   constructor(
-    readonly code: ExecErrorCode,
+    readonly code: Exclude<ExecErrorCode, InitErrorCode>,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -51,32 +58,22 @@ export class StepError extends ExecError {
     readonly step: string,
     cause: unknown,
   ) {
-    const system = cause as { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown; message?: unknown };
-    super('ERR_NSINIT_STEP', `${step}: ${typeof system?.message === 'string' ? system.message : String(cause)}`, { cause });
+    const system = cause as {
+      code?: unknown;
+      errno?: unknown;
+      syscall?: unknown;
+      path?: unknown;
+      message?: unknown;
+    };
+    super(
+      'ERR_NSINIT_STEP',
+      `${step}: ${typeof system?.message === 'string' ? system.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'StepError';
     this.errno = typeof system?.errno === 'number' ? system.errno : undefined;
     this.syscall = typeof system?.syscall === 'string' ? system.syscall : undefined;
     this.path = typeof system?.path === 'string' ? system.path : undefined;
-  }
-}
-
-/** The init helper reported a failed operation inside the container. */
-export class InitError extends ExecError {
-  constructor(
-    code: 'ERR_NSINIT_INIT_FAILED' | 'ERR_NSINIT_COMMAND_NOT_FOUND',
-    message: string,
-    /** Index of the failed operation in the init program. */
-    readonly opIndex: number,
-    /** Its name, e.g. `mount`. */
-    readonly op: string,
-    /** Positive errno from the container, 0 when the failure was not a syscall. */
-    readonly errno: number,
-    /** e.g. `ENOENT`. */
-    readonly errnoCode: string,
-    readonly detail: string,
-  ) {
-    super(code, message);
-    this.name = 'InitError';
   }
 }
 

@@ -5,20 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { openSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { getSystemErrorMap } from 'node:util';
-import {
-  createSealedMemfd,
-  detachedMount,
-  describeOp,
-  type ExitStatus,
-  type InitOp,
-  helperFd,
-  OPCODES,
-  pidfdSendSignal,
-  socketPair,
-  spawn,
-  waitExit,
-} from '@nsinit/native';
+import { detachedMount, launchInit, pidfdSendSignal } from '@nsinit/native';
 import { createCgroupManager } from '@nsinit/cgroups';
 import { openPty, sendConsoleMaster } from '@nsinit/pty';
 import {
@@ -36,10 +23,10 @@ import {
   readProcessStartTime,
   validateContainerId,
 } from '@nsinit/state';
-import { type ChildError, errnoName, SyncChannel } from '@nsinit/syncpipe';
+import { SyncChannel } from '@nsinit/syncpipe';
 import { compileProgram, encodeCompiled, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
-import { abortError, ExecError, InitError, InvalidConfigError, StepError } from './errors.js';
+import { abortError, ExecError, InvalidConfigError, StepError } from './errors.js';
 import { OwnedFds } from './fds.js';
 import { readHostFacts } from './host.js';
 import { normalizeStdio, openStreams, prepareStdio, type StdioOption } from './stdio.js';
@@ -109,53 +96,6 @@ function networkConfig(config: OciConfig, option: RunOptions['network']): Networ
 const SYNC_FD = 3;
 const PROGRAM_FD = 4;
 const FIRST_EXTRA_FD = 5;
-
-function errnoCode(errno: number): string {
-  return errnoName(errno) ?? (errno === 0 ? 'no errno' : `errno ${errno}`);
-}
-
-function errnoMessage(errno: number): string {
-  return getSystemErrorMap().get(-errno)?.[1] ?? `error ${errno}`;
-}
-
-/** Turns the helper's report into an error that names the operation, the errno and the path. */
-export function initError(report: ChildError, ops: readonly InitOp[], id: string): InitError {
-  const op = ops[report.opIndex];
-  const opName =
-    Object.entries(OPCODES).find(([, code]) => code === report.opcode)?.[0] ?? `opcode ${report.opcode}`;
-  // A report about no op in particular: the helper could not read its program or the go signal.
-  const where = op
-    ? describeOp(op)
-    : report.opcode === OPCODES.waitGo
-      ? 'reading the go signal'
-      : 'decoding the init program';
-  const errno = report.errno;
-  const reason = errno === 0 ? report.detail : `${errnoMessage(errno)} (${errnoCode(errno)})`;
-  const detail = report.detail && errno !== 0 && report.detail !== where ? ` [${report.detail}]` : '';
-  if (op?.op === 'exec' && (errno === 2 || errno === 13)) {
-    const command = op.args[0] ?? '';
-    const how =
-      errno === 2 ? (command.includes('/') ? 'no such file' : 'not found in $PATH') : 'permission denied';
-    return new InitError(
-      'ERR_NSINIT_COMMAND_NOT_FOUND',
-      `container ${id}: cannot run "${command}": ${how} (${errnoCode(errno)}); check the command and the container's PATH`,
-      report.opIndex,
-      opName,
-      errno,
-      errnoCode(errno),
-      report.detail,
-    );
-  }
-  return new InitError(
-    'ERR_NSINIT_INIT_FAILED',
-    `container ${id}: init failed ${op ? `at op ${report.opIndex} (${where})` : where}: ${reason}${detail}`,
-    report.opIndex,
-    opName,
-    errno,
-    errnoCode(errno),
-    report.detail,
-  );
-}
 
 /** nsinit's own typed errors pass through a step; system errors get the step's name. */
 function isNsinitError(error: unknown): boolean {
@@ -321,15 +261,6 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       return dir;
     });
 
-    // 2. The sync channel; the same socketpair carries the child's error report.
-    const [parentEnd, childEnd] = await step('create the sync channel', signal, () =>
-      socketPair().map((fd) => owned.add(fd)),
-    );
-    const sync = new SyncChannel(owned.release(parentEnd!));
-    undo.push('close the sync channel', () => sync.close());
-    const report = sync.awaitChildReport();
-    report.catch(() => {}); // consumed below, or moot once the sequence unwinds
-
     // 3. Console: a pty pair; the child gets the slave as its stdio and, bound over
     // /dev/console, a detached mount of it (a new mount namespace cannot clone ours).
     const pty = terminal
@@ -344,7 +275,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const consoleMount =
       pty && program.consoleMountFd !== null ? owned.add(detachedMount({ fd: pty.slave! })) : null;
 
-    // 4. Spawn the helper into the new namespaces with the program on an inherited fd.
+    // 4, prepared: what the child gets besides the program and the sync socket.
     const prepared = pty
       ? {
           childFds: [pty.slave!, pty.slave!, pty.slave!] as [number, number, number],
@@ -352,7 +283,6 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
           parentFds: [null, null, null] as [null, null, null],
         }
       : await step('prepare stdio', signal, () => prepareStdio(stdio, owned));
-    const programFd = owned.add(createSealedMemfd({ name: 'nsinit-program', contents: encoded }));
     const namespaceFds = await step('open the namespaces to join', signal, () =>
       program.namespaceFiles.map((file) => ({ from: owned.add(openSync(file.path, 'r')), to: file.fd })),
     );
@@ -367,17 +297,19 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     });
     const cloneFd = cgroup.cgroupFdForClone();
     const cloneCgroupFd = cloneFd === null ? null : owned.add(cloneFd);
+    // 2 and 4. The launcher makes the sync channel (one socketpair carries the go signal down
+    // and the child's error report back) and spawns the helper into the new namespaces with the
+    // program on an inherited fd; the helper waits for the go signal on it.
     const child = await step('spawn the init helper', signal, () =>
-      spawn({
-        helperFd: helperFd(),
-        argv: ['nsinit-init', String(PROGRAM_FD), String(SYNC_FD)],
+      launchInit({
+        program: { ops: program.ops, encoded },
+        reportFd: SYNC_FD,
+        programFd: PROGRAM_FD,
         cloneFlags: program.cloneFlags,
         fds: [
           { from: prepared.childFds[0], to: 0 },
           { from: prepared.childFds[1], to: 1 },
           { from: prepared.childFds[2], to: 2 },
-          { from: childEnd!, to: SYNC_FD },
-          { from: programFd, to: PROGRAM_FD },
           ...namespaceFds,
           ...(consoleMount !== null && program.consoleMountFd !== null
             ? [{ from: consoleMount, to: program.consoleMountFd }]
@@ -385,16 +317,23 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
         ],
         ...(parentDeathSignal ? { parentDeathSignal } : {}),
         ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
+        errorContext: { subject: `container ${id}`, searchPath: "the container's PATH" },
       }),
     );
-    const exited: Promise<ExitStatus> = waitExit({ pidfd: child.pidfd });
+    const exited = child.exited;
     owned.add(child.pidfd);
     undo.push(`kill and reap pid ${child.pid}`, async () => {
       pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
       await exited;
     });
-    for (const fd of [childEnd!, programFd, ...namespaceFds.map((f) => f.from), ...prepared.childOwned])
-      owned.close(fd);
+    // The program waits for the go signal, so the launcher hands over the sync socket.
+    const syncFd = owned.add(child.syncFd!);
+    const sync = new SyncChannel(syncFd);
+    owned.release(syncFd);
+    undo.push('close the sync channel', () => sync.close());
+    const report = sync.awaitChildReport();
+    report.catch(() => {}); // consumed below, or moot once the sequence unwinds
+    for (const fd of [...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
     if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
     if (consoleMount !== null) owned.close(consoleMount);
     // The terminal ends (EIO) only once every holder of the slave has closed it.
@@ -450,7 +389,7 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
 
     // 10. EOF on the channel means the command was exec'd; a frame is the helper's error.
     const failure = await untilAborted(report, signal);
-    if (failure) throw initError(failure, program.ops, id);
+    if (failure) throw child.initError(failure);
     sync.close();
 
     undo.commit();

@@ -1,139 +1,16 @@
-// The parts of the parent sequence that need no container: turning the helper's
-// report into an error, the undo stack, and fd ownership. (test-e2e starts containers.)
+// The parts of the parent sequence that need no container: the undo stack and fd ownership.
+// (Turning the helper's report into an error is @nsinit/native's, tested there; test-e2e
+// starts containers.)
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import type { InitOp } from '@nsinit/native';
-import { OPCODES } from '@nsinit/native';
-import type { ChildError } from '@nsinit/syncpipe';
+import { InitError as NativeInitError } from '@nsinit/native';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InitError } from '../src/errors.js';
 import { OwnedFds } from '../src/fds.js';
-import { initError } from '../src/run.js';
 import { UndoStack } from '../src/undo.js';
 
-const NO_OP_INDEX = 0xffff_ffff;
-const ENOENT = 2;
-const EACCES = 13;
-const ENODEV = 19;
-
-const PROGRAM: InitOp[] = [
-  { op: 'dumpable', on: false },
-  { op: 'waitGo', fd: 3 },
-  { op: 'mkdir', path: '/proc', mode: 0o755 },
-  {
-    op: 'fsmount',
-    fstype: 'proc',
-    source: 'proc',
-    options: [],
-    target: '/proc',
-    attrSet: 0,
-    propagation: 0,
-    dirs: [],
-    links: [],
-    targetRealDir: true,
-    targetOnProc: true,
-  },
-  { op: 'exec', args: ['no-such-command', '-x'], env: ['PATH=/bin'] },
-];
-
-const report = (opIndex: number, opcode: number, errno: number, detail: string): ChildError => ({
-  opIndex,
-  opcode,
-  errno,
-  detail,
-});
-
-describe('initError', () => {
-  it('reports a command not found in PATH, naming it', () => {
-    const error = initError(
-      report(4, OPCODES.exec, ENOENT, 'exec "no-such-command": not found in PATH'),
-      PROGRAM,
-      'c1',
-    );
-    expect(error).toBeInstanceOf(InitError);
-    expect(error).toMatchObject({
-      code: 'ERR_NSINIT_COMMAND_NOT_FOUND',
-      message: `container c1: cannot run "no-such-command": not found in $PATH (ENOENT); check the command and the container's PATH`,
-      opIndex: 4,
-      op: 'exec',
-      errno: ENOENT,
-      errnoCode: 'ENOENT',
-      detail: 'exec "no-such-command": not found in PATH',
-    });
-  });
-
-  it('tells a missing path from a command it cannot execute', () => {
-    const ops: InitOp[] = [{ op: 'exec', args: ['/bin/nope'], env: [] }];
-    expect(initError(report(0, OPCODES.exec, ENOENT, 'exec "/bin/nope"'), ops, 'c1').message).toBe(
-      `container c1: cannot run "/bin/nope": no such file (ENOENT); check the command and the container's PATH`,
-    );
-    const denied = initError(report(0, OPCODES.exec, EACCES, 'exec "/bin/nope"'), ops, 'c1');
-    expect(denied.code).toBe('ERR_NSINIT_COMMAND_NOT_FOUND');
-    expect(denied.message).toBe(
-      `container c1: cannot run "/bin/nope": permission denied (EACCES); check the command and the container's PATH`,
-    );
-  });
-
-  it('names the failed op, the errno name and its message; a detail that adds something is kept', () => {
-    const plain = initError(report(3, OPCODES.fsmount, ENODEV, 'mount proc on /proc'), PROGRAM, 'c1');
-    expect(plain).toMatchObject({
-      code: 'ERR_NSINIT_INIT_FAILED',
-      message: 'container c1: init failed at op 3 (mount proc on /proc): no such device (ENODEV)',
-      opIndex: 3,
-      op: 'fsmount',
-      errno: ENODEV,
-      errnoCode: 'ENODEV',
-    });
-    const detailed = initError(
-      report(3, OPCODES.fsmount, ENOENT, 'mount proc on /proc: open the target'),
-      PROGRAM,
-      'c1',
-    );
-    expect(detailed.message).toBe(
-      'container c1: init failed at op 3 (mount proc on /proc): no such file or directory (ENOENT) [mount proc on /proc: open the target]',
-    );
-  });
-
-  it('uses the detail as the reason when the failure was no system call', () => {
-    const error = initError(
-      report(2, OPCODES.mkdir, 0, 'mkdir /proc: the helper ran out of road'),
-      PROGRAM,
-      'c1',
-    );
-    expect(error.message).toBe(
-      'container c1: init failed at op 2 (mkdir /proc): mkdir /proc: the helper ran out of road',
-    );
-    expect(error.code).toBe('ERR_NSINIT_INIT_FAILED');
-  });
-
-  it('reports a bad go signal and a bad program without naming an op that does not exist', () => {
-    const go = initError(
-      report(NO_OP_INDEX, OPCODES.waitGo, 0, 'no go frame: the parent went away'),
-      PROGRAM,
-      'c1',
-    );
-    expect(go).toMatchObject({
-      code: 'ERR_NSINIT_INIT_FAILED',
-      message: 'container c1: init failed reading the go signal: no go frame: the parent went away',
-      opIndex: NO_OP_INDEX,
-      op: 'waitGo',
-    });
-    const decode = initError(
-      report(NO_OP_INDEX, 0, 0, 'op 3 MKDIR path: path "dev" is not absolute (byte 57)'),
-      PROGRAM,
-      'c1',
-    );
-    expect(decode.message).toBe(
-      'container c1: init failed decoding the init program: op 3 MKDIR path: path "dev" is not absolute (byte 57)',
-    );
-    expect(decode.op).toBe('opcode 0');
-  });
-
-  it('does not treat ENOENT of an op other than exec as a missing command', () => {
-    const error = initError(report(2, OPCODES.mkdir, ENOENT, 'mkdir /proc'), PROGRAM, 'c1');
-    expect(error.code).toBe('ERR_NSINIT_INIT_FAILED');
-    expect(error.message).toBe(
-      'container c1: init failed at op 2 (mkdir /proc): no such file or directory (ENOENT)',
-    );
+describe('InitError', () => {
+  it("is the launcher's, so that one instanceof holds for containers and pty commands", () => {
+    expect(InitError).toBe(NativeInitError);
   });
 });
 

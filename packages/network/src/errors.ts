@@ -1,4 +1,4 @@
-import { getSystemErrorMap } from 'node:util';
+import { errnoLabel, errnoMessage } from '@nsinit/native';
 
 /** Base class of every error thrown by @nsinit/network; `code` is stable, the message is for people. */
 export abstract class NetworkError extends Error {
@@ -28,7 +28,8 @@ export class NetlinkError extends NetworkError {
     readonly errno: number,
     options: NetlinkErrorOptions = {},
   ) {
-    const [name, text] = describeErrno(errno);
+    const name = errnoLabel(errno);
+    const text = errnoMessage(errno);
     const { kernelMessage, detail, ...errorOptions } = options;
     super(
       `${operation} failed: ${text} (${name})${detail ? `: ${detail}` : ''}` +
@@ -95,14 +96,6 @@ export class NamespaceError extends NetworkError {
   ) {
     super(message, options);
   }
-}
-
-let errnoMap: Map<number, [string, string]> | undefined;
-
-/** [name, text] of a positive errno, e.g. [EEXIST, file already exists]. */
-export function describeErrno(errno: number): [string, string] {
-  errnoMap ??= getSystemErrorMap();
-  return errnoMap.get(-errno) ?? [`errno ${errno}`, 'unknown error'];
 }
 
 /** True when `error` is the kernel refusing with one of `names` (e.g. 'ENODEV'). */

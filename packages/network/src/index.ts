@@ -52,7 +52,9 @@ export {
   parseIpPrefix,
   parseMac,
 } from './ip.js';
-export { CLONE_NEWNET, openNetworkNamespace, sameNamespace } from './namespace.js';
+export { openNetworkNamespace, sameNamespace } from './namespace.js';
+/** The `nstype` of the init program's SETNS op for a network namespace (@nsinit/native's). */
+export { CLONE_NEWNET } from '@nsinit/native';
 export {
   type AddressOptions,
   type BridgeOptions,

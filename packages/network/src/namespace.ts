@@ -1,10 +1,7 @@
 // Network namespace files: open one by path, check it is one, tell two apart.
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { namespaceType } from '@nsinit/native';
+import { CLONE_NEWNET, namespaceType, systemErrorCode } from '@nsinit/native';
 import { NamespaceError } from './errors.js';
-
-/** The CLONE_NEWNET flag: the `nstype` of the init program's SETNS op for a network namespace. */
-export const CLONE_NEWNET = 0x40000000;
 
 /**
  * Opens `path` (CLOEXEC, read-only) and checks it is a network namespace (`/run/netns/<name>`,
@@ -16,10 +13,8 @@ export function openNetworkNamespace(path: string): number {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new NamespaceError(path, `cannot open network namespace ${path}: ${String(code ?? error)}`, {
-      cause: error,
-    });
+    const reason = systemErrorCode(error) ?? String(error);
+    throw new NamespaceError(path, `cannot open network namespace ${path}: ${reason}`, { cause: error });
   }
   try {
     const type = namespaceType({ fd });

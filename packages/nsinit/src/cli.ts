@@ -4,7 +4,7 @@
 import { version } from './version.js';
 
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`${version()}\n`);
 } else {
   import('./main.js').then(async ({ main }) => {

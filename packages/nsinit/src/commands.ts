@@ -2,11 +2,9 @@
 // and returns its status; `stats`, `pause` and `unpause` act on a running container's cgroup.
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { loadCgroupManager } from '@nsinit/cgroups';
-import { type Container, run } from '@nsinit/exec';
+import { type Container, loadContainer, run } from '@nsinit/exec';
 import { attachTerminal, type TerminalAttachment } from '@nsinit/pty';
 import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/config';
-import { DEFAULT_STATE_ROOT, isSameProcess, loadContainerDir } from '@nsinit/state';
 import type { GlobalOptions, Logger } from './logger.js';
 
 // Every signal the foreground nsinit can catch goes on to the container, as runc does —
@@ -41,8 +39,10 @@ export async function execCommand(
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
   const terminal = options.tty === true || options.consoleSocket !== undefined || config.process?.terminal === true;
-  // The console starts at the caller's size; the attachment follows it from there.
-  const size = process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
+  // The console starts at the caller's size; the attachment follows it from there. A terminal
+  // whose size was never set (0x0, as under `script` without a tty) gives none: the default stays.
+  const { columns, rows } = process.stdout;
+  const size = process.stdout.isTTY && columns > 0 && rows > 0 ? { cols: columns, rows } : undefined;
   let attachment: TerminalAttachment | undefined;
   try {
     container = await run(config, {
@@ -50,10 +50,12 @@ export async function execCommand(
       ...(terminal ? { terminal: size ?? true } : { stdio: 'inherit' as const }),
       ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
       signal: abort.signal,
-      ...(options.id ? { id: options.id } : {}),
+      ...(options.id !== undefined ? { id: options.id } : {}),
       // The config's folder is the bundle: relative bind sources are relative to it, as root.path is.
       ...(loaded ? { bundleDir: dirname(loaded.path) } : {}),
-      ...((options.root ?? globals.root) ? { stateRoot: options.root ?? globals.root } : {}),
+      // The embedded default's loopback, brought up as any configured network is.
+      ...(loaded ? {} : { network: { networks: [{ type: 'loopback' }] } }),
+      stateRoot: options.root ?? globals.root,
       noPivotRoot: !options.pivot || (loaded?.runtime.noPivotRoot ?? false),
       onWarning: (message) => log('warning', message),
     });
@@ -80,22 +82,10 @@ export async function execCommand(
   }
 }
 
-
-/** The cgroup of a running container, from its state.json. */
-function runningContainerCgroup(id: string, globals: GlobalOptions) {
-  const state = loadContainerDir(globals.root ?? DEFAULT_STATE_ROOT, id).readState();
-  if (!isSameProcess(state.pid, state.pidStartTime)) throw new Error(`container ${id} is not running`);
-  if (!state.cgroupPaths) {
-    throw new Error(
-      `container ${id} has no cgroup of its own: its config sets neither linux.resources nor linux.cgroupsPath`,
-    );
-  }
-  return loadCgroupManager(state.cgroupPaths);
-}
-
+/** `stats`, `pause`, `unpause`: the container found by id in the state root. */
 export async function cgroupCommand(name: 'stats' | 'pause' | 'unpause', id: string, globals: GlobalOptions) {
-  const cgroup = runningContainerCgroup(id, globals);
-  if (name === 'stats') process.stdout.write(`${JSON.stringify(cgroup.stats(), null, 2)}\n`);
-  else if (name === 'pause') await cgroup.freeze();
-  else await cgroup.thaw();
+  const container = loadContainer(globals.root, id);
+  if (name === 'stats') process.stdout.write(`${JSON.stringify(container.stats(), null, 2)}\n`);
+  else if (name === 'pause') await container.pause();
+  else await container.resume();
 }

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_CONTAINER_ID_LENGTH } from '@nsinit/state';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram, main } from '../src/main.js';
 
@@ -91,15 +92,71 @@ describe('main', () => {
     expect(stdout).toBe('0.1.0\n');
   });
 
+  it("prints the version for -v, runc's spelling", async () => {
+    expect(await nsinit('-v')).toBe(0);
+    expect(stdout).toBe('0.1.0\n');
+    expect(stderr).toBe('');
+  });
+
   it('exits 2 on a usage error: unknown command, unknown option, bad log format', async () => {
     expect(await nsinit('bogus')).toBe(2);
-    expect(stderr).toMatch(/^error: unknown command 'bogus'/);
+    expect(stderr).toMatch(/^nsinit: unknown command 'bogus'/);
     stderr = '';
     expect(await nsinit('--bogus', 'exec')).toBe(2);
-    expect(stderr).toMatch(/^error: unknown option '--bogus'/);
+    expect(stderr).toMatch(/^nsinit: unknown option '--bogus'/);
     stderr = '';
     expect(await nsinit('--log-format', 'xml', 'exec')).toBe(2);
-    expect(stderr).toMatch(/^error: option '--log-format <format>' argument 'xml' is invalid/);
+    expect(stderr).toMatch(/^nsinit: option '--log-format <format>' argument 'xml' is invalid/);
+  });
+
+  it("answers a usage error with one line and where to look, not the whole help", async () => {
+    expect(await nsinit('exec', '--bogus')).toBe(2);
+    expect(stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit exec --help'\n");
+    stderr = '';
+    expect(await nsinit('pause')).toBe(2);
+    expect(stderr).toBe("nsinit: missing required argument 'id'\nsee 'nsinit pause --help'\n");
+    stderr = '';
+    expect(await nsinit('--bogus')).toBe(2);
+    expect(stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit --help'\n");
+    expect(stdout).toBe('');
+  });
+
+  it("refuses an empty --id or --root instead of quietly using the default, creating nothing", async () => {
+    const cases = [
+      ['--root', stateRoot, 'exec', '--id', '', '--', 'true'],
+      ['--root', '', 'exec', '--', 'true'],
+      ['exec', '--root', '', '--', 'true'],
+    ];
+    for (const args of cases) {
+      stderr = '';
+      expect(await nsinit(...args), args.join(' ')).toBe(2);
+      expect(stderr).toMatch(/^nsinit: option '--(id <id>|root <dir>)' argument '' is invalid\. an empty (container id|state root) names nothing; leave the option out for the default\n/);
+    }
+    expect(existsSync(stateRoot)).toBe(false);
+  });
+
+  it('refuses an invalid id before anything exists, not even the state root', async () => {
+    for (const id of ['../x', 'a b']) {
+      stderr = '';
+      expect(await nsinit('--root', stateRoot, 'exec', '--id', id, '--', 'true')).toBe(255);
+      expect(stderr).toMatch(/^nsinit: invalid container id "/);
+      expect(existsSync(stateRoot)).toBe(false);
+    }
+    stderr = '';
+    expect(await nsinit('--root', stateRoot, 'stats', '../x')).toBe(255);
+    expect(stderr).toMatch(/^nsinit: invalid container id "\.\.\/x"/);
+    expect(existsSync(stateRoot)).toBe(false);
+  });
+
+  // One limit, one message: the id is a directory name, so @nsinit/state's validateContainerId
+  // must stop at NAME_MAX (255) for createContainerDir never to refuse an id it accepted.
+  it.runIf(MAX_CONTAINER_ID_LENGTH <= 255)('refuses a too long id with the one limit, before the state root exists', async () => {
+    for (const length of [MAX_CONTAINER_ID_LENGTH + 1, 2000]) {
+      stderr = '';
+      expect(await nsinit('--root', stateRoot, 'exec', '--id', 'a'.repeat(length), '--', 'true')).toBe(255);
+      expect(stderr).toMatch(new RegExp(`^nsinit: invalid container id "a+…": is ${length} characters long, the limit is ${MAX_CONTAINER_ID_LENGTH}\n$`));
+      expect(existsSync(stateRoot)).toBe(false);
+    }
   });
 
   it('exits 255 with one line naming a config file that does not exist', async () => {
@@ -179,6 +236,16 @@ describe('main', () => {
     }
     // The error still reaches stderr too.
     expect(stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
+  it('writes JSON lines to stderr with --log-format json and no --log', async () => {
+    const missing = join(dir, 'missing.json');
+    expect(await nsinit('--log-format', 'json', 'exec', '--config', missing)).toBe(255);
+    const lines = stderr.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { level: 'error', msg: `${missing}: cannot read the configuration: no such file; check the path`, time: expect.any(String) },
+    ]);
   });
 
   it('writes runc-style text lines to --log by default', async () => {

@@ -10,9 +10,10 @@ import {
   listenUnixSocket,
   receiveFd,
   sendFd,
+  systemErrorCode,
   waitFd,
 } from '@nsinit/native';
-import { PtyError, systemErrorCode } from './errors.js';
+import { PtyError } from './errors.js';
 
 /** A pty master with its pts name, as the console socket carries it. */
 export interface ConsoleMaster {

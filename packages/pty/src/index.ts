@@ -5,7 +5,9 @@ export {
   ConsoleSocket,
   sendConsoleMaster,
 } from './console-socket.js';
-export { PtyError, type PtyErrorCode, PtySpawnError } from './errors.js';
+export { PtyError, type PtyErrorCode } from './errors.js';
+// spawn() throws it for a command that cannot run; the same error as a container's.
+export { InitError, type InitErrorCode } from '@nsinit/native';
 export {
   adoptPtyMaster,
   checkWindowSize,
@@ -16,4 +18,4 @@ export {
   type PtyOptions,
   type WindowSize,
 } from './pty.js';
-export { type ExitStatus, PtyProcess, type PtySpawnOptions, spawn, type Subscription } from './spawn.js';
+export { type ExitResult, PtyProcess, type PtySpawnOptions, spawn, type Subscription } from './spawn.js';

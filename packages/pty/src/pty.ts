@@ -21,10 +21,11 @@ import {
   readAvailable,
   setNonBlocking,
   setWindowSize,
+  systemErrorCode,
   waitFd,
   type WindowSize,
 } from '@nsinit/native';
-import { PtyError, systemErrorCode } from './errors.js';
+import { PtyError } from './errors.js';
 
 export type { WindowSize } from '@nsinit/native';
 

@@ -2,34 +2,21 @@
 // path as containers: clone3 of this process, execveat of the sealed init helper, and an
 // init program (no namespaces) that makes the pty the controlling terminal and execs the
 // command. No JavaScript runs in the child.
-import { closeSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { getSystemErrorName } from 'node:util';
 import {
-  createSealedMemfd,
-  encodeProgram,
-  type ExitStatus,
-  helperFd,
+  type ExitResult,
+  exitResult,
+  type InitChild,
   type InitOp,
+  launchInit,
   openPty as openPtyPair,
-  opName,
   pidfdSendSignal,
-  socketPair,
-  spawn as spawnHelper,
-  type SpawnedProcess,
-  waitExit,
 } from '@nsinit/native';
-import { PtySpawnError } from './errors.js';
 import { checkWindowSize, DEFAULT_WINDOW_SIZE, Pty, type PtyOptions } from './pty.js';
-import { decodeReport, type HelperFailure, MAX_REPORT_BYTES } from './report.js';
 
-export type { ExitStatus } from '@nsinit/native';
-
-/** The fds the helper gets: the slave on 0-2, then its report socket and its program. */
-const REPORT_FD = 3;
-const PROGRAM_FD = 4;
-const SIGKILL = constants.signals.SIGKILL;
+export type { ExitResult } from '@nsinit/native';
 
 export interface PtySpawnOptions extends PtyOptions {
   /** Working directory of the command (default: this process's). */
@@ -49,7 +36,7 @@ export interface Subscription {
  * A command running on its own pty: a Duplex over the master (its output out, your input
  * in), with the process's `pid`, `kill()`, `resize()` and `wait()`.
  *
- * Events: 'exit' (ExitStatus) once the command has exited and its output has been read
+ * Events: 'exit' (ExitResult) once the command has exited and its output has been read
  * from the kernel, plus the stream events ('data', 'end' when the terminal closes, ...).
  */
 export class PtyProcess extends Pty {
@@ -57,21 +44,23 @@ export class PtyProcess extends Pty {
   /** The command as given to spawn(). */
   readonly file: string;
   #pidfd: number | null;
-  #exitStatus: ExitStatus | undefined;
-  readonly #exited: Promise<ExitStatus>;
+  #exitStatus: ExitResult | undefined;
+  readonly #exited: Promise<ExitResult>;
 
   /** Use spawn(); this takes over the master and the pidfd of a running child. */
-  constructor(fds: { master: number; slaveName: string }, child: SpawnedProcess, file: string) {
+  constructor(fds: { master: number; slaveName: string }, child: InitChild, file: string) {
     super(fds);
     this.pid = child.pid;
     this.file = file;
     this.#pidfd = child.pidfd;
-    this.#exited = waitExit({ pidfd: child.pidfd })
+    this.#exited = child.exited
       .finally(() => {
         closeSync(child.pidfd);
         this.#pidfd = null;
       })
-      .then(async (status) => {
+      .then(async (exit) => {
+        // A pty command has no cgroup of its own to tell an OOM kill.
+        const status = exitResult(exit);
         // The command is gone, but its last output may still be on its way to the master.
         this.readPending();
         // A flowing consumer gets what was just read before 'exit': Node hands buffered
@@ -89,12 +78,12 @@ export class PtyProcess extends Pty {
    * Resolves with the exit status once the command has exited and everything it wrote is
    * in this stream (read it to the end, or it stays buffered here).
    */
-  wait(): Promise<ExitStatus> {
+  wait(): Promise<ExitResult> {
     return this.#exited;
   }
 
   /** The exit status, once wait() has resolved. */
-  get exitStatus(): ExitStatus | undefined {
+  get exitStatus(): ExitResult | undefined {
     return this.#exitStatus;
   }
 
@@ -118,7 +107,7 @@ export class PtyProcess extends Pty {
   }
 
   /** node-pty style: `listener` gets the exit status (after the output was read). */
-  onExit(listener: (status: ExitStatus) => void): Subscription {
+  onExit(listener: (status: ExitResult) => void): Subscription {
     if (this.#exitStatus !== undefined) {
       const status = this.#exitStatus;
       queueMicrotask(() => listener(status));
@@ -159,75 +148,14 @@ function environment(options: PtySpawnOptions): string[] {
   return entries;
 }
 
-/** Reads the helper's report to EOF: empty once the command was exec'd (CLOEXEC closed the socket). */
-function readReport(fd: number): Buffer {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const buffer = Buffer.allocUnsafe(MAX_REPORT_BYTES + 1);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EINTR') continue;
-      throw error;
-    }
-    if (n === 0) return Buffer.concat(chunks, total);
-    chunks.push(Buffer.from(buffer.subarray(0, n)));
-    total += n;
-    if (total > MAX_REPORT_BYTES) return Buffer.concat(chunks, total);
-  }
-}
-
-function spawnError(
-  failure: HelperFailure,
-  ops: readonly InitOp[],
-  file: string,
-  slaveName: string,
-): PtySpawnError {
-  const op = ops[failure.opIndex]?.op ?? opName(failure.opcode) ?? `opcode ${failure.opcode}`;
-  const errnoCode = failure.errno === 0 ? '' : getSystemErrorName(-failure.errno);
-  const reason =
-    failure.errno === 0 ? failure.detail : `${errnoCode}${failure.detail ? `: ${failure.detail}` : ''}`;
-  if (op === 'exec' && (errnoCode === 'ENOENT' || errnoCode === 'EACCES')) {
-    const where = file.includes('/') ? '' : ' in the PATH of options.env';
-    return new PtySpawnError(
-      'ERR_NSINIT_PTY_COMMAND_NOT_FOUND',
-      `spawn ${JSON.stringify(file)}: ${errnoCode === 'ENOENT' ? 'no such command' : 'permission denied'}${where} (${reason})`,
-      file,
-      op,
-      failure.errno,
-      errnoCode,
-      failure.detail,
-    );
-  }
-  return new PtySpawnError(
-    'ERR_NSINIT_PTY_SPAWN',
-    `spawn ${JSON.stringify(file)} on ${slaveName}: ${op} failed (${reason})`,
-    file,
-    op,
-    failure.errno,
-    errnoCode,
-    failure.detail,
-  );
-}
-
-/** Kills and reaps a child that will never be handed out; closes its pidfd once reaped. */
-function discardChild(child: SpawnedProcess): void {
-  pidfdSendSignal({ pidfd: child.pidfd, signal: SIGKILL });
-  waitExit({ pidfd: child.pidfd })
-    .catch(() => {})
-    .finally(() => closeSync(child.pidfd));
-}
-
 /**
  * Runs `file` with `args` on a new pty of `cols` x `rows`, as the leader of a new session
  * with the pty as its controlling terminal, in `cwd`, with `env`. `file` without a slash
  * is looked up in the PATH of that environment.
  *
  * Returns once the command was exec'd (like child_process, it waits for that), so a
- * command that cannot run throws here: PtySpawnError with code
- * 'ERR_NSINIT_PTY_COMMAND_NOT_FOUND' (ENOENT, EACCES) or 'ERR_NSINIT_PTY_SPAWN' (e.g. a
+ * command that cannot run throws here: @nsinit/native's InitError with code
+ * 'ERR_NSINIT_COMMAND_NOT_FOUND' (ENOENT, EACCES) or 'ERR_NSINIT_INIT_FAILED' (e.g. a
  * missing cwd).
  */
 export function spawn(file: string, args: readonly string[] = [], options: PtySpawnOptions = {}): PtyProcess {
@@ -244,44 +172,26 @@ export function spawn(file: string, args: readonly string[] = [], options: PtySp
     { op: 'resetSignals' },
     { op: 'exec', args: [file, ...argv], env: environment(options) },
   ];
-  const program = encodeProgram(ops);
-
-  const open = new Set<number>();
-  const closeFd = (fd: number) => {
-    if (open.delete(fd)) closeSync(fd);
-  };
-  let child: SpawnedProcess | undefined;
+  const pair = openPtyPair(size);
   try {
-    const pair = openPtyPair(size);
-    open.add(pair.master).add(pair.slave);
-    const [parentEnd, childEnd] = socketPair();
-    open.add(parentEnd!).add(childEnd!);
-    const programFd = createSealedMemfd({ name: 'nsinit-pty-program', contents: program });
-    open.add(programFd);
-    child = spawnHelper({
-      helperFd: helperFd(),
-      argv: ['nsinit-init', String(PROGRAM_FD), String(REPORT_FD)],
-      cloneFlags: 0,
+    const child = launchInit({
+      program: ops,
       fds: [
         { from: pair.slave, to: 0 },
         { from: pair.slave, to: 1 },
         { from: pair.slave, to: 2 },
-        { from: childEnd!, to: REPORT_FD },
-        { from: programFd, to: PROGRAM_FD },
       ],
+      errorContext: {
+        subject: `spawn ${JSON.stringify(file)} on ${pair.slaveName}`,
+        searchPath: 'the PATH of options.env',
+      },
     });
-    // The child holds the slave now; ours would keep the terminal from ever ending.
-    for (const fd of [childEnd!, programFd, pair.slave]) closeFd(fd);
-    // Blocks until the command is exec'd: the helper only makes a few non-blocking calls first.
-    const failure = decodeReport(readReport(parentEnd!));
-    closeFd(parentEnd!);
-    if (failure) throw spawnError(failure, ops, file, pair.slaveName);
-    const running = new PtyProcess({ master: pair.master, slaveName: pair.slaveName }, child, file);
-    open.delete(pair.master);
-    return running;
+    return new PtyProcess({ master: pair.master, slaveName: pair.slaveName }, child, file);
   } catch (error) {
-    for (const fd of [...open].reverse()) closeFd(fd);
-    if (child) discardChild(child);
+    closeSync(pair.master);
     throw error;
+  } finally {
+    // The command holds the slave now; ours would keep the terminal from ever ending.
+    closeSync(pair.slave);
   }
 }

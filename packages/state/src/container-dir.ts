@@ -13,7 +13,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { flock } from '@nsinit/native';
+import { flock, systemErrorCode } from '@nsinit/native';
 import { TEMP_FILE_PATTERN, writeFileAtomically } from './atomic-file.js';
 import {
   ContainerExistsError,
@@ -29,7 +29,6 @@ import {
 import { isValidContainerId, validateContainerId } from './id.js';
 import { checkPid } from './proc.js';
 import { type ContainerState, findStateProblem } from './state-file.js';
-import { systemErrorCode } from './system.js';
 
 export const PID_FILE = 'pid';
 export const STATE_FILE = 'state.json';

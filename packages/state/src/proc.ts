@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { systemErrorCode } from '@nsinit/native';
 import { InvalidStateError, StateError } from './errors.js';
-import { systemErrorCode } from './system.js';
 
 /** `/proc/<pid>/stat` could not be parsed (a kernel format nsinit does not know). */
 export class ProcStatParseError extends StateError {

@@ -1,7 +1,7 @@
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { systemErrorCode } from '@nsinit/native';
 import { StateRootError } from './errors.js';
-import { systemErrorCode } from './system.js';
 
 export const DEFAULT_STATE_ROOT = '/run/nsinit';
 const ROOT_MODE = 0o700;

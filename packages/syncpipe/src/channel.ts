@@ -6,8 +6,10 @@ import {
   encodeContextFrame,
   MAX_CHILD_REPORT_BYTES,
   type SyncContext,
-} from './codec.js';
-import { SyncAbortError, SyncChannelError, SyncProtocolError } from './errors.js';
+  SyncProtocolError,
+  systemErrorCode,
+} from '@nsinit/native';
+import { SyncAbortError, SyncChannelError } from './errors.js';
 
 export interface AwaitChildReportOptions {
   /** Stops waiting (the promise rejects with an AbortError); the channel itself stays open. */
@@ -16,13 +18,8 @@ export interface AwaitChildReportOptions {
 
 type Outcome = { ok: true; report: ChildError | null } | { ok: false; error: Error };
 
-function errnoCode(error: unknown): string | undefined {
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
-  return undefined;
-}
-
 function describeSystemError(error: Error): string {
-  const code = errnoCode(error) ?? error.message;
+  const code = systemErrorCode(error) ?? error.message;
   return 'syscall' in error && typeof error.syscall === 'string' ? `${code} (${error.syscall})` : code;
 }
 
@@ -56,9 +53,12 @@ export class SyncChannel implements Disposable {
     try {
       isSocket = fstatSync(fd).isSocket();
     } catch (cause) {
-      throw new SyncChannelError(`fd ${fd} is not usable as the sync channel: ${errnoCode(cause) ?? cause}`, {
-        cause,
-      });
+      throw new SyncChannelError(
+        `fd ${fd} is not usable as the sync channel: ${systemErrorCode(cause) ?? cause}`,
+        {
+          cause,
+        },
+      );
     }
     if (!isSocket) {
       throw new SyncChannelError(
@@ -100,7 +100,7 @@ export class SyncChannel implements Disposable {
       try {
         written += writeSync(this.#fd, frame, written);
       } catch (cause) {
-        const code = errnoCode(cause);
+        const code = systemErrorCode(cause);
         if (code === 'EAGAIN') {
           // The socket buffer is full (only with a tiny wmem_default): let libuv finish the write.
           this.#socket.write(frame.subarray(written));

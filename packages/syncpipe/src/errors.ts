@@ -1,29 +1,6 @@
-/** Base class of every error thrown by @nsinit/syncpipe; `code` is stable, the message is for people. */
-export abstract class SyncError extends Error {
-  abstract readonly code: string;
-}
-
-/**
- * Bytes on the sync socket do not follow the frame format of native/PROGRAM.md.
- * `offset` is the byte offset (from the start of the buffer) where the problem was found.
- */
-export class SyncProtocolError extends SyncError {
-  override readonly name = 'SyncProtocolError';
-  readonly code = 'ERR_NSINIT_SYNC_PROTOCOL';
-
-  constructor(
-    readonly reason: string,
-    readonly offset: number,
-  ) {
-    super(`sync protocol error at byte offset ${offset}: ${reason}`);
-  }
-}
-
-/** A value given to an encoder cannot be represented in a frame (too long, NUL byte, not UTF-8, ...). */
-export class SyncEncodeError extends SyncError {
-  override readonly name = 'SyncEncodeError';
-  readonly code = 'ERR_NSINIT_SYNC_ENCODE';
-}
+// The channel's own errors. The frame errors (SyncProtocolError, SyncEncodeError) and their base
+// class SyncError come with the codec, from @nsinit/native.
+import { SyncError } from '@nsinit/native';
 
 /**
  * The channel itself failed: the socket reported an error, the child went away before taking

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,8 @@ import { SyncChannel, SyncChannelError } from '../src/index.js';
 // SyncChannel takes a raw fd. Node gives a test process no raw socketpair, but a child spawned
 // with a 'pipe' stdio gets one: so the helper (fixtures/helper.mjs) is spawned with a socketpair on
 // fd 3, and the parent (fixtures/parent.mjs, running SyncChannel) gets the other end as its fd 3.
-// Both run the package's sources, transpiled once into a temp dir.
+// Both run the sources of this package and of @nsinit/native (the codec), transpiled once into a
+// temp dir.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const helperScript = path.join(here, 'fixtures', 'helper.mjs');
@@ -23,21 +24,30 @@ const failure = { opIndex: 7, opcode: 3, errno: 2, detail: 'mount proc on /proc'
 
 let buildDir = '';
 let moduleUrl = '';
+let nativeUrl = '';
 
-beforeAll(async () => {
-  buildDir = await mkdtemp(path.join(os.tmpdir(), 'nsinit-syncpipe-test-'));
-  const srcDir = path.join(here, '..', 'src');
-  for (const name of await readdir(srcDir)) {
+/** Transpiles every .ts file of `from` into `to`, pointing imports of @nsinit/native at `nativeEntry`. */
+async function transpileDir(from: string, to: string, nativeEntry?: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const name of await readdir(from)) {
     if (!name.endsWith('.ts')) continue;
-    const source = await readFile(path.join(srcDir, name), 'utf8');
+    const source = await readFile(path.join(from, name), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
       fileName: name,
     });
-    await writeFile(path.join(buildDir, name.replace(/\.ts$/, '.js')), outputText);
+    const linked = nativeEntry ? outputText.replaceAll("'@nsinit/native'", `'${nativeEntry}'`) : outputText;
+    await writeFile(path.join(to, name.replace(/\.ts$/, '.js')), linked);
   }
+}
+
+beforeAll(async () => {
+  buildDir = await mkdtemp(path.join(os.tmpdir(), 'nsinit-syncpipe-test-'));
+  await transpileDir(path.join(here, '..', '..', '..', 'native', 'lib'), path.join(buildDir, 'native'));
+  await transpileDir(path.join(here, '..', 'src'), buildDir, './native/index.js');
   await writeFile(path.join(buildDir, 'package.json'), '{ "type": "module" }\n');
   moduleUrl = pathToFileURL(path.join(buildDir, 'index.js')).href;
+  nativeUrl = pathToFileURL(path.join(buildDir, 'native', 'index.js')).href;
 });
 
 afterAll(async () => {
@@ -78,7 +88,7 @@ class Pair {
   }
 
   static start(scenario: string): Pair {
-    const helper = spawn(process.execPath, [helperScript, moduleUrl, scenario], {
+    const helper = spawn(process.execPath, [helperScript, nativeUrl, scenario], {
       stdio: ['pipe', 'pipe', 'inherit', 'pipe'],
     });
     const parentEnd = helper.stdio[3] as net.Socket;

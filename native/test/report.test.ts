@@ -1,3 +1,4 @@
+// The sync frames (lib/report.ts, native/PROGRAM.md "Sync frames"): exact bytes, strict decoding.
 import { describe, expect, it } from 'vitest';
 import {
   type ChildError,
@@ -5,7 +6,6 @@ import {
   decodeContextFrame,
   encodeContextFrame,
   encodeErrorFrame,
-  errnoName,
   MAX_CONTEXT_ENTRIES,
   MAX_CONTEXT_STRING_BYTES,
   MAX_ERROR_DETAIL_BYTES,
@@ -13,7 +13,7 @@ import {
   NO_OP_INDEX,
   SyncEncodeError,
   SyncProtocolError,
-} from '../src/index.js';
+} from '../lib/report.js';
 
 const mountFailure: ChildError = { opIndex: 3, opcode: 3, errno: 2, detail: 'mount proc on /proc' };
 
@@ -306,15 +306,5 @@ describe('CONTEXT frames', () => {
       /expected frame type 1 \(CONTEXT\), got 2 \(ERROR\)/,
     );
     expect(() => decodeContextFrame(Buffer.alloc(0))).toThrow(/truncated frame header: 0 of 12/);
-  });
-});
-
-describe('errnoName', () => {
-  it('names errno values the way Node does', () => {
-    expect(errnoName(2)).toBe('ENOENT');
-    expect(errnoName(13)).toBe('EACCES');
-    expect(errnoName(11)).toBe('EAGAIN');
-    expect(errnoName(0)).toBeUndefined();
-    expect(errnoName(100000)).toBeUndefined();
   });
 });

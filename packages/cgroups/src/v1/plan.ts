@@ -1,5 +1,5 @@
 // Resources as cgroup v1 files: one hierarchy per controller (or per group of them).
-import { formatDeviceRule } from './devices.js';
+import { formatDeviceRule } from '../devices.js';
 import {
   type CgroupWrite,
   cpusetWrites,
@@ -9,12 +9,12 @@ import {
   limitText,
   pidsWrite,
   refuse,
-} from './plan.js';
-import type { BlockIOThrottle, CgroupResources, ResourceController } from './resources.js';
+} from '../plan.js';
+import type { BlockIOThrottle, CgroupResources, ResourceController } from '../resources.js';
 
 export interface V1Facts {
-  /** memory.limit_in_bytes now (Infinity: none), to order the memory and memory+swap writes. */
-  memoryLimit: number;
+  /** memory.limit_in_bytes now (null: none), to order the memory and memory+swap writes. */
+  memoryLimit: number | null;
   /** Whether the kernel accounts swap (memory.memsw.* exist). */
   swapAccounting: boolean;
   /** blkio.weight, or blkio.bfq.weight on kernels where BFQ took the place of CFQ. */
@@ -45,7 +45,8 @@ function memoryWrites(memory: NonNullable<CgroupResources['memory']>, facts: V1F
   }
   // The kernel keeps memory+swap >= memory after every write: when memory+swap grows
   // past the current memory limit it must go first, else memory must.
-  if (swapWrite && limitWrite && (swap === -1 || (swap !== undefined && swap > facts.memoryLimit))) {
+  const currentLimit = facts.memoryLimit ?? Number.POSITIVE_INFINITY;
+  if (swapWrite && limitWrite && (swap === -1 || (swap !== undefined && swap > currentLimit))) {
     writes.push(swapWrite, limitWrite);
   } else {
     for (const w of [limitWrite, swapWrite]) if (w) writes.push(w);
@@ -122,8 +123,7 @@ function blkioWrites(blockIO: NonNullable<CgroupResources['blockIO']>, facts: V1
 
 /**
  * The v1 files for the resources of `controllers` (those a v1 hierarchy serves), in
- * the order to write them. The freezer state is not a file write (see the manager's
- * freeze and thaw); unified entries are v2 only.
+ * the order to write them. Unified entries are v2 only.
  */
 export function planV1Writes(
   resources: CgroupResources,

@@ -1,6 +1,6 @@
 // Resources as cgroup v2 files, converting the v1-style values OCI carries as runc
 // and crun document. What v2 cannot express is refused, never dropped.
-import { blkioWeightToIoWeight, cpuSharesToWeight, memorySwapToV2 } from './convert.js';
+import { blkioWeightToIoWeight, cpuSharesToWeight, memorySwapToV2 } from '../convert.js';
 import {
   type CgroupWrite,
   cpusetWrites,
@@ -11,8 +11,8 @@ import {
   lineText,
   pidsWrite,
   refuse,
-} from './plan.js';
-import type { BlockIOThrottle, CgroupResources, ResourceController } from './resources.js';
+} from '../plan.js';
+import type { BlockIOThrottle, CgroupResources, ResourceController } from '../resources.js';
 
 export interface V2Facts {
   /** Whether memory.swap.max exists (the kernel accounts swap). */
@@ -54,8 +54,8 @@ export function v2ControllersFor(
 ): Set<string> {
   const needed = new Set<string>();
   for (const controller of controllers) {
-    // Devices are an eBPF program and the freezer a core file: nothing to enable.
-    if (controller !== 'devices' && controller !== 'freezer') needed.add(v2ControllerName(controller));
+    // Devices are an eBPF program: nothing to enable.
+    if (controller !== 'devices') needed.add(v2ControllerName(controller));
   }
   for (const key of Object.keys(resources.unified ?? {})) {
     const controller = unifiedKeyController(key);
@@ -161,7 +161,7 @@ function ioWrites(blockIO: NonNullable<CgroupResources['blockIO']>, facts: V2Fac
 /**
  * The v2 files for the resources of `controllers` (those v2 serves), in the order to
  * write them; `unified` entries last, so they override converted values. Device rules
- * become an eBPF program and the freezer state is cgroup.freeze (see the manager).
+ * become an eBPF program (see the v2 manager).
  */
 export function planV2Writes(
   resources: CgroupResources,

@@ -1,8 +1,34 @@
-import { constants as osConstants } from 'node:os';
-import { SyncEncodeError, SyncProtocolError } from './errors.js';
+// The sync frames between the parent and the init helper (../PROGRAM.md, "Sync frames"): the
+// parent's CONTEXT frame (the go signal) and the helper's ERROR frame (its report). The TypeScript
+// side of helper/report.c; every constant here must match that page. Both halves of each frame are
+// here: the parent's, and the child's for tests and children written in JavaScript.
 
-// The frame format and its limits are defined in native/PROGRAM.md ("Sync frames"); the C helper
-// implements the other side, so every constant here must match that page.
+/** Base class of the errors about the sync frames and channel; `code` is stable, the message is for people. */
+export abstract class SyncError extends Error {
+  abstract readonly code: string;
+}
+
+/**
+ * Bytes on the sync socket do not follow the frame format of native/PROGRAM.md.
+ * `offset` is the byte offset (from the start of the buffer) where the problem was found.
+ */
+export class SyncProtocolError extends SyncError {
+  override readonly name = 'SyncProtocolError';
+  readonly code = 'ERR_NSINIT_SYNC_PROTOCOL';
+
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+  ) {
+    super(`sync protocol error at byte offset ${offset}: ${reason}`);
+  }
+}
+
+/** A value given to an encoder cannot be represented in a frame (too long, NUL byte, not UTF-8, ...). */
+export class SyncEncodeError extends SyncError {
+  override readonly name = 'SyncEncodeError';
+  readonly code = 'ERR_NSINIT_SYNC_ENCODE';
+}
 
 export const FRAME_MAGIC = 'NSSP';
 export const FRAME_HEADER_BYTES = 12;
@@ -37,20 +63,6 @@ export interface ChildError {
 }
 
 export type SyncContext = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
-
-const errnoNames: ReadonlyMap<number, string> = (() => {
-  const names = new Map<number, string>();
-  // Aliases share a number (EWOULDBLOCK = EAGAIN); the first name Node lists wins.
-  for (const [name, value] of Object.entries(osConstants.errno)) {
-    if (!names.has(value)) names.set(value, name);
-  }
-  return names;
-})();
-
-/** The symbolic name of an errno value (`2` -> `'ENOENT'`), or undefined if Node does not know it. */
-export function errnoName(errno: number): string | undefined {
-  return errnoNames.get(errno);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Encoding

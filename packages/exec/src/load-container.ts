@@ -1,0 +1,531 @@
+// A container held by id: what its state.json records (the init's pid and start time, its
+// cgroup, its networks) is all a later call — in this process or another — needs to read it,
+// pause it, signal it and remove it. The shape is runc's Load: find the directory, read the
+// state, check the init is still the process that was recorded, rebuild the cgroup manager
+// from the recorded paths.
+//
+// run()'s handle shares the cgroup verbs (CgroupVerbs) and, at process exit, the synchronous
+// ending (endContainerSync).
+import { closeSync, constants as fs, existsSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CgroupManager, type CgroupPaths, type CgroupStats, loadCgroupManager } from '@nsinit/cgroups';
+import { pidfdSendSignal } from '@nsinit/native';
+import { type HostNamespace, type NetworkRecord, removeNetworks } from '@nsinit/network';
+import {
+  type ContainerDir,
+  ContainerLockedError,
+  ContainerNotFoundError,
+  type ContainerState,
+  isSameProcess,
+  loadContainerDir,
+  parseProcStat,
+} from '@nsinit/state';
+
+export type ContainerErrorCode =
+  /** The verb needs a running container and its init has exited. */
+  | 'ERR_NSINIT_CONTAINER_NOT_RUNNING'
+  /** state.json records no cgroup (written by an nsinit before every container had one). */
+  | 'ERR_NSINIT_CONTAINER_NO_CGROUP'
+  /** Another holder (the process that started it) still owns the container and did not remove it in time. */
+  | 'ERR_NSINIT_CONTAINER_BUSY'
+  /** Part of the container could not be removed; what is left stays recorded in state.json. */
+  | 'ERR_NSINIT_CONTAINER_CLEANUP';
+
+/** A verb on a container failed; `id` names the container. */
+export class ContainerError extends Error {
+  constructor(
+    readonly code: ContainerErrorCode,
+    readonly id: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ContainerError';
+  }
+}
+
+/** `running`: the recorded init is alive; `paused`: alive with its cgroup frozen; `stopped`: gone. */
+export type ContainerStatus = 'running' | 'paused' | 'stopped';
+
+/** What state.json records, and what the container is doing now. */
+export interface ContainerInfo extends ContainerState {
+  status: ContainerStatus;
+}
+
+/** How state.json records the networks (run() writes `{ records, hostNetns? }`). */
+interface NetworkEntry {
+  records: NetworkRecord[];
+  hostNetns?: HostNamespace;
+}
+
+function recordedNetworks(state: ContainerState): NetworkEntry | null {
+  const entry = state.network as Partial<NetworkEntry> | undefined;
+  if (!entry || !Array.isArray(entry.records) || entry.records.length === 0) return null;
+  return { records: entry.records, ...(entry.hostNetns ? { hostNetns: entry.hostNetns } : {}) };
+}
+
+function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A signal name or number; numbers pass through unchanged. */
+export function signalNumber(signal: NodeJS.Signals | number): number {
+  if (typeof signal === 'number') return signal;
+  const number = constants.signals[signal];
+  if (number === undefined) throw new TypeError(`unknown signal ${signal}`);
+  return number;
+}
+
+/**
+ * Signals the recorded init only if it is still that process: /proc/<pid> is opened first (a
+ * pidfd for pidfd_send_signal, pinned to that one process), its start time read through it and
+ * compared, and the signal sent through the same fd — a pid reused in between cannot be hit.
+ * False when the init is gone (or a zombie).
+ */
+export function signalRecordedProcess(pid: number, startTime: string, signal: number): boolean {
+  let pidfd: number;
+  try {
+    pidfd = openSync(`/proc/${pid}`, fs.O_RDONLY | fs.O_DIRECTORY);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    let stat: ReturnType<typeof parseProcStat>;
+    try {
+      stat = parseProcStat(readFileSync(`/proc/self/fd/${pidfd}/stat`, 'utf8'));
+    } catch (error) {
+      // The process behind the fd was reaped while we looked.
+      if (errnoCode(error) === 'ESRCH' || errnoCode(error) === 'ENOENT') return false;
+      throw error;
+    }
+    if (stat.startTime !== startTime || stat.state === 'Z' || stat.state === 'X') return false;
+    return pidfdSendSignal({ pidfd, signal });
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+function cgroupDirectories(paths: CgroupPaths): string[] {
+  const dirs = new Set(Object.values(paths.v1));
+  if (paths.unified) dirs.add(paths.unified.directory);
+  return [...dirs];
+}
+
+/**
+ * stats, pause and resume on a container's cgroup: one implementation for run()'s handle and
+ * loadContainer()'s. `recorded` gives state.json's cgroupPaths (read once, on first use, so a
+ * container nobody asks about costs nothing); `running` whether the init still runs.
+ */
+export class CgroupVerbs {
+  #manager: CgroupManager | undefined;
+
+  constructor(
+    private readonly id: string,
+    private readonly recorded: () => unknown,
+    private readonly running: () => boolean,
+  ) {}
+
+  /** The container's cgroup manager, from the recorded paths. */
+  manager(): CgroupManager {
+    if (this.#manager) return this.#manager;
+    const paths = this.recorded();
+    if (paths === undefined || paths === null) {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_NO_CGROUP',
+        this.id,
+        `container "${this.id}" has no cgroup recorded in its state.json (an older nsinit started it); stop and start it again`,
+      );
+    }
+    this.#manager = loadCgroupManager(paths);
+    return this.#manager;
+  }
+
+  #requireRunning(verb: string): CgroupManager {
+    if (!this.running()) {
+      throw new ContainerError('ERR_NSINIT_CONTAINER_NOT_RUNNING', this.id, `cannot ${verb} container "${this.id}": it is not running`);
+    }
+    return this.manager();
+  }
+
+  /** Resource usage of the container's cgroup: memory, cpu, pids, block I/O, hugetlb. */
+  stats(): CgroupStats {
+    return this.#requireRunning('read the stats of').stats();
+  }
+
+  /** Freezes every process of the container; resolves once the kernel says they are all stopped. */
+  async pause(): Promise<void> {
+    await this.#requireRunning('pause').freeze();
+  }
+
+  /** Thaws a paused container. */
+  async resume(): Promise<void> {
+    await this.#requireRunning('resume').thaw();
+  }
+
+  /** True when the container's cgroup is frozen (or freezing); false when it cannot tell. */
+  frozen(): boolean {
+    try {
+      return this.manager().freezerState() !== 'thawed';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * After a SIGKILL: a process stopped by the v1 freezer acts on no signal, not even SIGKILL,
+   * until it is thawed (runc thaws a paused container it kills, for the same reason).
+   */
+  thawIfFrozen(): void {
+    if (this.frozen()) this.manager().thaw().catch(() => {});
+  }
+}
+
+/**
+ * Kills every process of the cgroup: a container without a pid namespace of its own keeps its
+ * other processes when its init dies (only the init gets the parent-death signal). The
+ * cgroup's directories may be gone already (a cleanup that got that far).
+ */
+async function killEveryProcess(manager: CgroupManager): Promise<void> {
+  // Removed, by this call's owner or another: the kernel removes only an empty cgroup.
+  const removed = () => !cgroupDirectories(manager.paths).every((dir) => existsSync(dir));
+  try {
+    if (removed() || manager.pids().length === 0) return;
+    await manager.killAll();
+  } catch (error) {
+    // The init's death made its owner clean up under us.
+    if (!removed()) throw error;
+  }
+}
+
+/** What is left of a container after an ending that could not remove everything. */
+function recordLeftovers(
+  dir: ContainerDir,
+  state: ContainerState,
+  left: { cgroup: boolean; network: boolean },
+): void {
+  const { cgroupPaths, network, ...rest } = state;
+  dir.writeState({
+    ...rest,
+    ...(left.cgroup && cgroupPaths ? { cgroupPaths } : {}),
+    ...(left.network && network ? { network } : {}),
+  });
+}
+
+/** A container found by id in a state root; see loadContainer(). */
+export class LoadedContainer {
+  readonly id: string;
+  /** The state root it was found in. */
+  readonly root: string;
+  /** Its state directory (pid file, state.json). */
+  readonly stateDir: string;
+  /** The init's pid in this process's pid namespace, as recorded. */
+  readonly pid: number;
+  readonly #pidStartTime: string;
+  readonly #dir: ContainerDir;
+  readonly #cgroup: CgroupVerbs;
+  #state: ContainerState;
+
+  /** @internal Use loadContainer(). */
+  constructor(dir: ContainerDir, state: ContainerState) {
+    this.#dir = dir;
+    this.#state = state;
+    this.id = dir.id;
+    this.root = dir.root;
+    this.stateDir = dir.path;
+    this.pid = state.pid;
+    this.#pidStartTime = state.pidStartTime;
+    this.#cgroup = new CgroupVerbs(this.id, () => this.#state.cgroupPaths, () => this.running);
+  }
+
+  /** True while the recorded init is alive (the same process: its start time is checked). */
+  get running(): boolean {
+    return isSameProcess(this.pid, this.#pidStartTime);
+  }
+
+  /** state.json as it is now, with the container's status. */
+  state(): ContainerInfo {
+    this.#state = this.#dir.readState();
+    const status: ContainerStatus = !this.running ? 'stopped' : this.#cgroup.frozen() ? 'paused' : 'running';
+    return { ...this.#state, status };
+  }
+
+  stats(): CgroupStats {
+    return this.#cgroup.stats();
+  }
+
+  pause(): Promise<void> {
+    return this.#cgroup.pause();
+  }
+
+  resume(): Promise<void> {
+    return this.#cgroup.resume();
+  }
+
+  /**
+   * Sends a signal to the init, through a pidfd checked against the recorded start time;
+   * false when the init has exited. SIGKILL ends the container: every other process in its
+   * cgroup is killed too (a container without a pid namespace of its own would keep them),
+   * and a paused container is thawed so that it can die.
+   */
+  async kill(signal: NodeJS.Signals | number = 'SIGKILL'): Promise<boolean> {
+    const number = signalNumber(signal);
+    const sent = signalRecordedProcess(this.pid, this.#pidStartTime, number);
+    if (number === constants.signals.SIGKILL && this.#state.cgroupPaths) {
+      // Thawed first: killAll waits for the cgroup to empty, and a frozen process never leaves.
+      this.#cgroup.thawIfFrozen();
+      await killEveryProcess(this.#cgroup.manager());
+    }
+    return sent;
+  }
+
+  /**
+   * Ends the container and removes what it left: kills every process of it (a paused one
+   * too), then its networks, its cgroup and its state directory. When the process that
+   * started it still holds it (run() in a live process), that owner removes it once it sees
+   * the exit, and destroy() waits for that. What cannot be removed stays recorded in
+   * state.json (ContainerError `ERR_NSINIT_CONTAINER_CLEANUP`), and a later destroy() retries.
+   */
+  async destroy(options: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    try {
+      // Networks are recorded after the start: what the handle read may predate them.
+      this.#state = this.#dir.readState();
+    } catch (error) {
+      if (error instanceof ContainerNotFoundError) return; // removed already
+      throw error;
+    }
+    const manager = this.#state.cgroupPaths ? this.#cgroup.manager() : null;
+    signalRecordedProcess(this.pid, this.#pidStartTime, constants.signals.SIGKILL);
+    if (manager) {
+      this.#cgroup.thawIfFrozen();
+      await killEveryProcess(manager);
+    }
+    while (this.running) {
+      if (Date.now() >= deadline) {
+        throw new ContainerError('ERR_NSINIT_CONTAINER_BUSY', this.id, `container "${this.id}": its init (pid ${this.pid}) did not die of SIGKILL in time`);
+      }
+      await sleep(2);
+    }
+
+    try {
+      this.#dir.lock();
+    } catch (error) {
+      if (error instanceof ContainerNotFoundError) return; // its owner has removed it already
+      if (!(error instanceof ContainerLockedError)) throw error;
+      // Its owner (the process whose run() started it) is alive and cleans up after the exit.
+      while (existsSync(this.stateDir)) {
+        if (Date.now() >= deadline) {
+          throw new ContainerError(
+            'ERR_NSINIT_CONTAINER_BUSY',
+            this.id,
+            `container "${this.id}" has exited but the process that started it still holds ${this.stateDir} and has not removed it; try again once that process ends`,
+            { cause: error },
+          );
+        }
+        await sleep(5);
+      }
+      return;
+    }
+
+    const failures: string[] = [];
+    const left = { cgroup: false, network: false };
+    const networks = recordedNetworks(this.#state);
+    if (networks) {
+      try {
+        removeNetworks(networks.records, networks.hostNetns ? { hostNetns: networks.hostNetns } : {});
+      } catch (error) {
+        left.network = true;
+        failures.push(messageOf(error));
+      }
+    }
+    if (manager) {
+      try {
+        await manager.destroy({ timeoutMs: Math.max(0, deadline - Date.now()) });
+      } catch (error) {
+        left.cgroup = true;
+        failures.push(messageOf(error));
+      }
+    }
+    if (failures.length > 0) {
+      recordLeftovers(this.#dir, this.#state, left);
+      this.#dir.unlock();
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_CLEANUP',
+        this.id,
+        `container "${this.id}" is stopped but not all of it could be removed: ${failures.join('; ')}; what is left stays recorded in ${this.#dir.stateFilePath} for a later destroy()`,
+      );
+    }
+    this.#dir.remove();
+  }
+}
+
+/**
+ * The container `id` in the state root `root` (run()'s `stateRoot`, by default /run/nsinit),
+ * from its state.json. Nothing is created: an unknown id or root fails with
+ * ContainerNotFoundError (`ERR_NSINIT_STATE_NOT_FOUND`), an invalid id with InvalidIdError.
+ * The handle reads the state when it is made; `state()` reads it again.
+ */
+export function loadContainer(root: string, id: string): LoadedContainer {
+  const dir = loadContainerDir(root, id);
+  return new LoadedContainer(dir, dir.readState());
+}
+
+// ---------------------------------------------------------------------------------------
+// The synchronous ending, for the moments no promise will settle again: process.exit(), an
+// uncaught exception, a fatal signal. Same steps as destroy(), with the kernel polled between
+// short sleeps of the whole thread (Atomics.wait) instead of awaited.
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** Polls `done` with pauses of 1, 2, 4 … 20 ms; false once the deadline passes. */
+function waitSync(done: () => boolean, deadline: number): boolean {
+  for (let pause = 1; !done(); pause = Math.min(pause * 2, 20)) {
+    if (Date.now() >= deadline) return false;
+    sleepSync(pause);
+  }
+  return true;
+}
+
+function readPids(dir: string): number[] {
+  try {
+    return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+function cgroupPids(paths: CgroupPaths): number[] {
+  return [...new Set(cgroupDirectories(paths).flatMap(readPids))];
+}
+
+function writeIfPresent(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+}
+
+/** v1 freezer first, else cgroup v2's: where a pause froze the container. */
+function freezerFile(paths: CgroupPaths): { file: string; frozen: string; thawed: string } | null {
+  if (paths.v1.freezer) return { file: `${paths.v1.freezer}/freezer.state`, frozen: 'FROZEN', thawed: 'THAWED' };
+  if (paths.unified) return { file: `${paths.unified.directory}/cgroup.freeze`, frozen: '1', thawed: '0' };
+  return null;
+}
+
+/** SIGKILL to every process of the cgroup, synchronously: cgroup.kill on v2, else freeze, kill each pid, thaw. */
+function killEveryProcessSync(paths: CgroupPaths, deadline: number): void {
+  const freezer = freezerFile(paths);
+  const killFile = paths.unified ? `${paths.unified.directory}/cgroup.kill` : null;
+  for (;;) {
+    if (cgroupPids(paths).length === 0) return;
+    if (killFile && existsSync(killFile)) {
+      writeIfPresent(killFile, '1');
+    } else {
+      // Frozen, nothing forks and no pid is reused while the list is signalled.
+      if (freezer) writeIfPresent(freezer.file, freezer.frozen);
+      for (const pid of cgroupPids(paths)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch (error) {
+          if (errnoCode(error) !== 'ESRCH') throw error;
+        }
+      }
+    }
+    // A frozen process dies of nothing, SIGKILL included, until it is thawed.
+    if (freezer) writeIfPresent(freezer.file, freezer.thawed);
+    if (waitSync(() => cgroupPids(paths).length === 0, Math.min(deadline, Date.now() + 50))) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`processes ${cgroupPids(paths).join(', ')} are still in the cgroup after SIGKILL`);
+    }
+  }
+}
+
+/** rmdir of a cgroup and, if the kernel refuses, of the sub-cgroups a container made inside it. */
+function removeCgroupTreeSync(dir: string, deadline: number): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() >= deadline) throw new Error(`cannot remove ${dir}: ${code ?? messageOf(error)}`);
+      if (attempt === 0) {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          if (entry.isDirectory()) removeCgroupTreeSync(`${dir}/${entry.name}`, deadline);
+        }
+      } else {
+        sleepSync(Math.min(attempt, 20));
+      }
+    }
+  }
+}
+
+/**
+ * Ends a container and removes it, synchronously: kills every process in its cgroup, waits
+ * until its init has exited, removes its networks, its cgroup and its state directory. What
+ * cannot be removed stays recorded in state.json (for a later destroy()) and is returned as
+ * messages; the init must have been sent SIGKILL already (run()'s handle does it on its pidfd).
+ */
+export function endContainerSync(stateDir: string, id: string, deadline: number): string[] {
+  let dir: ContainerDir;
+  let state: ContainerState;
+  try {
+    dir = loadContainerDir(dirname(stateDir), id);
+    state = dir.readState();
+  } catch (error) {
+    // Never recorded (the start had not got that far) or already removed: nothing to undo here.
+    return errnoCode(error) === 'ERR_NSINIT_STATE_NOT_FOUND' ? [] : [messageOf(error)];
+  }
+  const failures: string[] = [];
+  const left = { cgroup: false, network: false };
+  let paths: CgroupPaths | null = null;
+  try {
+    paths = state.cgroupPaths ? loadCgroupManager(state.cgroupPaths).paths : null;
+    if (paths) killEveryProcessSync(paths, deadline);
+    if (!waitSync(() => !isSameProcess(state.pid, state.pidStartTime), deadline)) {
+      throw new Error(`its init (pid ${state.pid}) did not die of SIGKILL in time`);
+    }
+  } catch (error) {
+    // Whatever still runs holds the cgroup: leave it recorded.
+    left.cgroup = state.cgroupPaths !== undefined;
+    failures.push(messageOf(error));
+  }
+  const networks = recordedNetworks(state);
+  if (networks) {
+    try {
+      removeNetworks(networks.records, networks.hostNetns ? { hostNetns: networks.hostNetns } : {});
+    } catch (error) {
+      left.network = true;
+      failures.push(messageOf(error));
+    }
+  }
+  if (paths && !left.cgroup) {
+    try {
+      for (const created of [...paths.created].reverse()) removeCgroupTreeSync(created, deadline);
+    } catch (error) {
+      left.cgroup = true;
+      failures.push(messageOf(error));
+    }
+  }
+  try {
+    if (failures.length > 0) recordLeftovers(dir, state, left);
+    else dir.remove();
+  } catch (error) {
+    failures.push(messageOf(error));
+  }
+  return failures;
+}
