@@ -37,7 +37,9 @@ if (!inside) {
 // would create its namespaces and veths on the machine itself.
 const outerNetns = process.env.NSINIT_BENCH_OUTER_NETNS;
 if (!outerNetns || String(statSync('/proc/self/ns/net').ino) === outerNetns) {
-  console.error('netlink.mjs --inside must run in the private network namespace it makes: run `node netlink.mjs`');
+  console.error(
+    'netlink.mjs --inside must run in the private network namespace it makes: run `node netlink.mjs`',
+  );
   process.exit(2);
 }
 

@@ -3,9 +3,9 @@
 // with this build's @nsinit/cgroups and the one before the work to make it cheap.
 import { once } from 'node:events';
 import {
+  CGROUPS_BASELINE_COMMIT,
   importBaselineCgroups,
   importCurrentCgroups,
-  CGROUPS_BASELINE_COMMIT,
 } from '../lib/cgroups-modules.mjs';
 import { libraryLifecycle } from '../lib/contenders.mjs';
 import { describeSampling, interleave, msSince, startCommand } from '../lib/harness.mjs';

@@ -93,7 +93,11 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** Where a built artefact may live, most specific first. */
 export function candidateDirs(): string[] {
-  const dirs = [`${packageDir}build/Release`, `${packageDir}build/Debug`, `${packageDir}prebuilds/linux-${process.arch}`];
+  const dirs = [
+    `${packageDir}build/Release`,
+    `${packageDir}build/Debug`,
+    `${packageDir}prebuilds/linux-${process.arch}`,
+  ];
   const override = process.env.NSINIT_NATIVE_DIR;
   return override ? [override, ...dirs] : dirs;
 }

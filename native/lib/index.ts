@@ -1,15 +1,15 @@
-import { type NativeBinding, findHelper, loadBinding } from './binding.js';
+import { findHelper, loadBinding, type NativeBinding } from './binding.js';
 
 export {
+  candidateDirs,
   type ExitStatus,
   type FdPlacement,
+  findHelper,
   type NativeBinding,
-  type ProcessBinding,
   NativeLoadError,
+  type ProcessBinding,
   type SpawnedProcess,
   type SpawnOptions,
-  candidateDirs,
-  findHelper,
 } from './binding.js';
 export * from './bpf.js';
 export * from './constants.js';
@@ -46,8 +46,10 @@ export function helperFd(): number {
 
 export const spawn: NativeBinding['spawn'] = (options) => native().spawn(options);
 export const waitExit: NativeBinding['waitExit'] = (options) => native().waitExit(options);
-export const pidfdSendSignal: NativeBinding['pidfdSendSignal'] = (options) => native().pidfdSendSignal(options);
-export const createSealedMemfd: NativeBinding['createSealedMemfd'] = (options) => native().createSealedMemfd(options);
+export const pidfdSendSignal: NativeBinding['pidfdSendSignal'] = (options) =>
+  native().pidfdSendSignal(options);
+export const createSealedMemfd: NativeBinding['createSealedMemfd'] = (options) =>
+  native().createSealedMemfd(options);
 export const socketPair: NativeBinding['socketPair'] = () => native().socketPair();
 export const pipe: NativeBinding['pipe'] = () => native().pipe();
 export const flock: NativeBinding['flock'] = (options) => native().flock(options);

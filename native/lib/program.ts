@@ -138,11 +138,11 @@ export type InitOp =
   | { op: 'dup2'; from: number; to: number }
   | { op: 'writeFile'; path: string; data: ProgramBytes }
   | { op: 'close'; fd: number }
-  | { op: 'unshare'; /** CLONE_NEWNS, NEWUTS, NEWIPC, NEWNET or NEWCGROUP. */ flags: bigint | number }
+  | { op: 'unshare' /** CLONE_NEWNS, NEWUTS, NEWIPC, NEWNET or NEWCGROUP. */; flags: bigint | number }
   | { op: 'chown'; path: string; uid: number; gid: number }
   | { op: 'setCtty'; fd: number }
-  | { op: 'bindFd'; fd: number; /** In root; must exist, not a symlink or directory. */ target: string }
-  | { op: 'setns'; fd: number; /** Exactly one CLONE_NEW* flag (not PID or USER). */ nstype: number };
+  | { op: 'bindFd'; fd: number /** In root; must exist, not a symlink or directory. */; target: string }
+  | { op: 'setns'; fd: number /** Exactly one CLONE_NEW* flag (not PID or USER). */; nstype: number };
 
 export type InitOpName = InitOp['op'];
 
@@ -211,7 +211,7 @@ export class ProgramEncodeError extends Error {
 }
 
 type FieldKind =
-  | { kind: 'u32'; max: number; /** Encoded when the field is left out. */ default?: number }
+  | { kind: 'u32'; max: number /** Encoded when the field is left out. */; default?: number }
   | { kind: 'bool' }
   | { kind: 'u64' }
   | { kind: 'str' }
@@ -546,21 +546,33 @@ function checkAttrs(set: number, clear: number): void {
     ['attrSet', set],
     ['attrClr', clear],
   ] as const) {
-    if ((value & ~MOUNT_ATTRS_KNOWN) !== 0) throw new FieldProblem(field, `has unknown mount attributes ${hex(value & ~MOUNT_ATTRS_KNOWN)}`);
+    if ((value & ~MOUNT_ATTRS_KNOWN) !== 0)
+      throw new FieldProblem(field, `has unknown mount attributes ${hex(value & ~MOUNT_ATTRS_KNOWN)}`);
   }
   const atime = set & MountAttr.ATIME_MASK;
   if (atime !== MountAttr.RELATIME && atime !== MountAttr.NOATIME && atime !== MountAttr.STRICTATIME) {
     throw new FieldProblem('attrSet', `atime mode ${hex(atime)} is not relatime, noatime or strictatime`);
   }
   const cleared = clear & MountAttr.ATIME_MASK;
-  if ((atime !== 0 && cleared !== MountAttr.ATIME_MASK) || (cleared !== 0 && cleared !== MountAttr.ATIME_MASK)) {
-    throw new FieldProblem('attrClr', 'an atime mode needs the whole atime field (MOUNT_ATTR__ATIME) cleared');
+  if (
+    (atime !== 0 && cleared !== MountAttr.ATIME_MASK) ||
+    (cleared !== 0 && cleared !== MountAttr.ATIME_MASK)
+  ) {
+    throw new FieldProblem(
+      'attrClr',
+      'an atime mode needs the whole atime field (MOUNT_ATTR__ATIME) cleared',
+    );
   }
 }
 
 function checkPropagation(propagation: number): void {
-  if (![0, MountFlags.PRIVATE, MountFlags.SLAVE, MountFlags.SHARED, MountFlags.UNBINDABLE].includes(propagation)) {
-    throw new FieldProblem('propagation', `${hex(propagation)} is not MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE`);
+  if (
+    ![0, MountFlags.PRIVATE, MountFlags.SLAVE, MountFlags.SHARED, MountFlags.UNBINDABLE].includes(propagation)
+  ) {
+    throw new FieldProblem(
+      'propagation',
+      `${hex(propagation)} is not MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE`,
+    );
   }
 }
 
@@ -693,7 +705,8 @@ export function encodeProgram(ops: readonly InitOp[]): Buffer {
   for (const [index, op] of ops.entries()) {
     // Only an error needs the description: building it for every op would dominate the encoding.
     const where = () => `init program op ${index} (${safeDescription(op)})`;
-    if (typeof op !== 'object' || op === null) throw new ProgramEncodeError(`${where()}: not an object`, index);
+    if (typeof op !== 'object' || op === null)
+      throw new ProgramEncodeError(`${where()}: not an object`, index);
     const last = index === ops.length - 1;
     if (op.op === 'exec' && !last) {
       throw new ProgramEncodeError(
@@ -789,7 +802,9 @@ export function describeOp(op: InitOp): string {
     case 'createFile':
       return `create file ${op.path}`;
     case 'openRoot':
-      return op.bind ? `bind the root ${op.path} onto itself${attrWords(op.attrSet ?? 0)}` : `open root ${op.path}`;
+      return op.bind
+        ? `bind the root ${op.path} onto itself${attrWords(op.attrSet ?? 0)}`
+        : `open root ${op.path}`;
     case 'pivotRoot':
       return 'pivot_root into the new root';
     case 'moveRoot':

@@ -3,7 +3,16 @@
 // but the addon and Debian's busybox-static.
 import { spawn as spawnProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +20,10 @@ import {
   CLONE_NEWNS,
   CLONE_NEWPID,
   CLONE_NEWUTS,
-  type SpawnOptions,
   candidateDirs,
-  native,
   NativeLoadError,
+  native,
+  type SpawnOptions,
 } from '../lib/index.js';
 
 const BUSYBOX = '/bin/busybox';
@@ -76,7 +85,11 @@ describe('spawn and waitExit', () => {
       const [out, outWrite] = native().pipe();
       const child = native().spawn({
         helperFd: busybox,
-        argv: ['sh', '-c', `echo A >&${bWrite}; echo B >&${aWrite}; ls /proc/self/fd | sort -n | tr '\\n' ' '`],
+        argv: [
+          'sh',
+          '-c',
+          `echo A >&${bWrite}; echo B >&${aWrite}; ls /proc/self/fd | sort -n | tr '\\n' ' '`,
+        ],
         cloneFlags: 0,
         fds: [
           { from: outWrite, to: 1 },
@@ -109,7 +122,10 @@ describe('signals, failures and the other calls', () => {
     const child = native().spawn({ helperFd: busybox, argv: ['sleep', '30'], cloneFlags: 0, fds: [] });
     // The child starts with every signal blocked (the real helper unblocks them), so only SIGKILL lands here.
     expect(native().pidfdSendSignal({ pidfd: child.pidfd, signal: constants.signals.SIGKILL })).toBe(true);
-    expect(await native().waitExit({ pidfd: child.pidfd })).toMatchObject({ signal: constants.signals.SIGKILL, status: 137 });
+    expect(await native().waitExit({ pidfd: child.pidfd })).toMatchObject({
+      signal: constants.signals.SIGKILL,
+      status: 137,
+    });
     expect(native().pidfdSendSignal({ pidfd: child.pidfd, signal: 0 })).toBe(false);
     closeSync(child.pidfd);
   });
@@ -135,10 +151,13 @@ describe('signals, failures and the other calls', () => {
   it('names the errno of a failed clone3 (EAGAIN in a pids cgroup at its limit)', async () => {
     // A Node process of our own, moved into a v1 pids cgroup whose limit it already exceeds
     // (migration may exceed pids.max, forking may not), calls spawn: clone3 fails with EAGAIN.
-    const addon = candidateDirs().map((dir) => `${dir}/nsinit.node`).find((path) => existsSync(path));
+    const addon = candidateDirs()
+      .map((dir) => `${dir}/nsinit.node`)
+      .find((path) => existsSync(path));
     if (!addon) throw new Error('the addon is not built');
     const cgroup = `/sys/fs/cgroup/pids/nsinit-test-clone3-${process.pid}`;
-    if (!existsSync('/sys/fs/cgroup/pids/cgroup.procs')) throw new Error('this test needs the v1 pids controller');
+    if (!existsSync('/sys/fs/cgroup/pids/cgroup.procs'))
+      throw new Error('this test needs the v1 pids controller');
     const script = `
       const addon = require(process.argv[1]);
       const helperFd = addon.createSealedMemfd({ name: 'true', path: '/bin/true', executable: true });
@@ -154,7 +173,9 @@ describe('signals, failures and the other calls', () => {
       });
       process.stdout.write('ready\\n');`;
     mkdirSync(cgroup);
-    const child = spawnProcess(process.execPath, ['-e', script, addon], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawnProcess(process.execPath, ['-e', script, addon], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     try {
       const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
       expect((await lines.next()).value).toBe('ready');
@@ -179,9 +200,9 @@ describe('signals, failures and the other calls', () => {
 
   it('rejects bad options with a TypeError instead of spawning', () => {
     expect(() => native().spawn({ helperFd: busybox, argv: [], cloneFlags: 0, fds: [] })).toThrow(/argv/);
-    expect(() => native().spawn({ helperFd: busybox, argv: ['true'], cloneFlags: 0x100 /* CLONE_VM */, fds: [] })).toThrow(
-      /CLONE_NEW/,
-    );
+    expect(() =>
+      native().spawn({ helperFd: busybox, argv: ['true'], cloneFlags: 0x100 /* CLONE_VM */, fds: [] }),
+    ).toThrow(/CLONE_NEW/);
     expect(() =>
       native().spawn({
         helperFd: busybox,
@@ -236,7 +257,10 @@ describe('signals, failures and the other calls', () => {
     process.env.NSINIT_NATIVE_DIR = '/nonexistent/nsinit';
     try {
       expect(candidateDirs()[0]).toBe('/nonexistent/nsinit');
-      const error = new NativeLoadError('x', candidateDirs().map((path) => ({ path, error: 'not found' })));
+      const error = new NativeLoadError(
+        'x',
+        candidateDirs().map((path) => ({ path, error: 'not found' })),
+      );
       expect(error.message).toContain('/nonexistent/nsinit: not found');
       expect(error.code).toBe('ERR_NSINIT_NATIVE_LOAD');
     } finally {

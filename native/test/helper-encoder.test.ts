@@ -1,6 +1,7 @@
 // The init program encoder (lib/program.ts): exact bytes, validation, descriptions.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { MountAttr, MountFlags } from '../lib/constants.js';
 import {
   describeOp,
   encodeProgram,
@@ -11,7 +12,6 @@ import {
   ProgramEncodeError,
   RLIM_INFINITY,
 } from '../lib/program.js';
-import { MountAttr, MountFlags } from '../lib/constants.js';
 
 const exec: InitOp = { op: 'exec', args: ['/bin/true'], env: [] };
 
@@ -120,10 +120,14 @@ describe('encodeProgram', () => {
       }
     };
     expect(problem(bind({ attrSet: MountAttr.RDONLY, attrClr: MountAttr.NOSUID }))).toBeUndefined();
-    expect(problem(bind({ attrSet: MountAttr.NOATIME }))).toMatch(/attrClr an atime mode needs the whole atime field/);
+    expect(problem(bind({ attrSet: MountAttr.NOATIME }))).toMatch(
+      /attrClr an atime mode needs the whole atime field/,
+    );
     expect(problem(bind({ attrSet: 0x30, attrClr: MountAttr.ATIME_MASK }))).toMatch(/atime mode 0x30/);
     expect(problem(bind({ attrSet: 0x100000 }))).toMatch(/attrSet has unknown mount attributes 0x100000/);
-    expect(problem(bind({ propagation: (MountFlags.PRIVATE | MountFlags.REC) as never }))).toMatch(/propagation 0x44000 is not/);
+    expect(problem(bind({ propagation: (MountFlags.PRIVATE | MountFlags.REC) as never }))).toMatch(
+      /propagation 0x44000 is not/,
+    );
     expect(problem(bind({ source: 'relative' }))).toMatch(/source must be an absolute path/);
     const fsmount = (fields: Partial<Extract<InitOp, { op: 'fsmount' }>>): InitOp => ({
       op: 'fsmount',
@@ -286,9 +290,18 @@ describe('describeOp', () => {
       },
       'bind /srv on /data (read-only, strictatime)',
     ],
-    [{ op: 'setattr', path: '/', attrSet: 0, attrClr: 0, propagation: MountFlags.PRIVATE }, 'set / attributes private'],
-    [{ op: 'setattr', path: '/proc/sys', attrSet: MountAttr.RDONLY, attrClr: 0, propagation: 0 }, 'set /proc/sys (read-only)'],
-    [{ op: 'openRoot', path: '/r', bind: true, attrSet: MountAttr.RDONLY }, 'bind the root /r onto itself (read-only)'],
+    [
+      { op: 'setattr', path: '/', attrSet: 0, attrClr: 0, propagation: MountFlags.PRIVATE },
+      'set / attributes private',
+    ],
+    [
+      { op: 'setattr', path: '/proc/sys', attrSet: MountAttr.RDONLY, attrClr: 0, propagation: 0 },
+      'set /proc/sys (read-only)',
+    ],
+    [
+      { op: 'openRoot', path: '/r', bind: true, attrSet: MountAttr.RDONLY },
+      'bind the root /r onto itself (read-only)',
+    ],
     [{ op: 'mknod', path: '/dev/null', mode: 0o020666, major: 1, minor: 3 }, 'mknod /dev/null (char 1:3)'],
     [
       { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },

@@ -135,12 +135,19 @@ export function syncFrame(type: number, payload: Buffer, reserved = 0): Buffer {
  * A network namespace of its own, held by a `sleep` under `unshare --net` after `setup`
  * (shell commands) ran in it; `release()` ends the holder, and the namespace with it.
  */
-export async function holdNetworkNamespace(setup: string): Promise<{ pid: number; path: string; release(): Promise<void> }> {
-  const holder: ChildProcess = spawn('unshare', ['--net', '--', 'sh', '-c', `${setup} && echo ready && exec sleep 300`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export async function holdNetworkNamespace(
+  setup: string,
+): Promise<{ pid: number; path: string; release(): Promise<void> }> {
+  const holder: ChildProcess = spawn(
+    'unshare',
+    ['--net', '--', 'sh', '-c', `${setup} && echo ready && exec sleep 300`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const [chunk] = (await once(holder.stdout!, 'data')) as [Buffer];
-  if (chunk.toString() !== 'ready\n') throw new Error(`the namespace holder said ${JSON.stringify(chunk.toString())}`);
+  if (chunk.toString() !== 'ready\n')
+    throw new Error(`the namespace holder said ${JSON.stringify(chunk.toString())}`);
   return {
     pid: holder.pid!,
     path: `/proc/${holder.pid}/ns/net`,

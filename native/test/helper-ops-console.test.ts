@@ -139,7 +139,11 @@ describe('BIND_FD', () => {
     const detached = detachedMount({ fd: pty.slave });
     try {
       const result = await run(
-        [{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/console' }, sh('stat -c "%t" "$ROOT/console"')],
+        [
+          { op: 'openRoot', path: root },
+          { op: 'bindFd', fd: CONSOLE_FD, target: '/console' },
+          sh('stat -c "%t" "$ROOT/console"'),
+        ],
         { consoleFd: detached },
       );
       expect(decodeChildReport(result.report), result.stderr).toBeNull();
@@ -149,7 +153,11 @@ describe('BIND_FD', () => {
     }
     // The plain pts of the parent's namespace: neither cloned (EINVAL) nor attachable as a mount.
     const failure = onlyError(
-      await run([{ op: 'openRoot', path: root }, { op: 'bindFd', fd: CONSOLE_FD, target: '/console' }, sh('true')]),
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'bindFd', fd: CONSOLE_FD, target: '/console' },
+        sh('true'),
+      ]),
     );
     expect(failure).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: EINVAL });
     expect(failure.detail).toBe(`bind fd ${CONSOLE_FD} on /console`);

@@ -15,20 +15,10 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  encodeProgram,
-  type InitOp,
-  OPCODES,
-  RLIM_INFINITY,
-} from '../lib/program.js';
 import { MountAttr, MountFlags } from '../lib/constants.js';
+import { encodeProgram, type InitOp, OPCODES, RLIM_INFINITY } from '../lib/program.js';
 import { decodeChildReport } from '../lib/report.js';
-import {
-  assertHelperBuilt,
-  type HelperRun,
-  onlyError,
-  runHelper,
-} from './helper-harness.js';
+import { assertHelperBuilt, type HelperRun, onlyError, runHelper } from './helper-harness.js';
 
 beforeAll(assertHelperBuilt);
 
@@ -303,7 +293,12 @@ describe('mounts', () => {
     const out = await stdoutOf([
       { op: 'openRoot', path: root },
       { op: 'mkdir', path: '/proc', mode: 0o555 },
-      bind('/proc', '/proc', { sourceProcRoot: true, targetRealDir: true, targetOnProc: true, recursive: true }),
+      bind('/proc', '/proc', {
+        sourceProcRoot: true,
+        targetRealDir: true,
+        targetOnProc: true,
+        recursive: true,
+      }),
       sh(`test -e ${root}/proc/self/status && echo procfs`),
     ]);
     expect(out).toBe('procfs\n');
@@ -419,7 +414,12 @@ describe('mounts', () => {
     const missing = onlyError(await run([{ op: 'openRoot', path: root }, readonly('/missing'), sh('true')]));
     expect(missing).toMatchObject({ opIndex: 1, opcode: OPCODES.setattr, errno: ENOENT });
     const notMount = onlyError(
-      await run([{ op: 'openRoot', path: root }, { op: 'mkdir', path: '/d', mode: 0o755 }, readonly('/d'), sh('true')]),
+      await run([
+        { op: 'openRoot', path: root },
+        { op: 'mkdir', path: '/d', mode: 0o755 },
+        readonly('/d'),
+        sh('true'),
+      ]),
     );
     expect(notMount).toMatchObject({ opIndex: 2, opcode: OPCODES.setattr, errno: EINVAL });
     expect(notMount.detail).toBe('set mount attributes of /d to 0x1 (clear 0x0) propagation 0x0');
@@ -463,7 +463,9 @@ describe('mounts', () => {
   it('opens the root through no symlink when asked, and binds it read-only before anything sees it', async () => {
     mkdirSync(join(root, 'real'));
     symlinkSync('real', join(root, 'link'));
-    const error = onlyError(await run([{ op: 'openRoot', path: join(root, 'link'), noSymlinks: true }, sh('true')]));
+    const error = onlyError(
+      await run([{ op: 'openRoot', path: join(root, 'link'), noSymlinks: true }, sh('true')]),
+    );
     expect(error).toMatchObject({ opIndex: 0, opcode: OPCODES.openRoot, errno: ELOOP });
     expect(error.detail).toBe(`open root ${root}/link: a component is a symlink`);
     const out = await stdoutOf([
@@ -478,7 +480,14 @@ describe('mounts', () => {
   for (const rootSwitch of ['pivotRoot', 'moveRoot'] as const) {
     it(`switches the root with ${rootSwitch}`, async () => {
       const out = await stdoutOf([
-        { op: 'setattr', path: '/', attrSet: 0, attrClr: 0, propagation: MountFlags.PRIVATE, recursive: true },
+        {
+          op: 'setattr',
+          path: '/',
+          attrSet: 0,
+          attrClr: 0,
+          propagation: MountFlags.PRIVATE,
+          recursive: true,
+        },
         { op: 'openRoot', path: root, noSymlinks: true },
         { op: 'mkdir', path: '/usr', mode: 0o755 },
         { op: 'mkdir', path: '/proc', mode: 0o555 },

@@ -3,13 +3,8 @@
 // /bin/true after the go frame).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  encodeProgram,
-  type InitOp,
-  OPCODES,
-  RLIM_INFINITY,
-} from '../lib/program.js';
 import { MountAttr, MountFlags } from '../lib/constants.js';
+import { encodeProgram, type InitOp, OPCODES, RLIM_INFINITY } from '../lib/program.js';
 import { decodeChildReport } from '../lib/report.js';
 import {
   assertHelperBuilt,
@@ -82,7 +77,15 @@ const RICH_PROGRAM: InitOp[] = [
   { op: 'setrlimit', resource: 7, soft: 1024n, hard: RLIM_INFINITY },
   { op: 'setgroups', gids: [1, 2, 3] },
   { op: 'capset', effective: 1n, permitted: 3n, inheritable: 0n },
-  { op: 'setattr', path: '/sys', attrSet: MountAttr.RDONLY, attrClr: 0, propagation: 0, bindFirst: true, recursive: true },
+  {
+    op: 'setattr',
+    path: '/sys',
+    attrSet: MountAttr.RDONLY,
+    attrClr: 0,
+    propagation: 0,
+    bindFirst: true,
+    recursive: true,
+  },
   { op: 'openRoot', path: '/', bind: true, attrSet: MountAttr.RDONLY, noSymlinks: true },
   { op: 'pivotRoot' },
   { op: 'writeFile', path: '/proc/sys/net/ipv4/ip_forward', data: '1' },
@@ -247,7 +250,10 @@ describe('the helper decoder', () => {
 
   it('rejects rules that span fields and ops', async () => {
     const bind = (attrSet: number, attrClr: number, propagation: number) =>
-      rawOp(OPCODES.bind, Buffer.concat([str('/s'), str('/t'), u32(attrSet), u32(attrClr), u32(propagation)]));
+      rawOp(
+        OPCODES.bind,
+        Buffer.concat([str('/s'), str('/t'), u32(attrSet), u32(attrClr), u32(propagation)]),
+      );
     await expectRejected(rawProgram([bind(0x10, 0, 0), execTrue]), /needs the whole atime field cleared/);
     await expectRejected(rawProgram([bind(0x30, 0x70, 0), execTrue]), /atime mode 0x30/);
     await expectRejected(rawProgram([bind(0x400, 0, 0), execTrue]), /unknown mount attributes 0x400/);
@@ -257,9 +263,15 @@ describe('the helper decoder', () => {
         OPCODES.fsmount,
         Buffer.concat([str('tmpfs'), str(''), u32(0), str('/t'), u32(0), u32(0), strs(dirs), strs(links)]),
       );
-    await expectRejected(rawProgram([fsmount(['a/b'], []), execTrue]), /dir "a\/b" is not one path component/);
+    await expectRejected(
+      rawProgram([fsmount(['a/b'], []), execTrue]),
+      /dir "a\/b" is not one path component/,
+    );
     await expectRejected(rawProgram([fsmount([], ['x'])]), /links holds 1 strings/);
-    await expectRejected(rawProgram([fsmount([], ['..', 'x']), execTrue]), /link "\.\." is not one path component/);
+    await expectRejected(
+      rawProgram([fsmount([], ['..', 'x']), execTrue]),
+      /link "\.\." is not one path component/,
+    );
     await expectRejected(rawProgram([rawOp(OPCODES.exec, Buffer.concat([u32(0), u32(0)]))]), /args is empty/);
     await expectRejected(rawProgram([execTrue, execTrue]), /EXEC at op 0 is not the last op/);
     await expectRejected(rawProgram([rawOp(OPCODES.setsid, Buffer.alloc(0))]), /the last op must be EXEC/);

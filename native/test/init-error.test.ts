@@ -1,9 +1,9 @@
 // The one place a helper's report becomes a typed error (lib/init-error.ts); the messages are
 // those of a container (@nsinit/exec words them through the context).
 import { describe, expect, it } from 'vitest';
+import { InitError, initError } from '../lib/init-error.js';
 import { type InitOp, OPCODES } from '../lib/program.js';
 import type { ChildError } from '../lib/report.js';
-import { InitError, initError } from '../lib/init-error.js';
 
 const NO_OP_INDEX = 0xffff_ffff;
 const ENOENT = 2;

@@ -14,7 +14,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLONE_NEWNET, CLONE_NEWUTS, namespaceType, netlinkReceive, netlinkSend, openRouteNetlink } from '../lib/index.js';
+import {
+  CLONE_NEWNET,
+  CLONE_NEWUTS,
+  namespaceType,
+  netlinkReceive,
+  netlinkSend,
+  openRouteNetlink,
+} from '../lib/index.js';
 import { holdNetworkNamespace } from './helper-harness.js';
 
 const RTM_GETLINK = 18;

@@ -78,6 +78,48 @@ describe('resources', () => {
     expect(out).toContain('status=137');
   });
 
+  it('says when the init was OOM-killed: wait() reports oomKilled, and the CLI one line', async () => {
+    const id = `oom-after-${process.pid}`;
+    ownIds.add(id);
+    const cfg = config({ memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } }, [
+      'dd',
+      'if=/dev/zero',
+      'of=/dev/null',
+      'bs=64M',
+      'count=1',
+    ]);
+    const container = await run(cfg, { id, stateRoot, stdio: 'ignore' });
+    expect(await container.wait()).toEqual({ code: null, signal: 'SIGKILL', status: 137, oomKilled: true });
+    const configPath = join(bundle.dir, 'oom.json');
+    writeFileSync(configPath, JSON.stringify({ ...cfg, root: { path: 'rootfs' } }));
+    const cliId = `oom-cli-${process.pid}`;
+    ownIds.add(cliId);
+    const cli = spawnSync(
+      process.execPath,
+      [CLI, '--root', stateRoot, 'exec', '--config', configPath, '--id', cliId],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(cli.status).toBe(137);
+    expect(cli.stderr).toBe(`nsinit: container ${cliId} was OOM-killed (memory limit too low?)\n`);
+  });
+
+  it('refuses to say it started when the OOM killer ended it while it started', async () => {
+    const id = `oom-start-${process.pid}`;
+    ownIds.add(id);
+    const error = await run(config({ memory: { limit: 64 * 1024 } }, ['true']), {
+      id,
+      stateRoot,
+      stdio: 'ignore',
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'ERR_NSINIT_OOM_KILLED',
+      message: `container ${id}: the kernel's OOM killer ended it while it started (linux.resources.memory.limit is 65536 bytes); give it more memory`,
+    });
+    expect(existsSync(join(stateRoot, id))).toBe(false);
+  });
+
   it('enforces a pids limit: forks past it fail', async () => {
     const out = await output(
       config({ pids: { limit: 4 } }, [

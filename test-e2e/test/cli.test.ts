@@ -192,7 +192,7 @@ describe('nsinit exec', () => {
     const result = nsinit(['--root', stateRoot, 'exec', '--config', config, '--', 'no-such-command']);
     expect(result.status).toBe(255);
     expect(result.stderr).toMatch(
-      /^nsinit: container nsinit-[0-9a-f]+: cannot run "no-such-command": not found in \$PATH \(ENOENT\)/,
+      /^nsinit: container [0-9a-f]{12}: cannot run "no-such-command": not found in \$PATH \(ENOENT\)/,
     );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expectNothingLeft();

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { DOCKER_DEFAULT_CAPABILITIES } from '@nsinit/config';
-import { type OciConfig, run, type RunOptions } from 'nsinit';
+import { type OciConfig, type RunOptions, run } from 'nsinit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type HostSnapshot,

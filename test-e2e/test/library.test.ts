@@ -4,7 +4,15 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { type Container, InitError, type OciConfig, run, type RunOptions } from 'nsinit';
+import {
+  type Container,
+  InitError,
+  MaxBufferError,
+  type OciConfig,
+  output,
+  type RunOptions,
+  run,
+} from 'nsinit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids, footprint, makeBundle, requireRoot, scratch, TEST_USER } from '../src/harness.js';
 
@@ -70,7 +78,7 @@ describe('isolation', () => {
   it('runs as pid 1 with its own hostname', async () => {
     const { stdout, exit } = await runToEnd(config(), sh('echo $$; hostname; cat /proc/1/comm; :'));
     expect(stdout).toBe('1\nlib-test\nsh\n');
-    expect(exit).toEqual({ code: 0, signal: null, status: 0 });
+    expect(exit).toEqual({ code: 0, signal: null, status: 0, oomKilled: false });
   });
 
   it('cannot see host processes', async () => {
@@ -205,13 +213,18 @@ describe('isolation', () => {
 describe('exits and signals', () => {
   it('reports exit codes 0 and 3', async () => {
     expect((await runToEnd(config(), { args: ['true'] })).exit.status).toBe(0);
-    expect((await runToEnd(config(), sh('exit 3'))).exit).toEqual({ code: 3, signal: null, status: 3 });
+    expect((await runToEnd(config(), sh('exit 3'))).exit).toEqual({
+      code: 3,
+      signal: null,
+      status: 3,
+      oomKilled: false,
+    });
   });
 
   it('reports a SIGKILLed container as 137', async () => {
     const container = await run(config(), { stateRoot, stdio: 'ignore', args: ['sleep', '60'] });
     expect(container.kill('SIGKILL')).toBe(true);
-    expect(await container.wait()).toEqual({ code: null, signal: 'SIGKILL', status: 137 });
+    expect(await container.wait()).toEqual({ code: null, signal: 'SIGKILL', status: 137, oomKilled: false });
     expect(container.kill()).toBe(false);
   });
 
@@ -355,5 +368,48 @@ describe('failures leave nothing behind', () => {
     }
     expect(footprint(stateRoot)).toEqual(before);
     expect(childPids()).toEqual([]);
+  });
+});
+
+describe('output(): a container as a function', () => {
+  it('resolves with stdout, stderr and the exit, feeding stdin from input', async () => {
+    const result = await output(config({}, { args: ['sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 4'] }), {
+      stateRoot,
+      input: 'hello\n',
+    });
+    expect(result).toEqual({
+      stdout: 'HELLO\n',
+      stderr: 'oops\n',
+      exit: { code: 4, signal: null, status: 4, oomKilled: false },
+    });
+  });
+
+  it('kills a container that prints past maxBuffer, keeping what came before', async () => {
+    const before = footprint(stateRoot);
+    const error = await output(config({}, { args: ['sh', '-c', 'while :; do echo 0123456789; done'] }), {
+      stateRoot,
+      maxBuffer: 4096,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MaxBufferError);
+    expect(error).toMatchObject({ code: 'ERR_NSINIT_MAX_BUFFER', stream: 'stdout', maxBuffer: 4096 });
+    const { output: partial } = error as MaxBufferError;
+    expect(partial.stdout).toHaveLength(4096);
+    expect(partial.stdout.startsWith('0123456789\n')).toBe(true);
+    expect(partial.exit).toMatchObject({ signal: 'SIGKILL', status: 137 });
+    expect(footprint(stateRoot)).toEqual(before);
+  });
+
+  it('rejects with an AbortError carrying what was printed when its signal aborts', async () => {
+    const controller = new AbortController();
+    const running = output(config({}, { args: ['sh', '-c', 'echo started; sleep 30'] }), {
+      stateRoot,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 200);
+    await expect(running).rejects.toMatchObject({
+      name: 'AbortError',
+      stdout: 'started\n',
+      exit: { status: 137 },
+    });
   });
 });

@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { type OciConfig, run, type RunOptions } from 'nsinit';
+import { type OciConfig, type RunOptions, run } from 'nsinit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBundle, requireRoot, scratch } from '../src/harness.js';
 
@@ -51,7 +51,7 @@ function network(address: string): RunOptions['network'] {
     hostNetns: `/run/netns/${HOST_NS}`,
     networks: [
       { type: 'loopback' },
-      { type: 'veth', bridge: 'br0', veth_prefix: 'nse', address, gateway: '198.18.7.1', mtu: 1400 },
+      { type: 'veth', bridge: 'br0', vethPrefix: 'nse', address, gateway: '198.18.7.1', mtu: 1400 },
     ],
   };
 }
@@ -101,8 +101,11 @@ describe('veth networks on a bridge', () => {
   });
 
   it('refuses a missing bridge, naming the network entry, and leaves nothing', async () => {
-    const bad = network('198.18.7.5/24');
-    (bad!.networks as { bridge?: string }[])[1]!.bridge = 'no-such-br';
+    const good = network('198.18.7.5/24')!;
+    const bad = {
+      ...good,
+      networks: good.networks!.map((n, i) => (i === 1 ? { ...n, bridge: 'no-such-br' } : n)),
+    };
     await expect(run(config(), { stateRoot, args: ['true'], network: bad })).rejects.toThrow(
       /networks\[1\] \(veth\)/,
     );

@@ -27,7 +27,7 @@ interface OciBlockIODeviceInput {
 
 /** The shape of OCI `linux.resources` (runtime-spec v1.2). */
 export interface OciResourcesInput {
-  devices?: OciDeviceRuleInput[];
+  devices?: readonly OciDeviceRuleInput[];
   memory?: {
     limit?: number;
     reservation?: number;
@@ -54,16 +54,16 @@ export interface OciResourcesInput {
   blockIO?: {
     weight?: number;
     leafWeight?: number;
-    weightDevice?: (OciBlockIODeviceInput & { weight?: number; leafWeight?: number })[];
-    throttleReadBpsDevice?: (OciBlockIODeviceInput & { rate: number })[];
-    throttleWriteBpsDevice?: (OciBlockIODeviceInput & { rate: number })[];
-    throttleReadIOPSDevice?: (OciBlockIODeviceInput & { rate: number })[];
-    throttleWriteIOPSDevice?: (OciBlockIODeviceInput & { rate: number })[];
+    weightDevice?: readonly (OciBlockIODeviceInput & { weight?: number; leafWeight?: number })[];
+    throttleReadBpsDevice?: readonly (OciBlockIODeviceInput & { rate: number })[];
+    throttleWriteBpsDevice?: readonly (OciBlockIODeviceInput & { rate: number })[];
+    throttleReadIOPSDevice?: readonly (OciBlockIODeviceInput & { rate: number })[];
+    throttleWriteIOPSDevice?: readonly (OciBlockIODeviceInput & { rate: number })[];
   };
-  hugepageLimits?: { pageSize: string; limit: number }[];
-  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
-  rdma?: Record<string, unknown>;
-  unified?: Record<string, string>;
+  hugepageLimits?: readonly { pageSize: string; limit: number }[];
+  network?: { classID?: number; priorities?: readonly { name: string; priority: number }[] };
+  rdma?: Readonly<Record<string, unknown>>;
+  unified?: Readonly<Record<string, string>>;
 }
 
 /** Drops undefined properties; undefined when nothing is left. */
@@ -195,23 +195,37 @@ export function resourcesFromOci(
         weight: set(b.weight),
         leafWeight: set(b.leafWeight),
         weightDevice: b.weightDevice?.length ? b.weightDevice.map((d) => compact(d)!) : undefined,
-        throttleReadBpsDevice: b.throttleReadBpsDevice?.length ? b.throttleReadBpsDevice : undefined,
-        throttleWriteBpsDevice: b.throttleWriteBpsDevice?.length ? b.throttleWriteBpsDevice : undefined,
-        throttleReadIOPSDevice: b.throttleReadIOPSDevice?.length ? b.throttleReadIOPSDevice : undefined,
-        throttleWriteIOPSDevice: b.throttleWriteIOPSDevice?.length ? b.throttleWriteIOPSDevice : undefined,
+        throttleReadBpsDevice: b.throttleReadBpsDevice?.length
+          ? b.throttleReadBpsDevice.map((d) => ({ ...d }))
+          : undefined,
+        throttleWriteBpsDevice: b.throttleWriteBpsDevice?.length
+          ? b.throttleWriteBpsDevice.map((d) => ({ ...d }))
+          : undefined,
+        throttleReadIOPSDevice: b.throttleReadIOPSDevice?.length
+          ? b.throttleReadIOPSDevice.map((d) => ({ ...d }))
+          : undefined,
+        throttleWriteIOPSDevice: b.throttleWriteIOPSDevice?.length
+          ? b.throttleWriteIOPSDevice.map((d) => ({ ...d }))
+          : undefined,
       })
     : undefined;
   const network = n
-    ? compact({ classId: set(n.classID), priorities: n.priorities?.length ? n.priorities : undefined })
+    ? compact({
+        classId: set(n.classID),
+        priorities: n.priorities?.length ? n.priorities.map((p) => ({ ...p })) : undefined,
+      })
     : undefined;
   const mapped = compact<CgroupResources>({
     memory,
     cpu,
     pids: set(resources.pids?.limit) === undefined ? undefined : { limit: resources.pids!.limit },
     blockIO,
-    hugepageLimits: resources.hugepageLimits?.length ? resources.hugepageLimits : undefined,
+    hugepageLimits: resources.hugepageLimits?.length
+      ? resources.hugepageLimits.map((h) => ({ ...h }))
+      : undefined,
     network,
-    unified: resources.unified && Object.keys(resources.unified).length > 0 ? resources.unified : undefined,
+    unified:
+      resources.unified && Object.keys(resources.unified).length > 0 ? { ...resources.unified } : undefined,
   });
   return { ...mapped, devices: deviceRulesFromOci(resources.devices, linuxDevices) };
 }

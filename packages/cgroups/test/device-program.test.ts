@@ -9,14 +9,14 @@ import {
   ACCESS_READ,
   ACCESS_WRITE,
   CgroupError,
+  type CgroupManager,
+  createCgroupManager,
   DEFAULT_ALLOWED_DEVICES,
   type DevicePolicy,
   type DeviceRule,
-  type CgroupManager,
-  createCgroupManager,
+  detectCgroupLayout,
   deviceProgram,
   deviceRulesPolicy,
-  detectCgroupLayout,
   encodeBpfProgram,
   resourcesFromOci,
 } from '../src/index.js';
@@ -148,7 +148,10 @@ describe.skipIf(!devicesHierarchy || process.getuid?.() !== 0)(
       async (_, rules) => {
         // Only the v1 devices hierarchy: the rules are written there, in order.
         const layout = { mode: 'v1' as const, v1: [devicesHierarchy!], unified: null };
-        const cgroup = await createCgroupManager({ name: `nsinit-test-${randomBytes(4).toString('hex')}`, layout });
+        const cgroup = await createCgroupManager({
+          name: `nsinit-test-${randomBytes(4).toString('hex')}`,
+          layout,
+        });
         made.push(cgroup);
         await cgroup.set({ devices: rules });
         expect(formatPolicy(deviceRulesPolicy(rules))).toBe(

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   CgroupError,
+  type CgroupMount,
   cgroupPathIn,
   DEFAULT_ALLOWED_DEVICES,
-  type CgroupMount,
   type DeviceRule,
   formatDeviceRule,
   parseCgroupMounts,
@@ -28,7 +28,11 @@ const hierarchy = (mountPoint: string, fsType: CgroupMount['fsType'], controller
 
 /** What each mount is, without where its subtree is rooted. */
 const parseHierarchies = (mountinfo: string) =>
-  parseCgroupMounts(mountinfo).map(({ mountPoint, fsType, controllers }) => ({ mountPoint, fsType, controllers }));
+  parseCgroupMounts(mountinfo).map(({ mountPoint, fsType, controllers }) => ({
+    mountPoint,
+    fsType,
+    controllers,
+  }));
 
 describe('parseCgroupMounts', () => {
   it('lists the cgroup mounts with their controllers, skipping other filesystems and non-controller options', () => {
@@ -84,7 +88,6 @@ describe('cgroupPathIn', () => {
     expect(cgroupPathIn(hierarchy('/x', 'cgroup', ['memory']), own)).toBe('/');
   });
 });
-
 
 describe('formatDeviceRule', () => {
   const rule = (

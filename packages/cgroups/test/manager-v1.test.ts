@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type CgroupLayout,
   CgroupError,
+  type CgroupLayout,
   cgroupDirectory,
   createCgroupManager,
   DEFAULT_ALLOWED_DEVICES,
@@ -188,14 +188,18 @@ describe.skipIf(!usable)('cgroup v1 manager on this machine', () => {
   });
 
   it('counts no OOM kills without a memory hierarchy, rather than saying none happened', async () => {
-    const manager = track(await createCgroupManager({ name: testName(), layout: v1Only, controllers: ['pids'] }));
+    const manager = track(
+      await createCgroupManager({ name: testName(), layout: v1Only, controllers: ['pids'] }),
+    );
     expect(manager.oomKills()).toBeNull();
     expect(manager.stats().memory).toBeUndefined();
   });
 
-  it('reports no limit as null, not as the kernel\'s unlimited page counter', async () => {
+  it("reports no limit as null, not as the kernel's unlimited page counter", async () => {
     const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
-    expect(readFileSync(`${manager.paths.v1.memory}/memory.limit_in_bytes`, 'utf8')).toMatch(/^92233720368547\d{5}\n$/);
+    expect(readFileSync(`${manager.paths.v1.memory}/memory.limit_in_bytes`, 'utf8')).toMatch(
+      /^92233720368547\d{5}\n$/,
+    );
     const { memory, pids } = manager.stats();
     expect(memory?.limit).toBeNull();
     expect(memory?.stat.hierarchical_memory_limit).toBeNull();
@@ -311,10 +315,12 @@ describe.skipIf(!usable)('cgroup v1 manager on this machine', () => {
 
   it('removes sub-cgroups a container made inside its own (a writable cgroup namespace), and nothing above', async () => {
     const manager = track(await createCgroupManager({ name: testName(), layout: v1Only }));
-    for (const dir of new Set(Object.values(manager.paths.v1))) mkdirSync(`${dir}/made-inside/deeper`, { recursive: true });
+    for (const dir of new Set(Object.values(manager.paths.v1)))
+      mkdirSync(`${dir}/made-inside/deeper`, { recursive: true });
     await manager.destroy();
     for (const dir of manager.paths.created) expect(existsSync(dir)).toBe(false);
-    for (const hierarchy of v1Only.v1) expect(existsSync(cgroupDirectory(hierarchy, hierarchy.ownCgroup))).toBe(true);
+    for (const hierarchy of v1Only.v1)
+      expect(existsSync(cgroupDirectory(hierarchy, hierarchy.ownCgroup))).toBe(true);
   });
 
   it('fails destroy with the pids still inside after retrying', async () => {

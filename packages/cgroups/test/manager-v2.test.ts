@@ -126,7 +126,9 @@ describe.skipIf(!usable)(`cgroup v2 manager on ${layout.unified?.mountPoint}`, (
     const below = `${manager.paths.unified!.directory}/inner/deeper`;
     mkdirSync(below, { recursive: true });
     writeFileSync(`${below}/cgroup.procs`, String(moved));
-    expect(readFileSync(`${manager.paths.unified!.directory}/cgroup.procs`, 'utf8')).not.toContain(`${moved}\n`);
+    expect(readFileSync(`${manager.paths.unified!.directory}/cgroup.procs`, 'utf8')).not.toContain(
+      `${moved}\n`,
+    );
     expect(manager.pids()).toContain(moved);
     await manager.killAll({ timeoutMs: 3000 });
     expect(manager.pids()).toEqual([]);

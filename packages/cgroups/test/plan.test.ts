@@ -4,9 +4,9 @@ import {
   type CgroupResources,
   type CgroupWrite,
   planV1Writes,
-  resourcesFromOci,
   planV2Writes,
   type ResourceController,
+  resourcesFromOci,
   type V1Facts,
   type V2Facts,
 } from '../src/index.js';

@@ -198,7 +198,7 @@ describe('the v1 manager on fake hierarchies', () => {
     ]);
   });
 
-  it('reads no limit as null, never as the kernel\'s unlimited page counter, and counts OOM kills', async () => {
+  it("reads no limit as null, never as the kernel's unlimited page counter, and counts OOM kills", async () => {
     const manager = await createCgroupManager({ name: 'ctr', layout: { ...layout, v1: [layout.v1[1]!] } });
     const dir = `${root}/memory/sandbox/own/ctr`;
     const NONE = '9223372036854771712\n';

@@ -122,7 +122,10 @@ describe('the v2 manager on a fake tree', () => {
   it('counts OOM kills from memory.events, and none without the memory controller', async () => {
     const manager = await createCgroupManager({ name: 'ctr', layout, controllers: [] });
     expect(manager.oomKills()).toBeNull();
-    writeFileSync(`${root}/app/ctr/memory.events`, 'low 0\nhigh 0\nmax 9\noom 4\noom_kill 3\noom_group_kill 0\n');
+    writeFileSync(
+      `${root}/app/ctr/memory.events`,
+      'low 0\nhigh 0\nmax 9\noom 4\noom_kill 3\noom_group_kill 0\n',
+    );
     expect(manager.oomKills()).toBe(3);
   });
 
@@ -230,7 +233,10 @@ describe('the v2 manager on a fake tree', () => {
     });
     writeFileSync(`${dir}/pids.max`, 'max\n');
     writeFileSync(`${dir}/memory.swap.max`, 'max\n');
-    expect(manager.stats()).toMatchObject({ pids: { current: 3, limit: null }, memory: { swap: { usage: 0, limit: null } } });
+    expect(manager.stats()).toMatchObject({
+      pids: { current: 3, limit: null },
+      memory: { swap: { usage: 0, limit: null } },
+    });
     writeFileSync(`${dir}/pids.max`, 'lots\n');
     expect(() => manager.stats()).toThrow(`cannot parse ${dir}/pids.max: "lots" is not a number`);
   });

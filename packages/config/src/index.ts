@@ -40,5 +40,5 @@ export { ConfigError, type ConfigIssue, formatJsonPath, type JsonPosition } from
 export { findJsonSyntaxError, parseJsonText } from './json.js';
 export { type ConfigFormat, detectConfigFormat, type LoadedConfig, loadConfigFile } from './load.js';
 export * from './oci.js';
-export { parseOciConfig } from './parse.js';
+export { type DeepReadonly, isValidOciConfig, parseOciConfig, type ValidOciConfig } from './parse.js';
 export { RootfsFileError, readRootfsFile } from './rootfs-file.js';

@@ -6,15 +6,14 @@ import { convertContainerJson, type RuntimeOptions } from './container-json/conv
 import { CONTAINER_JSON_ONLY_KEYS } from './container-json/schema.js';
 import { ConfigError } from './errors.js';
 import { parseJsonText } from './json.js';
-import type { OciConfig } from './oci.js';
-import { parseOciConfig } from './parse.js';
+import { markValid, parseOciConfigDraft, type ValidOciConfig } from './parse.js';
 
 export type ConfigFormat = 'oci' | 'container.json';
 
 export interface LoadedConfig {
   format: ConfigFormat;
-  /** The OCI config; `root.path` is absolute. */
-  config: OciConfig;
+  /** The OCI config, validated (and frozen: a runtime need not validate it again); `root.path` is absolute. */
+  config: ValidOciConfig;
   runtime: RuntimeOptions;
   /** Absolute path of the file that was read. */
   path: string;
@@ -208,9 +207,15 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const baseDir = realFolder(path.dirname(absolute));
   const format = detectConfigFormat(json, absolute);
   if (format === 'oci') {
-    const config = parseOciConfig(json, absolute);
-    config.root.path = path.resolve(baseDir, config.root.path);
-    return { format, config, runtime: { noPivotRoot: false }, path: absolute, warnings: [] };
+    const draft = parseOciConfigDraft(json, absolute);
+    draft.root.path = path.resolve(baseDir, draft.root.path);
+    return {
+      format,
+      config: markValid(draft),
+      runtime: { noPivotRoot: false },
+      path: absolute,
+      warnings: [],
+    };
   }
   const { config, runtime, warnings } = convertContainerJson(json, { baseDir, source: absolute });
   return { format, config, runtime, path: absolute, warnings };

@@ -2,13 +2,13 @@
 // here, and only here: @nsinit/cgroups maps OCI alone. What an absent device rule list
 // means (runc's default rules, never every device) is decided there, from OCI.
 import { afterEach, describe, expect, it } from 'vitest';
-import { convertContainerJson, type OciConfig } from '../src/index.js';
+import { convertContainerJson, type DeepReadonly, type OciConfig } from '../src/index.js';
 import { expectConfigError, tempDirs } from './helpers.js';
 
 const temp = tempDirs();
 afterEach(() => temp.cleanup());
 
-async function convertCgroups(cgroups: unknown): Promise<NonNullable<OciConfig['linux']>> {
+async function convertCgroups(cgroups: unknown): Promise<NonNullable<DeepReadonly<OciConfig>['linux']>> {
   const baseDir = await temp.make();
   const { config } = convertContainerJson(cgroups === undefined ? {} : { cgroups }, { baseDir });
   return config.linux ?? {};

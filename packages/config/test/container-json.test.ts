@@ -6,22 +6,18 @@ import {
   type CapabilityName,
   containerJsonSchema,
   convertContainerJson,
+  type DeepReadonly,
   DOCKER_DEFAULT_CAPABILITIES,
   decideCapabilities,
-  NETWORK_ANNOTATION,
   type OciConfig,
   parseOciConfig,
+  type RuntimeOptions,
 } from '../src/index.js';
 import { expectConfigError, readFixture, tempDirs } from './helpers.js';
 
-/** The networks and routes a converted container.json carries in its annotation. */
-function networkAnnotation(config: OciConfig): { networks: unknown[]; routes: unknown[] } | undefined {
-  const text = config.annotations?.[NETWORK_ANNOTATION];
-  return text === undefined ? undefined : (JSON.parse(text) as { networks: unknown[]; routes: unknown[] });
-}
-const networksOf = (config: OciConfig) => networkAnnotation(config)?.networks as { type: string }[] | undefined;
-const routesOf = (config: OciConfig) => networkAnnotation(config)?.routes;
-
+/** The networks and routes a converted container.json carries as data, for run()'s network option. */
+const networksOf = (runtime: RuntimeOptions) => runtime.network?.networks;
+const routesOf = (runtime: RuntimeOptions) => runtime.network?.routes;
 
 const temp = tempDirs();
 afterEach(() => temp.cleanup());
@@ -48,7 +44,7 @@ function allBut(dropped: readonly string[]): CapabilityName[] {
   return CAPABILITY_NAMES.filter((name) => !dropped.includes(name));
 }
 
-function expectCapabilities(config: OciConfig, keep: readonly string[]): void {
+function expectCapabilities(config: DeepReadonly<OciConfig>, keep: readonly string[]): void {
   const caps = config.process?.capabilities;
   expect(caps?.bounding).toEqual(keep);
   expect(caps?.effective).toEqual(keep);
@@ -72,7 +68,7 @@ const RESTRICTED_MASKED = [
   '/proc/scsi',
 ];
 
-function expectRestricted(config: OciConfig): void {
+function expectRestricted(config: DeepReadonly<OciConfig>): void {
   expect(config.mounts?.find((m) => m.destination === '/sys')?.options).toContain('ro');
   expect(config.linux?.readonlyPaths).toEqual(RESTRICTED_READONLY);
   expect(config.linux?.maskedPaths).toEqual(RESTRICTED_MASKED);
@@ -138,8 +134,8 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expectRestricted(config);
     expect(config.linux?.cgroupsPath).toBe('docker/docker-koye');
     expect(config.linux?.resources).toEqual({ memory: { limit: 5248000 } });
-    expect(runtime).toEqual({ noPivotRoot: false });
-    expect(networksOf(config)).toEqual([
+    expect(runtime).toMatchObject({ noPivotRoot: false });
+    expect(networksOf(runtime)).toEqual([
       {
         type: 'veth',
         bridge: 'docker0',
@@ -149,13 +145,13 @@ describe('convertContainerJson: the 2014 shapes', () => {
         mtu: 1500,
       },
     ]);
-    expect(routesOf(config)).toEqual([]);
+    expect(routesOf(runtime)).toEqual([]);
     expect(parseOciConfig(config)).toEqual(config);
   });
 
   it('converts the March 2014 object forms ({key, enabled} namespaces and capabilities_mask)', async () => {
     const baseDir = await temp.make();
-    const { config } = convertContainerJson(readFixture('container-json/mar-2014-objects.json'), {
+    const { config, runtime } = convertContainerJson(readFixture('container-json/mar-2014-objects.json'), {
       baseDir,
     });
     // NEWUSER is listed but not enabled.
@@ -166,13 +162,13 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.process?.apparmorProfile).toBe('docker-default');
     expect(config.process?.selinuxLabel).toBeUndefined();
     expect(config.linux?.mountLabel).toBeUndefined();
-    expect(networksOf(config)?.map((n) => n.type)).toEqual(['loopback', 'veth']);
-    expect(networksOf(config)?.[1]).toMatchObject({ vethPrefix: 'dock', bridge: 'docker0' });
+    expect(networksOf(runtime)?.map((n) => n.type)).toEqual(['loopback', 'veth']);
+    expect(networksOf(runtime)?.[1]).toMatchObject({ vethPrefix: 'dock', bridge: 'docker0' });
   });
 
   it('converts the Docker v0.11 shape (maps for namespaces and capabilities_mask, devtmpfs)', async () => {
     const baseDir = await temp.make();
-    const { config } = convertContainerJson(readFixture('container-json/v0.11.json'), { baseDir });
+    const { config, runtime } = convertContainerJson(readFixture('container-json/v0.11.json'), { baseDir });
     expect(config.linux?.namespaces?.map((n) => n.type).sort()).toEqual([
       'ipc',
       'mount',
@@ -188,7 +184,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
     expect(config.mounts).toEqual(systemMounts());
     expect(config.linux?.cgroupsPath).toBe('docker/docker-koye');
     expect(config.linux?.resources).toBeUndefined();
-    expect(networksOf(config)).toEqual([
+    expect(networksOf(runtime)).toEqual([
       { type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 },
       {
         type: 'veth',
@@ -203,7 +199,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('converts the Docker v1.0.0 shape (keep list, device_nodes, routes)', async () => {
     const baseDir = await temp.make();
-    const { config } = convertContainerJson(readFixture('container-json/v1.0.0.json'), { baseDir });
+    const { config, runtime } = convertContainerJson(readFixture('container-json/v1.0.0.json'), { baseDir });
     // ["MKNOD"] is a KEEP list here: device_nodes and routes only exist after the May 2014 flip.
     expectCapabilities(config, ['CAP_MKNOD']);
     expect(config.linux?.devices).toEqual([
@@ -214,7 +210,7 @@ describe('convertContainerJson: the 2014 shapes', () => {
       { type: 'c', path: '/dev/urandom', major: 1, minor: 9, fileMode: 0o666 },
       { type: 'c', path: '/dev/random', major: 1, minor: 8, fileMode: 0o666 },
     ]);
-    expect(routesOf(config)).toEqual([
+    expect(routesOf(runtime)).toEqual([
       { gateway: '172.17.42.1', interfaceName: 'eth0' },
       { destination: '192.168.0.0/24', interfaceName: 'eth0' },
     ]);
@@ -263,8 +259,10 @@ describe('convertContainerJson: the 2014 shapes', () => {
       { allow: true, type: 'c', major: 136, access: 'rwm' },
       { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
     ]);
-    expect(runtime).toEqual({ noPivotRoot: false });
-    expect(networksOf(config)).toEqual([{ type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 }]);
+    expect(runtime).toMatchObject({ noPivotRoot: false });
+    expect(networksOf(runtime)).toEqual([
+      { type: 'loopback', address: '127.0.0.1/0', gateway: 'localhost', mtu: 1500 },
+    ]);
   });
 
   it('converts the November 2014 shape (namespaces [{name, path}], rlimits, root_fs, mount_config)', async () => {
@@ -320,14 +318,14 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('accepts the February 21 single `network` object', async () => {
     const baseDir = await temp.make();
-    const { config } = convertContainerJson(
+    const { runtime } = convertContainerJson(
       {
         namespaces: ['NEWNET'],
         network: { type: 'veth', context: { bridge: 'br0', prefix: 'v' }, mtu: 1500 },
       },
       { baseDir },
     );
-    expect(networksOf(config)).toEqual([{ type: 'veth', bridge: 'br0', vethPrefix: 'v', mtu: 1500 }]);
+    expect(networksOf(runtime)).toEqual([{ type: 'veth', bridge: 'br0', vethPrefix: 'v', mtu: 1500 }]);
   });
 
   it('copies May 2014 device names from the host /dev, skipping missing optional ones', async () => {
@@ -379,13 +377,13 @@ describe('convertContainerJson: the 2014 shapes', () => {
 
   it('treats JSON null as absent, as Go did', async () => {
     const baseDir = await temp.make();
-    const { config } = convertContainerJson(
+    const { config, runtime } = convertContainerJson(
       { hostname: null, namespaces: { NEWNS: true }, capabilities: null, mount_config: { mounts: null } },
       { baseDir },
     );
     expect(config.hostname).toBeUndefined();
     expect(config.mounts).toEqual(systemMounts());
-    expect(networksOf(config)).toBeUndefined();
+    expect(networksOf(runtime)).toBeUndefined();
   });
 
   it('resolves a relative working_dir and bind destination against "/"', async () => {
@@ -505,7 +503,10 @@ describe('convertContainerJson: capabilities, drop or keep', () => {
 describe('convertContainerJson: /sys and /proc/sys restricted by default', () => {
   it('restricts a document that does not mention restrict_sys, with no warning', async () => {
     const baseDir = await temp.make();
-    const { config, warnings } = convertContainerJson({ namespaces: ['NEWNS'], capabilities: ['CHOWN'] }, { baseDir });
+    const { config, warnings } = convertContainerJson(
+      { namespaces: ['NEWNS'], capabilities: ['CHOWN'] },
+      { baseDir },
+    );
     expect(config.mounts).toEqual(systemMounts());
     expectRestricted(config);
     expect(warnings).toEqual([]);
@@ -513,7 +514,11 @@ describe('convertContainerJson: /sys and /proc/sys restricted by default', () =>
 
   it('restricts on restrict_sys: true and on any non-empty context.restrictions (2014 tested for non-empty)', async () => {
     const baseDir = await temp.make();
-    for (const doc of [{ restrict_sys: true }, { context: { restrictions: 'true' } }, { context: { restrictions: 'false' } }]) {
+    for (const doc of [
+      { restrict_sys: true },
+      { context: { restrictions: 'true' } },
+      { context: { restrictions: 'false' } },
+    ]) {
       const { config, warnings } = convertContainerJson({ ...doc, capabilities: ['CHOWN'] }, { baseDir });
       expectRestricted(config);
       expect(warnings, JSON.stringify(doc)).toEqual([]);
@@ -627,7 +632,10 @@ describe('convertContainerJson: errors', () => {
     let tower: unknown = 'x';
     for (let level = 0; level < 100_000; level++) tower = [tower];
     const error = expectConfigError(() =>
-      convertContainerJson({ namespaces: ['NEWNS'], environment: tower }, { baseDir, source: '/x/container.json' }),
+      convertContainerJson(
+        { namespaces: ['NEWNS'], environment: tower },
+        { baseDir, source: '/x/container.json' },
+      ),
     );
     expect(error.message).toBe(
       '/x/container.json: nested deeper than 256 levels; a container configuration needs only a few',
@@ -635,9 +643,9 @@ describe('convertContainerJson: errors', () => {
     // 256 levels are fine (here rejected for their type, not their depth).
     tower = 'x';
     for (let level = 0; level < 255; level++) tower = [tower];
-    expect(expectConfigError(() => convertContainerJson({ environment: tower }, { baseDir })).issues[0]?.path).toBe(
-      'environment[0]',
-    );
+    expect(
+      expectConfigError(() => convertContainerJson({ environment: tower }, { baseDir })).issues[0]?.path,
+    ).toBe('environment[0]');
   });
 
   it('rejects duplicated namespaces across 2014 forms', async () => {
@@ -685,12 +693,17 @@ describe('convertContainerJson: errors', () => {
 
   it('accepts a thawed freezer state and refuses to start a container frozen', async () => {
     const baseDir = await temp.make();
-    expect(() => convertContainerJson({ namespaces: ['NEWNS'], cgroups: { name: 'c', freezer: 'THAWED' } }, { baseDir })).not.toThrow();
+    expect(() =>
+      convertContainerJson({ namespaces: ['NEWNS'], cgroups: { name: 'c', freezer: 'THAWED' } }, { baseDir }),
+    ).not.toThrow();
     const error = expectConfigError(() =>
       convertContainerJson({ namespaces: ['NEWNS'], cgroups: { name: 'c', freezer: 'FROZEN' } }, { baseDir }),
     );
     expect(error.issues).toEqual([
-      { path: 'cgroups.freezer', message: '"FROZEN": a container starts thawed; freeze a running one with `nsinit pause`' },
+      {
+        path: 'cgroups.freezer',
+        message: '"FROZEN": a container starts thawed; freeze a running one with `nsinit pause`',
+      },
     ]);
   });
 });

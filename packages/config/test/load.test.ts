@@ -81,7 +81,8 @@ describe('loadConfigFile: 2014 container.json', () => {
     const loaded = await loadConfigFile(file);
     expect(loaded.format).toBe('container.json');
     expect(loaded.config.root.path).toBe(path.join(dir, 'ct'));
-    expect(JSON.parse(loaded.config.annotations![NETWORK_ANNOTATION]!).networks[0].type).toBe('veth');
+    expect(loaded.runtime.network?.networks[0]?.type).toBe('veth');
+    expect(loaded.config.annotations?.[NETWORK_ANNOTATION]).toBeUndefined();
   });
 
   it('resolves a relative root_fs against the file folder and keeps an absolute one', async () => {

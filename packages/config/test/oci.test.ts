@@ -10,6 +10,7 @@ import {
   DOCKER_DEFAULT_CAPABILITIES,
   embeddedDefaultConfig,
   formatJsonPath,
+  isValidOciConfig,
   parseOciConfig,
   RLIMITS,
   RUNC_MASKED_PATHS,
@@ -282,6 +283,23 @@ describe('runcSpecConfig', () => {
     const a = runcSpecConfig();
     a.mounts?.pop();
     expect(runcSpecConfig().mounts).toHaveLength(7);
+  });
+});
+
+describe('validated once', () => {
+  it('freezes a parsed config and marks it valid, so that parsing it again is free and returns it', () => {
+    const raw = embeddedDefaultConfig();
+    expect(isValidOciConfig(raw)).toBe(false);
+    const valid = parseOciConfig(raw);
+    expect(isValidOciConfig(valid)).toBe(true);
+    expect(parseOciConfig(valid)).toBe(valid);
+    expect(Object.isFrozen(valid.process?.capabilities?.bounding)).toBe(true);
+    // A valid config cannot change under a runtime that trusts it.
+    expect(() => {
+      (valid.mounts as unknown as unknown[]).push({ destination: '/x', type: 'bind', source: '/' });
+    }).toThrow(TypeError);
+    // A copy is a new, unvalidated config.
+    expect(isValidOciConfig(structuredClone(valid))).toBe(false);
   });
 });
 

@@ -1,6 +1,8 @@
 // Compiles an OCI config into the init program that the static helper runs
 // inside the container. All policy lives here: which mounts, in which order,
 // which devices, which capabilities. The helper only executes the list.
+
+import { posix } from 'node:path';
 import {
   CgroupError,
   type CgroupManagerOptions,
@@ -10,7 +12,7 @@ import {
   planCgroupPaths,
   resourcesFromOci,
 } from '@nsinit/cgroups';
-import { posix } from 'node:path';
+import { CAPABILITIES, type DeepReadonly, type OciConfig, type OciMount, RLIMITS } from '@nsinit/config';
 import {
   CLONE_NEWCGROUP,
   CLONE_NEWIPC,
@@ -27,10 +29,15 @@ import {
   ProgramEncodeError,
   type Propagation,
 } from '@nsinit/native';
-import { CAPABILITIES, type OciConfig, type OciMount, RLIMITS } from '@nsinit/config';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 import type { HostFacts } from './host.js';
-import { bindFsOptions, MS, PROPAGATION_OPTIONS, type ParsedMountOptions, parseMountOptions } from './mount-options.js';
+import {
+  bindFsOptions,
+  MS,
+  type ParsedMountOptions,
+  PROPAGATION_OPTIONS,
+  parseMountOptions,
+} from './mount-options.js';
 
 /** The CLONE_NEW* flag of each OCI namespace type. */
 export const NAMESPACE_FLAGS = {
@@ -46,8 +53,12 @@ export const NAMESPACE_FLAGS = {
 
 export type NamespaceType = keyof typeof NAMESPACE_FLAGS;
 
+/** A config as the compiler reads it: validated or not, it never changes it. */
+export type ConfigInput = DeepReadonly<OciConfig>;
+type MountInput = DeepReadonly<OciMount>;
+
 export interface CompileInput {
-  config: OciConfig;
+  config: ConfigInput;
   /** Absolute host path of the root filesystem. */
   rootfs: string;
   /** Folder relative bind-mount sources are resolved against (the bundle). */
@@ -138,17 +149,21 @@ function cleanPath(path: string): string {
   return clean.length > 1 && clean.endsWith('/') ? clean.slice(0, -1) : clean;
 }
 
-function withCleanPaths(config: OciConfig): OciConfig {
+function withCleanPaths(config: ConfigInput): ConfigInput {
   const linux = config.linux;
   return {
     ...config,
     ...(config.process ? { process: { ...config.process, cwd: cleanPath(config.process.cwd) } } : {}),
-    ...(config.mounts ? { mounts: config.mounts.map((m) => ({ ...m, destination: cleanPath(m.destination) })) } : {}),
+    ...(config.mounts
+      ? { mounts: config.mounts.map((m) => ({ ...m, destination: cleanPath(m.destination) })) }
+      : {}),
     ...(linux
       ? {
           linux: {
             ...linux,
-            ...(linux.devices ? { devices: linux.devices.map((d) => ({ ...d, path: cleanPath(d.path) })) } : {}),
+            ...(linux.devices
+              ? { devices: linux.devices.map((d) => ({ ...d, path: cleanPath(d.path) })) }
+              : {}),
             ...(linux.maskedPaths ? { maskedPaths: linux.maskedPaths.map(cleanPath) } : {}),
             ...(linux.readonlyPaths ? { readonlyPaths: linux.readonlyPaths.map(cleanPath) } : {}),
           },
@@ -164,7 +179,8 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   const process = config.process;
   if (!process) throw new InvalidConfigError('process', 'is required to run a container');
   const args = input.args ?? process.args ?? [];
-  if (args.length === 0) throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
+  if (args.length === 0)
+    throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
   rejectUnsupported(config);
   const namespaces = namespaceSet(config);
   const terminal = input.terminal ?? process.terminal ?? false;
@@ -175,16 +191,22 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   const namespaceFiles: CompiledProgram['namespaceFiles'] = [];
   const networkPath = config.linux?.namespaces?.find((n) => n.type === 'network')?.path;
   if (input.network?.joinPath && networkPath && networkPath !== input.network.joinPath) {
-    throw new InvalidConfigError('linux.namespaces', `the network path ${networkPath} and the netns network ${input.network.joinPath} disagree`);
+    throw new InvalidConfigError(
+      'linux.namespaces',
+      `the network path ${networkPath} and the netns network ${input.network.joinPath} disagree`,
+    );
   }
   if (input.network?.configuresNamespace && !namespaces.has('network') && !input.network.joinPath) {
     throw new InvalidConfigError(
       'networks',
-      "loopback, veth and routes configure the container's own network namespace: add { \"type\": \"network\" } to linux.namespaces",
+      'loopback, veth and routes configure the container\'s own network namespace: add { "type": "network" } to linux.namespaces',
     );
   }
   for (const type of JOINABLE) {
-    const path = type === 'network' ? (input.network?.joinPath ?? networkPath) : config.linux?.namespaces?.find((n) => n.type === type)?.path;
+    const path =
+      type === 'network'
+        ? (input.network?.joinPath ?? networkPath)
+        : config.linux?.namespaces?.find((n) => n.type === type)?.path;
     if (!path) continue;
     const fd = input.firstExtraFd + namespaceFiles.length;
     namespaceFiles.push({ type, path, fd });
@@ -195,7 +217,8 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   // A cgroup namespace is made after the go signal, so it is rooted at the cgroups
   // the parent moved the process into (step 7), not at ours.
   const joined = new Set(namespaceFiles.map((file) => file.type));
-  if (namespaces.has('cgroup') && !joined.has('cgroup')) ops.push({ op: 'unshare', flags: NAMESPACE_FLAGS.cgroup });
+  if (namespaces.has('cgroup') && !joined.has('cgroup'))
+    ops.push({ op: 'unshare', flags: NAMESPACE_FLAGS.cgroup });
   if (process.oomScoreAdj !== undefined) {
     // Before the root switch: the host's /proc shows this process whether or not the container mounts one.
     ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
@@ -221,16 +244,22 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
     });
   }
   if (config.hostname !== undefined && config.hostname !== '') {
-    if (!namespaces.has('uts')) throw new InvalidConfigError('hostname', 'unable to set hostname without a private UTS namespace');
+    if (!namespaces.has('uts'))
+      throw new InvalidConfigError('hostname', 'unable to set hostname without a private UTS namespace');
     ops.push({ op: 'sethostname', name: config.hostname });
   }
   if (config.domainname !== undefined && config.domainname !== '') {
-    if (!namespaces.has('uts')) throw new InvalidConfigError('domainname', 'unable to set domainname without a private UTS namespace');
+    if (!namespaces.has('uts'))
+      throw new InvalidConfigError('domainname', 'unable to set domainname without a private UTS namespace');
     ops.push({ op: 'setdomainname', name: config.domainname });
   }
 
   const umask = process.user?.umask ?? DEFAULT_UMASK;
-  if (umask > 0o777) throw new InvalidConfigError('process.user.umask', `0o${umask.toString(8)} is more than permission bits (at most 0o777)`);
+  if (umask > 0o777)
+    throw new InvalidConfigError(
+      'process.user.umask',
+      `0o${umask.toString(8)} is more than permission bits (at most 0o777)`,
+    );
   ops.push({ op: 'umask', mask: umask });
   if (!(process.rlimits ?? []).some((limit) => limit.type === 'RLIMIT_NOFILE')) {
     // Node raised its soft limit to the hard one; a container that asked for nothing gets the
@@ -242,9 +271,13 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   }
   for (const [index, limit] of (process.rlimits ?? []).entries()) {
     const resource = RLIMITS[limit.type as keyof typeof RLIMITS];
-    if (resource === undefined) throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
+    if (resource === undefined)
+      throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
     if (BigInt(limit.soft) > BigInt(limit.hard)) {
-      throw new InvalidConfigError(`process.rlimits[${index}]`, `soft limit ${limit.soft} exceeds hard limit ${limit.hard}`);
+      throw new InvalidConfigError(
+        `process.rlimits[${index}]`,
+        `soft limit ${limit.soft} exceeds hard limit ${limit.hard}`,
+      );
     }
     ops.push({ op: 'setrlimit', resource, soft: rlimitValue(limit.soft), hard: rlimitValue(limit.hard) });
   }
@@ -259,8 +292,16 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   );
 
   let cloneFlags = 0;
-  for (const type of namespaces) if (type !== 'cgroup' && !joined.has(type)) cloneFlags |= NAMESPACE_FLAGS[type];
-  return { ops, cloneFlags, warnings, cgroup, namespaceFiles, consoleMountFd: rootfsOps.consoleBound ? consoleMountFd : null };
+  for (const type of namespaces)
+    if (type !== 'cgroup' && !joined.has(type)) cloneFlags |= NAMESPACE_FLAGS[type];
+  return {
+    ops,
+    cloneFlags,
+    warnings,
+    cgroup,
+    namespaceFiles,
+    consoleMountFd: rootfsOps.consoleBound ? consoleMountFd : null,
+  };
 }
 
 /** The config field an op of the program comes from, to name it when the program's limits are hit. */
@@ -300,7 +341,7 @@ function fieldOfOp(op: InitOp | undefined, opField: string | undefined): string 
  * an error about the config, naming the field that made it so ("mounts: 5000 entries ..."),
  * not about an op the user never wrote.
  */
-export function encodeCompiled(ops: readonly InitOp[], config: OciConfig): Buffer {
+export function encodeCompiled(ops: readonly InitOp[], config: ConfigInput): Buffer {
   if (ops.length > PROGRAM_LIMITS.maxOps) {
     const lists: [string, number][] = [
       ['mounts', config.mounts?.length ?? 0],
@@ -322,7 +363,10 @@ export function encodeCompiled(ops: readonly InitOp[], config: OciConfig): Buffe
     if (!(error instanceof ProgramEncodeError)) throw error;
     const op = error.opIndex === undefined ? undefined : ops[error.opIndex];
     if (/grows past/.test(error.message)) {
-      throw new InvalidConfigError('the config', `makes an init program larger than its limit of ${PROGRAM_LIMITS.maxBytes} bytes`);
+      throw new InvalidConfigError(
+        'the config',
+        `makes an init program larger than its limit of ${PROGRAM_LIMITS.maxBytes} bytes`,
+      );
     }
     // "init program op 7 (exec "sh"): env[3] is 200000 bytes long, ..." -> process.env[3]: is 200000 bytes long, ...
     const field = error.field ?? '';
@@ -332,7 +376,7 @@ export function encodeCompiled(ops: readonly InitOp[], config: OciConfig): Buffe
   }
 }
 
-function rejectUnsupported(config: OciConfig): void {
+function rejectUnsupported(config: ConfigInput): void {
   const process = config.process!;
   if (process.apparmorProfile) throw new UnsupportedFeatureError('process.apparmorProfile');
   if (process.selinuxLabel) throw new UnsupportedFeatureError('process.selinuxLabel');
@@ -347,16 +391,25 @@ function rejectUnsupported(config: OciConfig): void {
   for (const [index, namespace] of (linux.namespaces ?? []).entries()) {
     if (namespace.type === 'user') throw new UnsupportedFeatureError('user namespaces');
     if (namespace.path && !JOINABLE.includes(namespace.type as NamespaceType)) {
-      throw new UnsupportedFeatureError(`linux.namespaces[${index}].path`, `joining an existing ${namespace.type} namespace`);
+      throw new UnsupportedFeatureError(
+        `linux.namespaces[${index}].path`,
+        `joining an existing ${namespace.type} namespace`,
+      );
     }
   }
-  if (linux.uidMappings?.length || linux.gidMappings?.length) throw new UnsupportedFeatureError('linux.uidMappings/gidMappings');
-  if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0) throw new UnsupportedFeatureError('linux.timeOffsets');
+  if (linux.uidMappings?.length || linux.gidMappings?.length)
+    throw new UnsupportedFeatureError('linux.uidMappings/gidMappings');
+  if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0)
+    throw new UnsupportedFeatureError('linux.timeOffsets');
   if (linux.seccomp) throw new UnsupportedFeatureError('linux.seccomp');
   if (linux.cgroupsPath?.includes(':')) {
-    throw new UnsupportedFeatureError('linux.cgroupsPath', `"${linux.cgroupsPath}" is a systemd slice:prefix:name path`);
+    throw new UnsupportedFeatureError(
+      'linux.cgroupsPath',
+      `"${linux.cgroupsPath}" is a systemd slice:prefix:name path`,
+    );
   }
-  if (linux.resources?.rdma && Object.keys(linux.resources.rdma).length > 0) throw new UnsupportedFeatureError('linux.resources.rdma');
+  if (linux.resources?.rdma && Object.keys(linux.resources.rdma).length > 0)
+    throw new UnsupportedFeatureError('linux.resources.rdma');
   if (linux.intelRdt) throw new UnsupportedFeatureError('linux.intelRdt');
   if (linux.personality) throw new UnsupportedFeatureError('linux.personality');
   if (linux.mountLabel) throw new UnsupportedFeatureError('linux.mountLabel');
@@ -367,11 +420,14 @@ function rejectUnsupported(config: OciConfig): void {
   }
 }
 
-function namespaceSet(config: OciConfig): Set<NamespaceType> {
+function namespaceSet(config: ConfigInput): Set<NamespaceType> {
   const namespaces = new Set<NamespaceType>();
   for (const namespace of config.linux?.namespaces ?? []) namespaces.add(namespace.type as NamespaceType);
   if (!namespaces.has('mount')) {
-    throw new InvalidConfigError('linux.namespaces', 'nsinit needs a private mount namespace (add { "type": "mount" })');
+    throw new InvalidConfigError(
+      'linux.namespaces',
+      'nsinit needs a private mount namespace (add { "type": "mount" })',
+    );
   }
   return namespaces;
 }
@@ -388,7 +444,7 @@ function isUnder(path: string, ancestor: string): boolean {
   return ancestor === '/' ? path !== '/' : path === ancestor || path.startsWith(`${ancestor}/`);
 }
 
-function isBind(mount: OciMount): boolean {
+function isBind(mount: MountInput): boolean {
   return mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind');
 }
 
@@ -427,7 +483,10 @@ function compileRootfs(
   // The host's own root needs no root switch: the private mount namespace already
   // isolates every mount made below, and there is no old root to detach.
   const switchRoot = rootfs !== '/';
-  const propagation = rootPropagation(config.linux?.rootfsPropagation, switchRoot && (input.noPivotRoot ?? false));
+  const propagation = rootPropagation(
+    config.linux?.rootfsPropagation,
+    switchRoot && (input.noPivotRoot ?? false),
+  );
   ops.push({ op: 'setattr', path: '/', attrSet: 0, attrClr: 0, ...propagation });
   // Named by its real path (run() checked): the helper refuses any symlink on the way, so none can be swapped in.
   if (switchRoot) ops.push({ op: 'openRoot', path: rootfs, noSymlinks: true });
@@ -435,7 +494,8 @@ function compileRootfs(
   // A destination is created right after the mount that contains it; those in
   // no mount are created first, while the root may still be written.
   const containing = (path: string, before: number): number => {
-    for (let j = before - 1; j >= 0; j--) if (isUnder(path, mounts[j]!.destination) || path === mounts[j]!.destination) return j;
+    for (let j = before - 1; j >= 0; j--)
+      if (isUnder(path, mounts[j]!.destination) || path === mounts[j]!.destination) return j;
     return -1;
   };
   const ensure = (index: number): InitOp => {
@@ -455,7 +515,8 @@ function compileRootfs(
   // (and with every mount under it: a host root's submounts too).
   const rootAttrs = config.root?.readonly ? MountAttr.RDONLY : 0;
   if (switchRoot) ops.push({ op: 'openRoot', path: '/', bind: true, attrSet: rootAttrs });
-  else if (rootAttrs !== 0) ops.push({ op: 'setattr', path: '/', attrSet: rootAttrs, attrClr: 0, propagation: 0, recursive: true });
+  else if (rootAttrs !== 0)
+    ops.push({ op: 'setattr', path: '/', attrSet: rootAttrs, attrClr: 0, propagation: 0, recursive: true });
 
   let devMounted = false;
   let devptsMounted = false;
@@ -479,18 +540,21 @@ function rootPropagation(
 ): { propagation: Propagation; recursive: boolean } {
   // rprivate, as the seed did; rslave without pivot_root (as the seed did too), since the
   // old root stays underneath and a private one is what runc calls unsafe there.
-  if (requested === undefined || requested === '') return { propagation: noPivotRoot ? MS.SLAVE : MS.PRIVATE, recursive: true };
+  if (requested === undefined || requested === '')
+    return { propagation: noPivotRoot ? MS.SLAVE : MS.PRIVATE, recursive: true };
   const change = PROPAGATION_OPTIONS[requested];
-  if (change === undefined) throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
+  if (change === undefined)
+    throw new InvalidConfigError('linux.rootfsPropagation', `unknown propagation "${requested}"`);
   // A shared root needs its parent mount made private for pivot_root: not done yet.
-  if (change.propagation === MS.SHARED) throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
+  if (change.propagation === MS.SHARED)
+    throw new UnsupportedFeatureError(`linux.rootfsPropagation "${requested}"`);
   if (noPivotRoot && change.propagation === MS.PRIVATE) {
     throw new InvalidConfigError('linux.rootfsPropagation', `"${requested}" is not safe without pivot_root`);
   }
   return change;
 }
 
-function bindSource(mount: OciMount, bundleDir: string): string {
+function bindSource(mount: MountInput, bundleDir: string): string {
   const source = mount.source ?? '';
   if (source === '') return source;
   return source.startsWith('/') ? source : `${bundleDir.replace(/\/$/, '')}/${source}`;
@@ -518,23 +582,37 @@ const PROC_FILES_MOUNTABLE: ReadonlySet<string> = new Set([
 type Placement = Pick<Extract<InitOp, { op: 'bind' }>, 'targetRealDir' | 'targetOnProc' | 'sourceProcRoot'>;
 
 /** Where a mount may go, and what the helper must check there (/proc and /sys are policed). */
-function placement(mount: OciMount, field: string, bind: boolean, host: HostFacts, bundleDir: string): Placement {
+function placement(
+  mount: MountInput,
+  field: string,
+  bind: boolean,
+  host: HostFacts,
+  bundleDir: string,
+): Placement {
   const destination = mount.destination;
-  if (!bind && !mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
+  if (!bind && !mount.type)
+    throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
   if (destination === '/proc') {
     if (bind) {
       const source = bindSource(mount, bundleDir);
       if (host.isProcRoot(source) === false) {
-        throw new InvalidConfigError(`${field}.source`, `${source} is not a procfs: /proc can only be a fresh proc or a bind of a whole procfs`);
+        throw new InvalidConfigError(
+          `${field}.source`,
+          `${source} is not a procfs: /proc can only be a fresh proc or a bind of a whole procfs`,
+        );
       }
       return { targetRealDir: true, targetOnProc: true, sourceProcRoot: true };
     }
     if (mount.type !== 'proc') {
-      throw new InvalidConfigError(`${field}.type`, `"${mount.type}" on /proc: /proc can only be a fresh proc or a bind of a whole procfs`);
+      throw new InvalidConfigError(
+        `${field}.type`,
+        `"${mount.type}" on /proc: /proc can only be a fresh proc or a bind of a whole procfs`,
+      );
     }
     return { targetRealDir: true, targetOnProc: true };
   }
-  if (mount.type === 'proc') throw new InvalidConfigError(`${field}.destination`, 'proc may only be mounted on /proc');
+  if (mount.type === 'proc')
+    throw new InvalidConfigError(`${field}.destination`, 'proc may only be mounted on /proc');
   if (isUnder(destination, '/proc')) {
     if (!PROC_FILES_MOUNTABLE.has(destination)) {
       throw new InvalidConfigError(
@@ -553,7 +631,7 @@ function flagsOf<T extends Record<string, boolean | undefined>>(flags: T): Parti
 }
 
 function compileMount(
-  mount: OciMount,
+  mount: MountInput,
   index: number,
   input: CompileInput,
   namespaces: Set<NamespaceType>,
@@ -567,10 +645,14 @@ function compileMount(
   if (bind) {
     const source = bindSource(mount, input.bundleDir);
     if (source === '') throw new InvalidConfigError(`${field}.source`, 'a bind mount needs a source');
-    if (input.host.isDirectory(source) === null) throw new InvalidConfigError(`${field}.source`, `${source} does not exist`);
+    if (input.host.isDirectory(source) === null)
+      throw new InvalidConfigError(`${field}.source`, `${source} does not exist`);
     const fsOptions = bindFsOptions(parsed);
     if (fsOptions.length > 0) {
-      throw new InvalidConfigError(`${field}.options`, `bind mounts cannot have filesystem options (${fsOptions.join(',')})`);
+      throw new InvalidConfigError(
+        `${field}.options`,
+        `bind mounts cannot have filesystem options (${fsOptions.join(',')})`,
+      );
     }
     return [
       {
@@ -580,7 +662,11 @@ function compileMount(
         attrSet: parsed.attrSet,
         attrClr: parsed.attrClr,
         propagation: parsed.propagation,
-        ...flagsOf({ recursive: parsed.recursive, propagationRecursive: parsed.propagationRecursive, ...where }),
+        ...flagsOf({
+          recursive: parsed.recursive,
+          propagationRecursive: parsed.propagationRecursive,
+          ...where,
+        }),
       },
     ];
   }
@@ -590,7 +676,8 @@ function compileMount(
     const ownNamespace = namespaces.has('cgroup') && cgroupNamespace !== undefined && !cgroupNamespace.path;
     return compileCgroupMount(mount, parsed, input, ownNamespace, cgroup);
   }
-  if (!mount.type) throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
+  if (!mount.type)
+    throw new InvalidConfigError(`${field}.type`, 'is required for a mount that is not a bind mount');
   return [
     {
       op: 'fsmount',
@@ -615,7 +702,7 @@ function compileMount(
  * namespace would be a way to the host's cgroups.
  */
 function compileCgroupMount(
-  mount: OciMount,
+  mount: MountInput,
   parsed: ParsedMountOptions,
   input: CompileInput,
   ownNamespace: boolean,
@@ -643,15 +730,26 @@ function compileCgroupMount(
         links: [],
       };
     }
-    const own = hierarchy.fsType === 'cgroup2' ? cgroup.paths.unified?.directory : cgroup.paths.v1[hierarchy.controllers[0]!];
+    const own =
+      hierarchy.fsType === 'cgroup2'
+        ? cgroup.paths.unified?.directory
+        : cgroup.paths.v1[hierarchy.controllers[0]!];
     if (own === undefined) throw new Error(`no cgroup planned in the hierarchy at ${hierarchy.mountPoint}`);
-    return { op: 'bind', source: own, target: at, attrSet, attrClr: parsed.attrClr & ~attrSet, propagation: 0 };
+    return {
+      op: 'bind',
+      source: own,
+      target: at,
+      attrSet,
+      attrClr: parsed.attrClr & ~attrSet,
+      propagation: 0,
+    };
   };
 
   const legacy = hierarchies.filter((h) => h.fsType === 'cgroup');
   if (legacy.length === 0) {
     const unified = hierarchies[0];
-    if (unified === undefined) throw new InvalidConfigError('mounts', `${target}: the host has no cgroup hierarchy to mount`);
+    if (unified === undefined)
+      throw new InvalidConfigError('mounts', `${target}: the host has no cgroup hierarchy to mount`);
     return [hierarchyOp(unified, target)];
   }
   // A tmpfs holding a directory per hierarchy (and a link per co-mounted controller, as on
@@ -682,22 +780,39 @@ function compileCgroupMount(
 /** A path inside the fresh /dev: no `.`, `..` or empty component that could lead elsewhere. */
 function isDevicePath(path: string): boolean {
   const [root, dev, ...rest] = path.split('/');
-  return root === '' && dev === 'dev' && rest.length > 0 && rest.every((part) => part !== '' && part !== '.' && part !== '..');
+  return (
+    root === '' &&
+    dev === 'dev' &&
+    rest.length > 0 &&
+    rest.every((part) => part !== '' && part !== '.' && part !== '..')
+  );
 }
 
-function compileDevices(input: CompileInput, devptsMounted: boolean, consoleMountFd: number | null): InitOp[] {
+function compileDevices(
+  input: CompileInput,
+  devptsMounted: boolean,
+  consoleMountFd: number | null,
+): InitOp[] {
   const ops: InitOp[] = [];
   const configured = input.config.linux?.devices ?? [];
   const configuredPaths = new Set(configured.map((d) => d.path));
   for (const device of DEFAULT_DEVICES) {
     if (configuredPaths.has(device.path)) continue;
-    ops.push({ op: 'mknod', path: device.path, mode: S_IFCHR | 0o666, major: device.major, minor: device.minor });
+    ops.push({
+      op: 'mknod',
+      path: device.path,
+      mode: S_IFCHR | 0o666,
+      major: device.major,
+      minor: device.minor,
+    });
   }
   for (const [index, device] of configured.entries()) {
     const field = `linux.devices[${index}]`;
-    if (!isDevicePath(device.path)) throw new InvalidConfigError(`${field}.path`, `${device.path} is not under /dev`);
+    if (!isDevicePath(device.path))
+      throw new InvalidConfigError(`${field}.path`, `${device.path} is not under /dev`);
     const kind = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO }[device.type as 'c' | 'u' | 'b' | 'p'];
-    if (kind === undefined) throw new InvalidConfigError(`${field}.type`, `unknown device type "${device.type}"`);
+    if (kind === undefined)
+      throw new InvalidConfigError(`${field}.type`, `unknown device type "${device.type}"`);
     if (kind !== S_IFIFO && (device.major === undefined || device.minor === undefined)) {
       throw new InvalidConfigError(field, 'a character or block device needs major and minor numbers');
     }
@@ -716,7 +831,10 @@ function compileDevices(input: CompileInput, devptsMounted: boolean, consoleMoun
   }
   if (consoleMountFd !== null) {
     // An empty file as the target, then the pts on it: nothing in the image is followed.
-    ops.push({ op: 'createFile', path: '/dev/console', mode: 0o600 }, { op: 'bindFd', fd: consoleMountFd, target: '/dev/console' });
+    ops.push(
+      { op: 'createFile', path: '/dev/console', mode: 0o600 },
+      { op: 'bindFd', fd: consoleMountFd, target: '/dev/console' },
+    );
   }
   for (const [target, path] of DEV_SYMLINKS) ops.push({ op: 'symlink', target, path });
   if (input.host.hasKcore) ops.push({ op: 'symlink', target: '/proc/kcore', path: '/dev/core' });
@@ -740,7 +858,10 @@ function isOwnNamespace(host: HostFacts, type: NamespaceType, path: string): boo
     return host.isOwnNamespace(type, path);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new InvalidConfigError('linux.namespaces', `the ${type} namespace ${path} cannot be inspected (${String(code ?? error)})`);
+    throw new InvalidConfigError(
+      'linux.namespaces',
+      `the ${type} namespace ${path} cannot be inspected (${String(code ?? error)})`,
+    );
   }
 }
 
@@ -756,7 +877,8 @@ function sysctlPath(
 ): string {
   const dotted = key.replaceAll('/', '.');
   const field = `linux.sysctl["${key}"]`;
-  if (dotted.split('.').some((part) => part === '' || part === '..')) throw new InvalidConfigError(field, 'is not a sysctl name');
+  if (dotted.split('.').some((part) => part === '' || part === '..'))
+    throw new InvalidConfigError(field, 'is not a sysctl name');
   const namespace: NamespaceType | undefined =
     IPC_SYSCTLS.has(dotted) || dotted.startsWith('fs.mqueue.')
       ? 'ipc'
@@ -783,7 +905,12 @@ function sysctlPath(
 // Identity and capabilities, in runc's order: drop the bounding set while
 // still privileged, keep capabilities across setuid, then set the final sets.
 
-function capabilityMask(names: readonly string[] | undefined, field: string, input: CompileInput, warnings: string[]): bigint {
+function capabilityMask(
+  names: readonly string[] | undefined,
+  field: string,
+  input: CompileInput,
+  warnings: string[],
+): bigint {
   let mask = 0n;
   for (const name of names ?? []) {
     const number = CAPABILITIES[name as keyof typeof CAPABILITIES];
@@ -839,7 +966,8 @@ function compileIdentity(input: CompileInput, warnings: string[]): InitOp[] {
     { op: 'capset', effective, permitted, inheritable },
     { op: 'ambient', mask: ambient },
   ];
-  if (input.parentDeathSignal) ops.push({ op: 'pdeathsig', signal: input.parentDeathSignal, checkParent: true });
+  if (input.parentDeathSignal)
+    ops.push({ op: 'pdeathsig', signal: input.parentDeathSignal, checkParent: true });
   return ops;
 }
 

@@ -7,35 +7,14 @@ import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import type { CgroupStats } from '@nsinit/cgroups';
-import { type ExitStatus, pidfdSendSignal } from '@nsinit/native';
+import { type ExitResult, type ExitStatus, exitResult, pidfdSendSignal } from '@nsinit/native';
 import type { Pty } from '@nsinit/pty';
 import { loadContainerDir } from '@nsinit/state';
 import { abortError } from './errors.js';
 import { CgroupVerbs, endContainerSync, signalNumber } from './load-container.js';
 
+export type { ExitResult };
 export { signalNumber };
-
-export interface ExitResult {
-  /** Exit code, or null when a signal ended the container. */
-  code: number | null;
-  /** The signal's name, or null when the container exited. */
-  signal: NodeJS.Signals | null;
-  /** Shell convention: the code, or 128 + the signal number. */
-  status: number;
-}
-
-function signalName(number: number): NodeJS.Signals | null {
-  for (const [name, value] of Object.entries(constants.signals)) if (value === number) return name as NodeJS.Signals;
-  return null;
-}
-
-export function toExitResult(status: ExitStatus): ExitResult {
-  return {
-    code: status.code,
-    signal: status.signal === null ? null : signalName(status.signal),
-    status: status.status,
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // When this process ends first. Its containers would die of the parent-death signal, but
@@ -123,19 +102,30 @@ export interface ContainerParts {
   exited: Promise<ExitStatus>;
   /** Removes the state dir and closes what the container held; runs once, after the exit. */
   cleanup: () => Promise<void>;
+  /** After the exit, before the cleanup: whether the kernel OOM-killed a process of the container's cgroup. */
+  oomKilled: () => boolean;
   signal?: AbortSignal;
   killSignal: number;
 }
 
-export class Container implements AsyncDisposable {
+/**
+ * A running container. Its stream types follow run()'s `stdio` option: with
+ * `['ignore', 'pipe', 'pipe']`, `stdout` and `stderr` are Readables and `stdin` is null.
+ */
+export class Container<
+  Stdin extends Writable | null = Writable | null,
+  Stdout extends Readable | null = Readable | null,
+  Stderr extends Readable | null = Readable | null,
+> implements AsyncDisposable
+{
   readonly id: string;
   /** The init's pid in this process's pid namespace. */
   readonly pid: number;
   /** The container's state directory (pid file, state.json). */
   readonly stateDir: string;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
+  readonly stdin: Stdin;
+  readonly stdout: Stdout;
+  readonly stderr: Stderr;
   /**
    * The container's terminal (its console), when it has one: read its output, write its
    * input, `resize()` it. `attachTerminal` from @nsinit/pty connects it to this process's tty.
@@ -151,7 +141,8 @@ export class Container implements AsyncDisposable {
     this.id = parts.id;
     this.pid = parts.pid;
     this.stateDir = parts.stateDir;
-    [this.stdin, this.stdout, this.stderr] = parts.stdio;
+    // run() built the streams its stdio option asked for: the types follow that option.
+    [this.stdin, this.stdout, this.stderr] = parts.stdio as [Stdin, Stdout, Stderr];
     this.terminal = parts.terminal;
     this.#pidfd = parts.pidfd;
     this.#cgroup = new CgroupVerbs(
@@ -171,13 +162,17 @@ export class Container implements AsyncDisposable {
       closeSync(this.#pidfd);
       // What the container wrote last is in the stream before wait() says it is over.
       this.terminal?.readPending();
+      // The OOM killer ended it if it died of SIGKILL and its cgroup counted an OOM kill (a child
+      // of the init OOM-killed does not make the init's own exit an OOM kill). Read before the
+      // cleanup removes the cgroup that counts it.
+      const oomKilled = status.signal === constants.signals.SIGKILL && parts.oomKilled();
       // Still live until its cleanup is done: an exit in the middle finishes it synchronously.
       try {
         await parts.cleanup();
       } finally {
         untrack(this);
       }
-      const result = toExitResult(status);
+      const result = exitResult(status, { oomKilled });
       if (this.#aborted && parts.signal) throw Object.assign(abortError(parts.signal), { exit: result });
       return result;
     });

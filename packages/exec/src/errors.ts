@@ -14,6 +14,8 @@ export type ExecErrorCode =
   | 'ERR_NSINIT_CONFIG_INVALID'
   | 'ERR_NSINIT_ROOTFS'
   | 'ERR_NSINIT_STEP'
+  | 'ERR_NSINIT_OOM_KILLED'
+  | 'ERR_NSINIT_MAX_BUFFER'
   | InitErrorCode;
 
 export class ExecError extends Error {

@@ -64,7 +64,9 @@ export function readHostFacts(): HostFacts {
     },
     isProcRoot(path) {
       const stats = statSync(path, { throwIfNoEntry: false });
-      return stats === undefined ? null : stats.ino === PROC_ROOT_INO && statfsSync(path).type === PROC_SUPER_MAGIC;
+      return stats === undefined
+        ? null
+        : stats.ino === PROC_ROOT_INO && statfsSync(path).type === PROC_SUPER_MAGIC;
     },
     isOwnNamespace(type, path) {
       const theirs = statSync(path, { throwIfNoEntry: false });

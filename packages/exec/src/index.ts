@@ -1,6 +1,23 @@
-export { type CgroupPlan, type CompiledProgram, type CompileInput, compileProgram, DEFAULT_DEVICES, NAMESPACE_FLAGS, type NamespaceType } from './compile.js';
+export type { CgroupStats } from '@nsinit/cgroups';
+export {
+  type CgroupPlan,
+  type CompiledProgram,
+  type CompileInput,
+  type ConfigInput,
+  compileProgram,
+  DEFAULT_DEVICES,
+  NAMESPACE_FLAGS,
+  type NamespaceType,
+} from './compile.js';
 export { Container, type ExitResult } from './container.js';
-export { ExecError, type ExecErrorCode, InitError, InvalidConfigError, StepError, UnsupportedFeatureError } from './errors.js';
+export {
+  ExecError,
+  type ExecErrorCode,
+  InitError,
+  InvalidConfigError,
+  StepError,
+  UnsupportedFeatureError,
+} from './errors.js';
 export { type HostFacts, readHostFacts } from './host.js';
 export {
   ContainerError,
@@ -11,6 +28,6 @@ export {
   loadContainer,
 } from './load-container.js';
 export { MS, parseMountOptions } from './mount-options.js';
-export { type RunOptions, run } from './run.js';
+export { MaxBufferError, type Output, type OutputOptions, output } from './output.js';
+export { type ContainerFor, type NetworkOption, type RunOptions, run, type StdioSpec } from './run.js';
 export type { StdioOption } from './stdio.js';
-export type { CgroupStats } from '@nsinit/cgroups';

@@ -6,7 +6,16 @@
 //
 // run()'s handle shares the cgroup verbs (CgroupVerbs) and, at process exit, the synchronous
 // ending (endContainerSync).
-import { closeSync, constants as fs, existsSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  constants as fs,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -150,7 +159,11 @@ export class CgroupVerbs {
 
   #requireRunning(verb: string): CgroupManager {
     if (!this.running()) {
-      throw new ContainerError('ERR_NSINIT_CONTAINER_NOT_RUNNING', this.id, `cannot ${verb} container "${this.id}": it is not running`);
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_NOT_RUNNING',
+        this.id,
+        `cannot ${verb} container "${this.id}": it is not running`,
+      );
     }
     return this.manager();
   }
@@ -184,7 +197,10 @@ export class CgroupVerbs {
    * until it is thawed (runc thaws a paused container it kills, for the same reason).
    */
   thawIfFrozen(): void {
-    if (this.frozen()) this.manager().thaw().catch(() => {});
+    if (this.frozen())
+      this.manager()
+        .thaw()
+        .catch(() => {});
   }
 }
 
@@ -242,7 +258,11 @@ export class LoadedContainer {
     this.stateDir = dir.path;
     this.pid = state.pid;
     this.#pidStartTime = state.pidStartTime;
-    this.#cgroup = new CgroupVerbs(this.id, () => this.#state.cgroupPaths, () => this.running);
+    this.#cgroup = new CgroupVerbs(
+      this.id,
+      () => this.#state.cgroupPaths,
+      () => this.running,
+    );
   }
 
   /** True while the recorded init is alive (the same process: its start time is checked). */
@@ -310,7 +330,11 @@ export class LoadedContainer {
     }
     while (this.running) {
       if (Date.now() >= deadline) {
-        throw new ContainerError('ERR_NSINIT_CONTAINER_BUSY', this.id, `container "${this.id}": its init (pid ${this.pid}) did not die of SIGKILL in time`);
+        throw new ContainerError(
+          'ERR_NSINIT_CONTAINER_BUSY',
+          this.id,
+          `container "${this.id}": its init (pid ${this.pid}) did not die of SIGKILL in time`,
+        );
       }
       await sleep(2);
     }
@@ -420,7 +444,8 @@ function writeIfPresent(file: string, value: string): void {
 
 /** v1 freezer first, else cgroup v2's: where a pause froze the container. */
 function freezerFile(paths: CgroupPaths): { file: string; frozen: string; thawed: string } | null {
-  if (paths.v1.freezer) return { file: `${paths.v1.freezer}/freezer.state`, frozen: 'FROZEN', thawed: 'THAWED' };
+  if (paths.v1.freezer)
+    return { file: `${paths.v1.freezer}/freezer.state`, frozen: 'FROZEN', thawed: 'THAWED' };
   if (paths.unified) return { file: `${paths.unified.directory}/cgroup.freeze`, frozen: '1', thawed: '0' };
   return null;
 }
@@ -462,7 +487,8 @@ function removeCgroupTreeSync(dir: string, deadline: number): void {
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() >= deadline) throw new Error(`cannot remove ${dir}: ${code ?? messageOf(error)}`);
+      if (code !== 'EBUSY' || Date.now() >= deadline)
+        throw new Error(`cannot remove ${dir}: ${code ?? messageOf(error)}`);
       if (attempt === 0) {
         for (const entry of readdirSync(dir, { withFileTypes: true })) {
           if (entry.isDirectory()) removeCgroupTreeSync(`${dir}/${entry.name}`, deadline);

@@ -1,22 +1,34 @@
-// run(): the seed's parent sequence (ARCHITECTURE.md, "The parent sequence"),
-// in its order. Every step registers its undo before it creates anything; any
-// failure — bad config, an op failing in the child, an abort — unwinds in
-// reverse and leaves nothing: no child, no fds, no state directory.
+// run(): the parent sequence of docs/architecture.md, in its order and with its numbers. Every
+// step registers its undo before it creates anything; any failure — a bad config, an op failing
+// in the child, an abort — unwinds in reverse and leaves nothing: no child, no fds, no cgroup,
+// no network device, no state directory.
 import { randomBytes } from 'node:crypto';
 import { openSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { type CgroupManager, createCgroupManager } from '@nsinit/cgroups';
+import {
+  type DeepReadonly,
+  isValidOciConfig,
+  NETWORK_ANNOTATION,
+  type Network2014,
+  type OciConfig,
+  parseOciConfig,
+  type Route2014,
+  type ValidOciConfig,
+} from '@nsinit/config';
 import { detachedMount, launchInit, pidfdSendSignal } from '@nsinit/native';
-import { createCgroupManager } from '@nsinit/cgroups';
-import { openPty, sendConsoleMaster } from '@nsinit/pty';
 import {
   type NetworkConfig,
-  namespaceToJoin,
+  networkNamespaceNeeds,
+  parseNetworkAnnotation,
   parseNetworkConfig,
   removeNetworks,
   setUpNetworks,
 } from '@nsinit/network';
-import { NETWORK_ANNOTATION, type OciConfig, parseOciConfig } from '@nsinit/config';
+import { openPty, sendConsoleMaster } from '@nsinit/pty';
 import {
+  type ContainerDir,
   createContainerDir,
   DEFAULT_STATE_ROOT,
   openStateRoot,
@@ -24,31 +36,44 @@ import {
   validateContainerId,
 } from '@nsinit/state';
 import { SyncChannel } from '@nsinit/syncpipe';
-import { compileProgram, encodeCompiled, NAMESPACE_FLAGS } from './compile.js';
+import { type CompiledProgram, compileProgram, encodeCompiled, NAMESPACE_FLAGS } from './compile.js';
 import { Container, signalNumber } from './container.js';
-import { abortError, ExecError, InvalidConfigError, StepError } from './errors.js';
+import { abortError, ExecError, StepError } from './errors.js';
 import { OwnedFds } from './fds.js';
 import { readHostFacts } from './host.js';
 import { normalizeStdio, openStreams, prepareStdio, type StdioOption } from './stdio.js';
 import { UndoStack } from './undo.js';
 
-export interface RunOptions {
+/** One stdio value for all three streams, or one each for stdin, stdout and stderr. */
+export type StdioSpec = StdioOption | readonly [StdioOption, StdioOption, StdioOption];
+
+/** nsinit's network strategies (the 2014 `networks[]` and `routes[]`, as data) and where their host side goes. */
+export interface NetworkOption {
+  /** `loopback`, `veth` (a host end on a bridge, eth0 inside) and `netns` (join a namespace by path). */
+  networks?: readonly Network2014[];
+  /** Routes added inside the container once its networks are up. */
+  routes?: readonly Route2014[];
+  /** Where bridges and host veth ends live: a network namespace path. Default ours. */
+  hostNetns?: string;
+}
+
+export interface RunOptions<S extends StdioSpec = StdioSpec> {
   /** The command; replaces `process.args` of the config. */
   args?: readonly string[];
   /** One value for all three, or one each for stdin, stdout, stderr. Default 'pipe'. Not with a terminal. */
-  stdio?: StdioOption | readonly [StdioOption, StdioOption, StdioOption];
+  stdio?: S;
   /**
    * Give the container a terminal for its stdio (`container.terminal`, a Duplex), optionally of
    * a size. Default: the config's process.terminal and consoleSize.
    */
   terminal?: boolean | { cols: number; rows: number };
-  /** With a terminal: send its master to this Unix socket (runc's --console-socket) instead of keeping it. */
+  /** With a terminal: send its master to this Unix socket (runc's console socket) instead of keeping it. */
   consoleSocket?: string;
   /** Aborting before the start unwinds it; after, kills the container (see killSignal). */
   signal?: AbortSignal;
   /** Sent on abort. Default SIGKILL: an init ignores signals it has no handler for. */
   killSignal?: NodeJS.Signals | number;
-  /** Container id; default a random `nsinit-<hex>`. */
+  /** Container id; default 12 random hex digits. */
   id?: string;
   /** Where state directories live. Default /run/nsinit. */
   stateRoot?: string;
@@ -60,42 +85,47 @@ export interface RunOptions {
   parentDeathSignal?: NodeJS.Signals | number | null;
   /** Receives non-fatal notices (e.g. ambient capabilities that cannot be raised). Default process.emitWarning. */
   onWarning?: (message: string) => void;
-  /**
-   * nsinit's network strategies (loopback, veth, netns) and routes, in any 2014 spelling
-   * (see @nsinit/network). Default: the config's `org.nsinit.network` annotation.
-   */
-  network?: {
-    networks?: unknown;
-    routes?: unknown;
-    /** Where bridges and host veth ends live: a network namespace path. Default ours. */
-    hostNetns?: string;
-  };
+  /** Network strategies. Default: the config's `org.nsinit.network` annotation, if any. */
+  network?: NetworkOption;
 }
 
-/** The strategies to run: the option, else the config's annotation, else none. */
-function networkConfig(config: OciConfig, option: RunOptions['network']): NetworkConfig | null {
-  const annotation = config.annotations?.[NETWORK_ANNOTATION];
-  let input: { networks?: unknown; routes?: unknown } | undefined = option;
-  if (!input && annotation !== undefined) {
-    try {
-      input = JSON.parse(annotation) as { networks?: unknown; routes?: unknown };
-    } catch (error) {
-      throw new InvalidConfigError(
-        `annotations["${NETWORK_ANNOTATION}"]`,
-        `not JSON: ${(error as Error).message}`,
-      );
-    }
-  }
-  if (!input) return null;
-  const parsed = parseNetworkConfig({ networks: input.networks, routes: input.routes });
-  return parsed.networks.length === 0 && parsed.routes.length === 0 ? null : parsed;
-}
+/** Which stream a stdio value gives: a stream for 'pipe', null for everything else. */
+type StreamFor<V, T> = [V] extends ['pipe'] ? T : 'pipe' extends V ? T | null : null;
+type Nth<S, I extends 0 | 1 | 2> = S extends readonly [StdioOption, StdioOption, StdioOption] ? S[I] : S;
+
+/** The container run() resolves with, its stream types following the `stdio` option. */
+export type ContainerFor<S extends StdioSpec> = Container<
+  StreamFor<Nth<S, 0>, Writable>,
+  StreamFor<Nth<S, 1>, Readable>,
+  StreamFor<Nth<S, 2>, Readable>
+>;
 
 // fd layout in the child: stdio, then the sync socket, then the program, then the files
-// the program needs (namespaces to join).
+// the program needs (namespaces to join, the console's mount).
 const SYNC_FD = 3;
 const PROGRAM_FD = 4;
 const FIRST_EXTRA_FD = 5;
+
+/** Everything step 1 works out before anything exists. */
+interface StartPlan {
+  id: string;
+  stateRoot: string;
+  config: ValidOciConfig;
+  rootfs: string;
+  /** Recorded in state.json when the caller named a bundle. */
+  bundle: string | null;
+  program: CompiledProgram;
+  encoded: Buffer;
+  /** The child's stdio, or a terminal instead. */
+  stdio: [StdioOption, StdioOption, StdioOption] | null;
+  terminal: {
+    size: { cols: number; rows: number } | Record<string, never>;
+    consoleSocket: string | null;
+  } | null;
+  network: { config: NetworkConfig; hostNetns: string | null } | null;
+  parentDeathSignal: number;
+  killSignal: number;
+}
 
 /** nsinit's own typed errors pass through a step; system errors get the step's name. */
 function isNsinitError(error: unknown): boolean {
@@ -133,9 +163,13 @@ function realBundleDir(dir: string): string {
   try {
     return realpathSync(resolve(dir));
   } catch (error) {
-    throw new ExecError('ERR_NSINIT_ROOTFS', `the bundle folder ${resolve(dir)} cannot be opened: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ExecError(
+      'ERR_NSINIT_ROOTFS',
+      `the bundle folder ${resolve(dir)} cannot be opened: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -147,7 +181,10 @@ function realBundleDir(dir: string): string {
 function checkedRootfs(rootfs: string): string {
   const stat = statSync(rootfs, { throwIfNoEntry: false });
   if (!stat?.isDirectory()) {
-    throw new ExecError('ERR_NSINIT_ROOTFS', `root.path ${rootfs} ${stat ? 'is not a directory' : 'does not exist'}`);
+    throw new ExecError(
+      'ERR_NSINIT_ROOTFS',
+      `root.path ${rootfs} ${stat ? 'is not a directory' : 'does not exist'}`,
+    );
   }
   const real = realpathSync(rootfs);
   if (real !== rootfs) {
@@ -159,44 +196,54 @@ function checkedRootfs(rootfs: string): string {
   return rootfs;
 }
 
-/** What step 1 works out before anything exists: the valid config, the program, the options resolved. */
-function plan(config: OciConfig, options: RunOptions) {
-  const valid = parseOciConfig(config);
+/** The strategies to run: the option's, else the config's annotation's (an input format of OCI configs), else none. */
+function plannedNetwork(config: ValidOciConfig, option: NetworkOption | undefined): StartPlan['network'] {
+  const annotation = config.annotations?.[NETWORK_ANNOTATION];
+  const parsed = option
+    ? parseNetworkConfig({ networks: option.networks ?? [], routes: option.routes ?? [] })
+    : annotation === undefined
+      ? null
+      : parseNetworkAnnotation(annotation, `annotations["${NETWORK_ANNOTATION}"]`);
+  if (!parsed || (parsed.networks.length === 0 && parsed.routes.length === 0)) return null;
+  return { config: parsed, hostNetns: option?.hostNetns ?? null };
+}
+
+/** Step 1, everything that needs nothing created: the config validated (once), the options resolved, the program. */
+function planStart(config: DeepReadonly<OciConfig> | ValidOciConfig, options: RunOptions): StartPlan {
+  const valid = isValidOciConfig(config) ? config : parseOciConfig(config);
+  const id = options.id ?? randomBytes(6).toString('hex');
+  validateContainerId(id);
   if (!valid.root?.path) throw new ExecError('ERR_NSINIT_ROOTFS', 'root.path is required');
   const bundleDir = realBundleDir(options.bundleDir ?? '.');
   const rootfs = checkedRootfs(resolve(bundleDir, valid.root.path));
   const parentDeathSignal =
     options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
-  const id = options.id ?? `nsinit-${randomBytes(6).toString('hex')}`;
-  validateContainerId(id);
+
   const terminalOption = options.terminal;
-  const terminal =
+  const wantsTerminal =
     terminalOption === undefined ? (valid.process?.terminal ?? false) : terminalOption !== false;
-  if (terminal && options.stdio !== undefined)
+  if (wantsTerminal && options.stdio !== undefined)
     throw new TypeError('options.stdio and a terminal exclude each other');
-  if (!terminal && options.consoleSocket !== undefined)
+  if (!wantsTerminal && options.consoleSocket !== undefined)
     throw new TypeError('options.consoleSocket needs a terminal');
   const consoleSize = valid.process?.consoleSize;
-  const windowSize =
-    typeof terminalOption === 'object'
-      ? terminalOption
-      : consoleSize?.width && consoleSize.height
-        ? { cols: consoleSize.width, rows: consoleSize.height }
-        : {};
-  const network = networkConfig(valid, options.network);
-  const joinPath = network ? namespaceToJoin(network)?.path : undefined;
+  const terminal = wantsTerminal
+    ? {
+        size:
+          typeof terminalOption === 'object'
+            ? terminalOption
+            : consoleSize?.width && consoleSize.height
+              ? { cols: consoleSize.width, rows: consoleSize.height }
+              : {},
+        consoleSocket: options.consoleSocket ?? null,
+      }
+    : null;
+
+  const network = plannedNetwork(valid, options.network);
   const program = compileProgram({
     id,
-    terminal,
-    ...(network
-      ? {
-          network: {
-            ...(joinPath ? { joinPath } : {}),
-            configuresNamespace:
-              network.routes.length > 0 || network.networks.some((n) => n.type !== 'netns'),
-          },
-        }
-      : {}),
+    terminal: wantsTerminal,
+    ...(network ? { network: networkNamespaceNeeds(network.config) } : {}),
     config: valid,
     rootfs,
     bundleDir,
@@ -211,61 +258,62 @@ function plan(config: OciConfig, options: RunOptions) {
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'NsinitWarning'));
   for (const warning of program.warnings) warn(warning);
   return {
-    valid,
     id,
+    stateRoot: options.stateRoot ?? DEFAULT_STATE_ROOT,
+    config: valid,
     rootfs,
-    bundleDir,
-    parentDeathSignal,
-    terminal,
-    windowSize,
-    network,
+    bundle: options.bundleDir === undefined ? null : bundleDir,
     program,
     encoded: encodeCompiled(program.ops, valid),
-    stdio: normalizeStdio(options.stdio),
+    stdio: terminal ? null : normalizeStdio(options.stdio),
+    terminal,
+    network,
+    parentDeathSignal,
     killSignal: signalNumber(options.killSignal ?? 'SIGKILL'),
   };
 }
 
+/** The OOM killer ended the init while it started: what to tell the caller instead of "it started". */
+function oomKilledAtStart(plan: StartPlan, cgroup: CgroupManager): ExecError | null {
+  if ((cgroup.oomKills() ?? 0) === 0) return null;
+  const limit = plan.program.cgroup.resources.memory?.limit;
+  return new ExecError(
+    'ERR_NSINIT_OOM_KILLED',
+    `container ${plan.id}: the kernel's OOM killer ended it while it started` +
+      `${limit === undefined ? '' : ` (linux.resources.memory.limit is ${limit} bytes)`}; give it more memory`,
+  );
+}
+
 /**
- * Starts a container from an OCI config and returns once its command runs
- * (the helper's exec succeeded). The config is validated first; a failure at
- * any later step unwinds everything done so far.
+ * Starts a container from an OCI config and returns once its command runs (the helper's
+ * exec succeeded). A config from parseOciConfig or loadConfigFile is taken as validated; any
+ * other is validated first. A failure at any later step unwinds everything done so far.
  */
-export async function run(config: OciConfig, options: RunOptions = {}): Promise<Container> {
+export async function run<const S extends StdioSpec = StdioSpec>(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options: RunOptions<S> = {},
+): Promise<ContainerFor<S>> {
   const signal = options.signal;
   const undo = new UndoStack();
   const owned = new OwnedFds();
   undo.push('close fds', () => owned.closeAll());
   try {
-    // 1. Validate and compile; nothing exists yet, so a bad config leaves nothing behind.
-    const {
-      valid,
-      id,
-      rootfs,
-      bundleDir,
-      parentDeathSignal,
-      terminal,
-      windowSize,
-      network,
-      program,
-      encoded,
-      stdio,
-      killSignal,
-    } = plan(config, options);
-
-    // 1. The state directory, created atomically, and its lock.
-    const containerDir = await step('create the state directory', signal, () => {
-      const dir = createContainerDir(openStateRoot(options.stateRoot ?? DEFAULT_STATE_ROOT), id);
+    // 1. Validate and compile (nothing exists yet, so a bad config leaves nothing behind);
+    // then the state directory, created atomically, and its lock.
+    const plan = planStart(config, options);
+    const { id, program } = plan;
+    const containerDir: ContainerDir = await step('create the state directory', signal, () => {
+      const dir = createContainerDir(openStateRoot(plan.stateRoot), id);
       undo.push(`remove ${dir.path}`, () => dir.remove());
       dir.lock();
       return dir;
     });
 
-    // 3. Console: a pty pair; the child gets the slave as its stdio and, bound over
+    // 3. The console: a pty pair; the child gets the slave as its stdio and, bound over
     // /dev/console, a detached mount of it (a new mount namespace cannot clone ours).
-    const pty = terminal
+    const pty = plan.terminal
       ? await step('open the console', signal, () => {
-          const opened = openPty(windowSize);
+          const opened = openPty(plan.terminal!.size);
           undo.push('close the console', () => {
             opened.destroy();
           });
@@ -275,34 +323,33 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     const consoleMount =
       pty && program.consoleMountFd !== null ? owned.add(detachedMount({ fd: pty.slave! })) : null;
 
-    // 4, prepared: what the child gets besides the program and the sync socket.
-    const prepared = pty
-      ? {
-          childFds: [pty.slave!, pty.slave!, pty.slave!] as [number, number, number],
+    // 4. The child's fds, its cgroup and the spawn.
+    const prepared = plan.stdio
+      ? await step('prepare stdio', signal, () => prepareStdio(plan.stdio!, owned))
+      : {
+          childFds: [pty!.slave!, pty!.slave!, pty!.slave!] as [number, number, number],
           childOwned: [],
           parentFds: [null, null, null] as [null, null, null],
-        }
-      : await step('prepare stdio', signal, () => prepareStdio(stdio, owned));
+        };
     const namespaceFds = await step('open the namespaces to join', signal, () =>
       program.namespaceFiles.map((file) => ({ from: owned.add(openSync(file.path, 'r')), to: file.fd })),
     );
-    // 7, begun: the cgroup exists with its resources set before the child does, so that on
-    // cgroup v2 the child is born inside it (CLONE_INTO_CGROUP); v1 joins it below.
-    const cgroupPlan = program.cgroup;
+    // The cgroup exists with its resources and device rules set before the child does: on
+    // cgroup v2 the child is born inside it (CLONE_INTO_CGROUP); step 7 joins the v1 hierarchies.
     const cgroup = await step('create the cgroup', signal, async () => {
-      const manager = await createCgroupManager(cgroupPlan.options);
+      const manager = await createCgroupManager(program.cgroup.options);
       undo.push('remove the cgroup', () => manager.destroy());
-      await manager.set(cgroupPlan.resources);
+      await manager.set(program.cgroup.resources);
       return manager;
     });
-    const cloneFd = cgroup.cgroupFdForClone();
+    const cloneFd = await step('open the cgroup for the spawn', signal, () => cgroup.cgroupFdForClone());
     const cloneCgroupFd = cloneFd === null ? null : owned.add(cloneFd);
-    // 2 and 4. The launcher makes the sync channel (one socketpair carries the go signal down
-    // and the child's error report back) and spawns the helper into the new namespaces with the
-    // program on an inherited fd; the helper waits for the go signal on it.
+    // 2 and 4: the launcher makes the sync channel (one socketpair carries the go signal down
+    // and the child's report back) and spawns the helper into the new namespaces with the
+    // program on an inherited fd; the helper waits for the go signal.
     const child = await step('spawn the init helper', signal, () =>
       launchInit({
-        program: { ops: program.ops, encoded },
+        program: { ops: program.ops, encoded: plan.encoded },
         reportFd: SYNC_FD,
         programFd: PROGRAM_FD,
         cloneFlags: program.cloneFlags,
@@ -315,86 +362,92 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
             ? [{ from: consoleMount, to: program.consoleMountFd }]
             : []),
         ],
-        ...(parentDeathSignal ? { parentDeathSignal } : {}),
+        ...(plan.parentDeathSignal ? { parentDeathSignal: plan.parentDeathSignal } : {}),
         ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
         errorContext: { subject: `container ${id}`, searchPath: "the container's PATH" },
       }),
     );
-    const exited = child.exited;
     owned.add(child.pidfd);
     undo.push(`kill and reap pid ${child.pid}`, async () => {
       pidfdSendSignal({ pidfd: child.pidfd, signal: 9 });
-      await exited;
+      await child.exited;
     });
-    // The program waits for the go signal, so the launcher hands over the sync socket.
     const syncFd = owned.add(child.syncFd!);
-    const sync = new SyncChannel(syncFd);
-    owned.release(syncFd);
+    const sync = new SyncChannel(owned.release(syncFd));
     undo.push('close the sync channel', () => sync.close());
     const report = sync.awaitChildReport();
-    report.catch(() => {}); // consumed below, or moot once the sequence unwinds
+    report.catch(() => {}); // consumed in step 10, or moot once the sequence unwinds
     for (const fd of [...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
     if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
     if (consoleMount !== null) owned.close(consoleMount);
     // The terminal ends (EIO) only once every holder of the slave has closed it.
     pty?.closeSlave();
 
-    // 5. Attach stdio; a terminal's master goes to the console socket when there is one.
+    // 5. Stdio streams; a terminal's master goes to the console socket when there is one.
     const streams = openStreams(prepared.parentFds, owned);
-    if (pty && options.consoleSocket !== undefined) {
-      const socketPath = options.consoleSocket;
-      await step('send the console to the console socket', signal, () => sendConsoleMaster(socketPath, pty));
-    }
     undo.push('destroy stdio streams', () => {
       for (const stream of streams) stream?.destroy();
     });
+    if (pty && plan.terminal?.consoleSocket) {
+      const socketPath = plan.terminal.consoleSocket;
+      await step('send the console to the console socket', signal, () => sendConsoleMaster(socketPath, pty));
+    }
 
     // 6. The pid file and state.json, with the init's start time against pid reuse.
-    await step('write the pid and state', signal, () => {
+    await step('write the pid and state', signal, async () => {
       const startTime = readProcessStartTime(child.pid);
-      if (startTime === null) throw new Error(`the init (pid ${child.pid}) exited before it was recorded`);
+      if (startTime === null) {
+        // Gone before it was released: the kernel, not the program, ended it (the program waits for the go signal).
+        const status = await child.exited;
+        throw (
+          oomKilledAtStart(plan, cgroup) ??
+          new Error(`the init (pid ${child.pid}) died before it was recorded, ${describeExit(status)}`)
+        );
+      }
       containerDir.writePid(child.pid);
       containerDir.writeState({
         version: 1,
         id,
         pid: child.pid,
         pidStartTime: startTime,
-        rootfs,
-        bundle: options.bundleDir ? bundleDir : null,
+        rootfs: plan.rootfs,
+        bundle: plan.bundle,
         created: new Date().toISOString(),
-        ...(valid.annotations ? { annotations: valid.annotations } : {}),
+        ...(plan.config.annotations ? { annotations: { ...plan.config.annotations } } : {}),
         cgroupPaths: { ...cgroup.paths },
       });
     });
 
-    // 7. Cgroups: the child joins its cgroup in every v1 hierarchy before it may run, so nothing escapes it.
+    // 7. The v1 hierarchies: the child joins its cgroup in every one before it may run, so nothing escapes it.
     await step('join the cgroup', signal, () => cgroup.apply(child.pid));
-    // 8. Networking: each strategy's host side, and the container side through a netlink
-    // socket opened inside the container's network namespace; recorded for the cleanup.
-    const networks = network
+
+    // 8. Networks: each strategy's host side, and the container side through a netlink socket
+    // opened inside the container's network namespace; recorded for whoever removes them.
+    const networks = plan.network
       ? await step('set up the networks', signal, () => {
-          const removal = options.network?.hostNetns
-            ? { hostNetns: { path: options.network.hostNetns } }
-            : {};
-          const records = setUpNetworks({ config: network, pid: child.pid, ...removal });
+          const removal = plan.network!.hostNetns ? { hostNetns: { path: plan.network!.hostNetns } } : {};
+          const records = setUpNetworks({ config: plan.network!.config, pid: child.pid, ...removal });
           undo.push('remove the networks', () => removeNetworks(records, removal));
           containerDir.writeState({ ...containerDir.readState(), network: { records, ...removal } });
           return { records, removal };
         })
       : null;
-    const context: Record<string, string> = {};
 
     // 9. The go signal: the context, then EOF.
-    await step('send the go signal', signal, () => sync.go(context));
+    await step('send the go signal', signal, () => sync.go({}));
 
-    // 10. EOF on the channel means the command was exec'd; a frame is the helper's error.
+    // 10. EOF on the channel means the command was exec'd — or that the kernel killed the
+    // helper before it could say anything; a frame is the helper's error.
     const failure = await untilAborted(report, signal);
     if (failure) throw child.initError(failure);
+    const oomKilled = oomKilledAtStart(plan, cgroup);
+    if (oomKilled) throw oomKilled;
     sync.close();
 
     undo.commit();
-    if (pty && options.consoleSocket !== undefined) pty.destroy();
+    if (pty && plan.terminal?.consoleSocket) pty.destroy();
     owned.release(child.pidfd);
+    // 11. The handle: wait() resolves once the init exited and everything above is removed.
     return new Container({
       id,
       pid: child.pid,
@@ -402,8 +455,9 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
       stateDir: containerDir.path,
       stdio: streams,
       // Sent to a console socket, the master is the receiver's: ours closes once the start is done.
-      terminal: pty && options.consoleSocket === undefined ? pty : null,
-      exited,
+      terminal: pty && !plan.terminal?.consoleSocket ? pty : null,
+      exited: child.exited,
+      oomKilled: () => (cgroup.oomKills() ?? 0) > 0,
       cleanup: async () => {
         if (networks) removeNetworks(networks.records, networks.removal);
         // Without a pid namespace of its own, the init's end does not end its children.
@@ -412,8 +466,8 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
         containerDir.remove();
       },
       ...(signal ? { signal } : {}),
-      killSignal,
-    });
+      killSignal: plan.killSignal,
+    }) as ContainerFor<S>;
   } catch (error) {
     const failures = await undo.unwind();
     if (failures.length > 0 && error instanceof Error) {
@@ -421,4 +475,8 @@ export async function run(config: OciConfig, options: RunOptions = {}): Promise<
     }
     throw error;
   }
+}
+
+function describeExit(status: { code: number | null; signal: number | null }): string {
+  return status.signal === null ? `with status ${status.code}` : `killed by signal ${status.signal}`;
 }

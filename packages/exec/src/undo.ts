@@ -22,7 +22,11 @@ export class UndoStack {
       try {
         await undo();
       } catch (error) {
-        failures.push(new Error(`undo ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        failures.push(
+          new Error(`undo ${what}: ${error instanceof Error ? error.message : String(error)}`, {
+            cause: error,
+          }),
+        );
       }
     }
     return failures;

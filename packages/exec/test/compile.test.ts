@@ -1,7 +1,6 @@
 // compileProgram is a pure function of the config and the host facts: every test
 // feeds a hand-made host and checks the exact init program (and that it encodes).
 import type { CgroupLayout, DeviceRule } from '@nsinit/cgroups';
-import { encodeProgram, type InitOp, MountAttr as A, MountFlags as MS, RLIM_INFINITY } from '@nsinit/native';
 import {
   CAPABILITIES,
   type CapabilityName,
@@ -13,6 +12,7 @@ import {
   RUNC_READONLY_PATHS,
   runcSpecConfig,
 } from '@nsinit/config';
+import { MountAttr as A, encodeProgram, type InitOp, MountFlags as MS, RLIM_INFINITY } from '@nsinit/native';
 import { describe, expect, it } from 'vitest';
 import {
   type CompiledProgram,
@@ -1507,7 +1507,7 @@ describe('sysctl, hostname, oom score', () => {
     ]);
   });
 
-  it('takes a network namespace that only a netns strategy joins as the container\'s, for net.* keys', () => {
+  it("takes a network namespace that only a netns strategy joins as the container's, for net.* keys", () => {
     const config = withDev();
     config.linux!.namespaces = config.linux!.namespaces!.filter((n) => n.type !== 'network');
     config.linux!.sysctl = { 'net.core.somaxconn': '1024' };
@@ -1515,7 +1515,9 @@ describe('sysctl, hostname, oom score', () => {
     expect(opsNamed(compile(config, { network }), 'writeFile')).toEqual([
       { op: 'writeFile', path: '/proc/sys/net/core/somaxconn', data: '1024' },
     ]);
-    expect(compileError(config).message).toBe('linux.sysctl["net.core.somaxconn"]: needs a private network namespace');
+    expect(compileError(config).message).toBe(
+      'linux.sysctl["net.core.somaxconn"]: needs a private network namespace',
+    );
   });
 
   it('says which namespace file it could not inspect, rather than throwing a system error', () => {
@@ -1530,13 +1532,17 @@ describe('sysctl, hostname, oom score', () => {
     };
     const error = compileError(config, { host });
     expect(error).toBeInstanceOf(InvalidConfigError);
-    expect(error.message).toBe('linux.namespaces: the network namespace /proc/1/ns/net cannot be inspected (EACCES)');
+    expect(error.message).toBe(
+      'linux.namespaces: the network namespace /proc/1/ns/net cannot be inspected (EACCES)',
+    );
   });
 
   it('asks for the type of a mount on /proc that has none, as for any other', () => {
     const config = withDev();
     config.mounts = [{ destination: '/proc', source: 'proc' }];
-    expect(compileError(config).message).toBe('mounts[0].type: is required for a mount that is not a bind mount');
+    expect(compileError(config).message).toBe(
+      'mounts[0].type: is required for a mount that is not a bind mount',
+    );
   });
 
   it('gives back the default RLIMIT_NOFILE that Node raised, unless the config sets one', () => {
@@ -1553,10 +1559,16 @@ describe('sysctl, hostname, oom score', () => {
 
   it('names the config field that makes a program too big for the helper, not an op', () => {
     const many = withDev();
-    many.mounts = Array.from({ length: 5000 }, (_, i) => ({ destination: `/m${i}`, type: 'tmpfs', source: 'tmpfs' }));
+    many.mounts = Array.from({ length: 5000 }, (_, i) => ({
+      destination: `/m${i}`,
+      type: 'tmpfs',
+      source: 'tmpfs',
+    }));
     const tooMany = () => encodeCompiled(compileProgram(compileInput(many)).ops, many);
     expect(tooMany).toThrow(InvalidConfigError);
-    expect(tooMany).toThrow(/^mounts: 5000 entries make an init program of 1\d{4} operations; the limit is 4096$/);
+    expect(tooMany).toThrow(
+      /^mounts: 5000 entries make an init program of 1\d{4} operations; the limit is 4096$/,
+    );
     const longEnv = withDev();
     longEnv.process!.env = ['PATH=/bin', `BIG=${'x'.repeat(200_000)}`];
     expect(() => encodeCompiled(compileProgram(compileInput(longEnv)).ops, longEnv)).toThrow(

@@ -92,7 +92,10 @@ describe('loadContainer', () => {
     const gone = loadContainer(root, 'web');
     expect(await gone.kill('SIGTERM')).toBe(false);
     expect(() => gone.stats()).toThrow(
-      expect.objectContaining({ code: 'ERR_NSINIT_CONTAINER_NOT_RUNNING', message: 'cannot read the stats of container "web": it is not running' }),
+      expect.objectContaining({
+        code: 'ERR_NSINIT_CONTAINER_NOT_RUNNING',
+        message: 'cannot read the stats of container "web": it is not running',
+      }),
     );
     await expect(gone.pause()).rejects.toBeInstanceOf(ContainerError);
   });
@@ -111,14 +114,22 @@ describe('loadContainer', () => {
 
   it('says so when state.json records no cgroup', () => {
     record('old', { cgroupPaths: undefined });
-    expect(() => loadContainer(root, 'old').stats()).toThrow(expect.objectContaining({ code: 'ERR_NSINIT_CONTAINER_NO_CGROUP' }));
+    expect(() => loadContainer(root, 'old').stats()).toThrow(
+      expect.objectContaining({ code: 'ERR_NSINIT_CONTAINER_NO_CGROUP' }),
+    );
   });
 
   it('fails on an unknown id or root, and on an invalid id, creating nothing', () => {
-    expect(() => loadContainer(root, 'nope')).toThrow(expect.objectContaining({ code: 'ERR_NSINIT_STATE_NOT_FOUND' }));
+    expect(() => loadContainer(root, 'nope')).toThrow(
+      expect.objectContaining({ code: 'ERR_NSINIT_STATE_NOT_FOUND' }),
+    );
     const missingRoot = join(dir, 'no-root');
-    expect(() => loadContainer(missingRoot, 'web')).toThrow(expect.objectContaining({ code: 'ERR_NSINIT_STATE_NOT_FOUND' }));
-    expect(() => loadContainer(missingRoot, '../web')).toThrow(expect.objectContaining({ code: 'ERR_NSINIT_STATE_INVALID_ID' }));
+    expect(() => loadContainer(missingRoot, 'web')).toThrow(
+      expect.objectContaining({ code: 'ERR_NSINIT_STATE_NOT_FOUND' }),
+    );
+    expect(() => loadContainer(missingRoot, '../web')).toThrow(
+      expect.objectContaining({ code: 'ERR_NSINIT_STATE_INVALID_ID' }),
+    );
     expect(existsSync(missingRoot)).toBe(false);
   });
 });

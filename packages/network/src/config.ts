@@ -91,6 +91,24 @@ type Fields<T extends Record<string, readonly string[]>> = { [K in keyof T]?: st
  * @nsinit/config's `networks2014` / `routes2014`). Empty strings and zero numbers count as
  * absent, as Go's zero values did. Throws NetworkConfigError naming the entry and the field.
  */
+/**
+ * The networks of an OCI config's annotation (JSON of `{ networks, routes }`, any 2014
+ * spelling): null when it names none. `field` names the annotation in errors.
+ */
+export function parseNetworkAnnotation(json: string, field: string): NetworkConfig | null {
+  let input: unknown;
+  try {
+    input = JSON.parse(json);
+  } catch (error) {
+    throw new NetworkConfigError(field, '', `not JSON: ${(error as Error).message}`);
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new NetworkConfigError(field, '', 'expected a JSON object with "networks" and "routes"');
+  }
+  const parsed = parseNetworkConfig(input as { networks?: unknown; routes?: unknown });
+  return parsed.networks.length === 0 && parsed.routes.length === 0 ? null : parsed;
+}
+
 export function parseNetworkConfig(input: { networks?: unknown; routes?: unknown }): NetworkConfig {
   const networks = listOf(input.networks, 'networks').map((raw, i) => parseNetwork(raw, i));
   const netns = networks.filter((n) => n.type === 'netns');

@@ -1,3 +1,5 @@
+/** The `nstype` of the init program's SETNS op for a network namespace (@nsinit/native's). */
+export { CLONE_NEWNET } from '@nsinit/native';
 export { type Address, decodeAddress, encodeIfAddr, type IfAddr } from './codec/address.js';
 export {
   type Attribute,
@@ -27,6 +29,7 @@ export {
   type NetworkConfig,
   type NetworkEntry,
   type NetworkType,
+  parseNetworkAnnotation,
   parseNetworkConfig,
   type RouteEntry,
   type VethNetwork,
@@ -53,8 +56,6 @@ export {
   parseMac,
 } from './ip.js';
 export { openNetworkNamespace, sameNamespace } from './namespace.js';
-/** The `nstype` of the init program's SETNS op for a network namespace (@nsinit/native's). */
-export { CLONE_NEWNET } from '@nsinit/native';
 export {
   type AddressOptions,
   type BridgeOptions,
@@ -78,10 +79,12 @@ export {
   type HostNamespace,
   hostVethName,
   loopbackStrategy,
+  type NetworkNamespaceNeeds,
   type NetworkRecord,
   type NetworkStrategy,
   namespaceToJoin,
   netnsStrategy,
+  networkNamespaceNeeds,
   removeNetworks,
   type SetUpNetworksOptions,
   type StrategyContext,

@@ -44,7 +44,6 @@ export function parseIpPrefix(text: string): IpPrefix | undefined {
   return { address, prefixLength, text: `${address.text}/${prefixLength}` };
 }
 
-
 /** The IPv4 broadcast address of a prefix (every host bit set). */
 export function broadcastOf(prefix: IpPrefix): IpAddress {
   const bytes = Uint8Array.from(prefix.address.bytes);

@@ -17,8 +17,8 @@ import {
 import {
   decodeError,
   decodeMessages,
-  encodeMessage,
   type ErrorReply,
+  encodeMessage,
   type NetlinkMessage,
 } from './codec/message.js';
 import { NetlinkError, type NetlinkErrorOptions, NetlinkProtocolError } from './errors.js';

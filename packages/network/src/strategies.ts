@@ -183,6 +183,22 @@ export function namespaceToJoin(config: NetworkConfig): NetnsNetwork | undefined
   return config.networks.find((n): n is NetnsNetwork => n.type === 'netns');
 }
 
+/** What a network config asks of the container's network namespace. */
+export interface NetworkNamespaceNeeds {
+  /** A namespace to join by path (a `netns` entry) instead of a new one. */
+  joinPath?: string;
+  /** Whether anything is configured inside the namespace (loopback, veth, routes): it must be the container's own. */
+  configuresNamespace: boolean;
+}
+
+export function networkNamespaceNeeds(config: NetworkConfig): NetworkNamespaceNeeds {
+  const joinPath = namespaceToJoin(config)?.path;
+  return {
+    ...(joinPath ? { joinPath } : {}),
+    configuresNamespace: config.routes.length > 0 || config.networks.some((n) => n.type !== 'netns'),
+  };
+}
+
 export interface SetUpNetworksOptions {
   config: NetworkConfig;
   /** The container's init process, still waiting for its go signal. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NetworkConfigError, parseNetworkConfig, type VethNetwork } from '../src/index.js';
+import {
+  NetworkConfigError,
+  networkNamespaceNeeds,
+  parseNetworkAnnotation,
+  parseNetworkConfig,
+  type VethNetwork,
+} from '../src/index.js';
 
 /** The parsed entries with addresses and prefixes as their text, for readable comparisons. */
 function plain(value: unknown): unknown {
@@ -296,5 +302,37 @@ describe('errors name the entry and the field', () => {
     expect(error.field).toBe(field);
     expect(error.message).toMatch(message);
     expect(error.message.startsWith(entry)).toBe(true);
+  });
+});
+
+describe('the annotation of an OCI config, and what the networks need of the namespace', () => {
+  it('parses the annotation, naming it in errors; an empty one is no network', () => {
+    const field = 'annotations["org.nsinit.network"]';
+    const parsed = parseNetworkAnnotation(JSON.stringify({ networks: [{ type: 'loopback' }] }), field);
+    expect(parsed?.networks.map((n) => n.type)).toEqual(['loopback']);
+    expect(parseNetworkAnnotation('{"networks":[],"routes":[]}', field)).toBeNull();
+    expect(() => parseNetworkAnnotation('{not json', field)).toThrow(
+      /^annotations\["org\.nsinit\.network"\]: not JSON: /,
+    );
+    expect(() => parseNetworkAnnotation('[]', field)).toThrow(NetworkConfigError);
+  });
+
+  it('says whether the namespace is joined by path and whether anything is configured inside it', () => {
+    const needs = (input: { networks?: unknown; routes?: unknown }) =>
+      networkNamespaceNeeds(parseNetworkConfig(input));
+    expect(needs({ networks: [{ type: 'loopback' }] })).toEqual({ configuresNamespace: true });
+    expect(needs({ networks: [{ type: 'netns', ns_path: '/run/netns/web' }] })).toEqual({
+      joinPath: '/run/netns/web',
+      configuresNamespace: false,
+    });
+    expect(
+      needs({
+        networks: [{ type: 'netns', ns_path: '/run/netns/web' }],
+        routes: [{ gateway: '198.18.0.1' }],
+      }),
+    ).toEqual({
+      joinPath: '/run/netns/web',
+      configuresNamespace: true,
+    });
   });
 });

@@ -1,6 +1,6 @@
 // rtnetlink operations against the kernel, entirely inside network namespaces this file
 // creates (and removes); results are checked with iproute2's JSON output.
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NetlinkError, RouteNetlink } from '../src/index.js';
 import { createNamespace, linkNames, type TestNamespace } from './netns-harness.js';

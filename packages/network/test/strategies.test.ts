@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { namespaceType } from '@nsinit/native';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CLONE_NEWNET,
@@ -18,7 +19,6 @@ import {
   sameNamespace,
   setUpNetworks,
 } from '../src/index.js';
-import { namespaceType } from '@nsinit/native';
 import { createNamespace, linkNames, type TestNamespace } from './netns-harness.js';
 
 // Pass-through unless a test scripts it: how host-name clashes are provoked.

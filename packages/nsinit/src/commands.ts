@@ -2,22 +2,41 @@
 // and returns its status; `stats`, `pause` and `unpause` act on a running container's cgroup.
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { type Container, loadContainer, run } from '@nsinit/exec';
-import { attachTerminal, type TerminalAttachment } from '@nsinit/pty';
 import { embeddedDefaultConfig, loadConfigFile } from '@nsinit/config';
+import { type Container, type ExitResult, loadContainer, run } from '@nsinit/exec';
+import { attachTerminal, type TerminalAttachment } from '@nsinit/pty';
 import type { GlobalOptions, Logger } from './logger.js';
 
 // Every signal the foreground nsinit can catch goes on to the container, as runc does —
 // but SIGCHLD (ours), SIGWINCH (the terminal's size, copied onto the console), SIGURG, SIGPROF (V8's profiler),
 // and the faults only the kernel raises (SIGBUS, SIGFPE, SIGILL, SIGSEGV).
-const NOT_FORWARDED = new Set(['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGWINCH', 'SIGURG', 'SIGPROF', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGSEGV']);
+const NOT_FORWARDED = new Set([
+  'SIGKILL',
+  'SIGSTOP',
+  'SIGCHLD',
+  'SIGWINCH',
+  'SIGURG',
+  'SIGPROF',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGILL',
+  'SIGSEGV',
+]);
 export const FORWARDED_SIGNALS = (Object.keys(constants.signals) as NodeJS.Signals[]).filter(
-  (signal) => !NOT_FORWARDED.has(signal) && signal !== 'SIGPOLL' && signal !== 'SIGIOT' && signal !== 'SIGUNUSED',
+  (signal) =>
+    !NOT_FORWARDED.has(signal) && signal !== 'SIGPOLL' && signal !== 'SIGIOT' && signal !== 'SIGUNUSED',
 );
 
 export async function execCommand(
   command: string[],
-  options: { config?: string; id?: string; pivot: boolean; root?: string; tty?: boolean; consoleSocket?: string },
+  options: {
+    config?: string;
+    id?: string;
+    pivot: boolean;
+    root?: string;
+    tty?: boolean;
+    consoleSocket?: string;
+  },
   globals: GlobalOptions,
   log: Logger,
 ) {
@@ -38,7 +57,8 @@ export async function execCommand(
     }
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
-  const terminal = options.tty === true || options.consoleSocket !== undefined || config.process?.terminal === true;
+  const terminal =
+    options.tty === true || options.consoleSocket !== undefined || config.process?.terminal === true;
   // The console starts at the caller's size; the attachment follows it from there. A terminal
   // whose size was never set (0x0, as under `script` without a tty) gives none: the default stays.
   const { columns, rows } = process.stdout;
@@ -53,8 +73,12 @@ export async function execCommand(
       ...(options.id !== undefined ? { id: options.id } : {}),
       // The config's folder is the bundle: relative bind sources are relative to it, as root.path is.
       ...(loaded ? { bundleDir: dirname(loaded.path) } : {}),
-      // The embedded default's loopback, brought up as any configured network is.
-      ...(loaded ? {} : { network: { networks: [{ type: 'loopback' }] } }),
+      // A container.json's networks travel as data; the embedded default has loopback.
+      ...(loaded
+        ? loaded.runtime.network
+          ? { network: loaded.runtime.network }
+          : {}
+        : { network: { networks: [{ type: 'loopback' }] } }),
       stateRoot: options.root ?? globals.root,
       noPivotRoot: !options.pivot || (loaded?.runtime.noPivotRoot ?? false),
       onWarning: (message) => log('warning', message),
@@ -63,11 +87,13 @@ export async function execCommand(
     if (container.terminal) attachment = attachTerminal(container.terminal);
     const exit = await container.wait().catch((error: unknown) => {
       // An abort after the start cannot happen here (only signals before it abort), but keep the exit if it does.
-      if (error && typeof error === 'object' && 'exit' in error) return (error as { exit: { status: number } }).exit;
+      if (error && typeof error === 'object' && 'exit' in error) return (error as { exit: ExitResult }).exit;
       throw error;
     });
     // Everything the container wrote reaches our output before we exit.
     await attachment?.finished;
+    // runc's words: the status alone (137) does not say that the kernel, not a signal someone sent, ended it.
+    if (exit.oomKilled) log('error', `container ${container.id} was OOM-killed (memory limit too low?)`);
     log('debug', `container ${container.id} exited with status ${exit.status}`);
     return exit.status;
   } catch (error) {

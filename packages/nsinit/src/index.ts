@@ -1,10 +1,15 @@
 // `npm i nsinit` gives both the CLI (bin `nsinit`) and the library.
-export * from '@nsinit/exec';
+
 export {
+  type CompleteOciConfig,
   ConfigError,
+  type DeepReadonly,
   embeddedDefaultConfig,
+  isValidOciConfig,
   type LoadedConfig,
   loadConfigFile,
   type OciConfig,
   parseOciConfig,
+  type ValidOciConfig,
 } from '@nsinit/config';
+export * from '@nsinit/exec';

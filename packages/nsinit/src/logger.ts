@@ -27,7 +27,8 @@ export function makeLogger(options: GlobalOptions): Logger {
     if (level === 'debug' && !options.debug) return;
     if (options.log) {
       appendFileSync(options.log, `${formatted(options.logFormat, level, message)}\n`);
-      if (level !== 'debug') process.stderr.write(`nsinit: ${level === 'error' ? '' : `${level}: `}${message}\n`);
+      if (level !== 'debug')
+        process.stderr.write(`nsinit: ${level === 'error' ? '' : `${level}: `}${message}\n`);
     } else if (options.logFormat === 'json') {
       process.stderr.write(`${formatted('json', level, message)}\n`);
     } else {

@@ -19,7 +19,8 @@ interface ExecOptions {
 /** An option that names something must name it: `--id ''` is a mistake, not a request for the default. */
 function nonEmpty(what: string) {
   return (value: string): string => {
-    if (value === '') throw new InvalidArgumentError(`an empty ${what} names nothing; leave the option out for the default`);
+    if (value === '')
+      throw new InvalidArgumentError(`an empty ${what} names nothing; leave the option out for the default`);
     return value;
   };
 }
@@ -31,10 +32,14 @@ function pointToHelp(command: Command, path: string): Command {
 
 export function buildProgram(): Command {
   const program = new Command('nsinit')
-    .description('Run a command in a new Linux container (namespaces, mounts, capabilities) — an OCI-style runtime.')
+    .description(
+      'Run a command in a new Linux container (namespaces, mounts, capabilities) — an OCI-style runtime.',
+    )
     .version(version(), '-v, --version', 'print the version')
     .addOption(
-      new Option('--root <dir>', 'root directory for container state').default('/run/nsinit').argParser(nonEmpty('state root')),
+      new Option('--root <dir>', 'root directory for container state')
+        .default('/run/nsinit')
+        .argParser(nonEmpty('state root')),
     )
     .option('--log <file>', 'also write log lines to this file')
     .addOption(
@@ -56,16 +61,26 @@ export function buildProgram(): Command {
         "read-only, fresh /proc, /dev and /tmp, new mount, uts, ipc, pid and net namespaces (loopback up), hostname 'nsinit'.",
     )
     .argument('[cmd...]', "the command and its arguments (default: the config's process.args)")
-    .option('-c, --config <file>', 'an OCI config.json (root.path relative to its folder) or a 2014 container.json')
+    .option(
+      '-c, --config <file>',
+      'an OCI config.json (root.path relative to its folder) or a 2014 container.json',
+    )
     .addOption(
       new Option('--root <dir>', 'root directory for container state (same as the global --root)').argParser(
         nonEmpty('state root'),
       ),
     )
-    .addOption(new Option('--id <id>', 'container id (default: a random nsinit-<hex>)').argParser(nonEmpty('container id')))
+    .addOption(
+      new Option('--id <id>', 'container id (default: a random nsinit-<hex>)').argParser(
+        nonEmpty('container id'),
+      ),
+    )
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root (for a rootfs on ramfs)')
     .option('-t, --tty', "give the container a terminal (attached to nsinit's), whatever its config says")
-    .option('--console-socket <path>', "with a terminal: send its master to this Unix socket (runc's protocol) instead")
+    .option(
+      '--console-socket <path>',
+      "with a terminal: send its master to this Unix socket (runc's protocol) instead",
+    )
     .passThroughOptions()
     .action(async (cmd: string[], options: ExecOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();

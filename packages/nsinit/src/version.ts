@@ -5,5 +5,7 @@ declare const NSINIT_VERSION: string | undefined;
 
 export function version(): string {
   if (typeof NSINIT_VERSION === 'string') return NSINIT_VERSION;
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
 }

@@ -2,8 +2,8 @@
 // the line discipline), the window size copied at start and on every SIGWINCH, and both
 // directions pumped with backpressure.
 import type { Readable, Writable } from 'node:stream';
-import { getTermios, getWindowSize, makeRawTermios, setTermios } from '@nsinit/native';
 import { isatty } from 'node:tty';
+import { getTermios, getWindowSize, makeRawTermios, setTermios } from '@nsinit/native';
 import type { Pty } from './pty.js';
 
 /**

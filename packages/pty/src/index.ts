@@ -1,3 +1,5 @@
+// spawn() throws it for a command that cannot run; the same error as a container's.
+export { InitError, type InitErrorCode } from '@nsinit/native';
 export { type AttachOptions, attachTerminal, setRawMode, type TerminalAttachment } from './attach.js';
 export {
   type AcceptOptions,
@@ -6,8 +8,6 @@ export {
   sendConsoleMaster,
 } from './console-socket.js';
 export { PtyError, type PtyErrorCode } from './errors.js';
-// spawn() throws it for a command that cannot run; the same error as a container's.
-export { InitError, type InitErrorCode } from '@nsinit/native';
 export {
   adoptPtyMaster,
   checkWindowSize,
@@ -18,4 +18,4 @@ export {
   type PtyOptions,
   type WindowSize,
 } from './pty.js';
-export { type ExitResult, PtyProcess, type PtySpawnOptions, spawn, type Subscription } from './spawn.js';
+export { type ExitResult, PtyProcess, type PtySpawnOptions, type Subscription, spawn } from './spawn.js';

@@ -22,8 +22,8 @@ import {
   setNonBlocking,
   setWindowSize,
   systemErrorCode,
-  waitFd,
   type WindowSize,
+  waitFd,
 } from '@nsinit/native';
 import { PtyError } from './errors.js';
 

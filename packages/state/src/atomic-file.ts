@@ -19,7 +19,11 @@ export function writeFileAtomically(dir: string, name: string, data: string, mod
   let fd: number | undefined;
   let created = false;
   try {
-    fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    fd = openSync(
+      tempPath,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
     created = true;
     // The mode given to open() is reduced by the umask; the file's mode is part of the contract.
     fchmodSync(fd, mode);

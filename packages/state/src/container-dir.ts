@@ -20,7 +20,6 @@ import {
   ContainerLockedError,
   ContainerNotFoundError,
   CorruptStateError,
-  InvalidIdError,
   InvalidStateError,
   quoteId,
   StateError,
@@ -52,14 +51,6 @@ function unlinkIfPresent(path: string): void {
   } catch (error) {
     if (systemErrorCode(error) !== 'ENOENT') throw error;
   }
-}
-
-function nameTooLong(id: string, cause: unknown): InvalidIdError {
-  return new InvalidIdError(
-    id,
-    `is ${id.length} characters long; a directory name in the state root is limited to 255 bytes (NAME_MAX)`,
-    { cause },
-  );
 }
 
 /**
@@ -199,32 +190,36 @@ export class ContainerDir implements Disposable {
     try {
       unlinkIfPresent(this.pidFilePath);
       unlinkIfPresent(this.stateFilePath);
-      let entries: string[];
-      try {
-        entries = readdirSync(this.path);
-      } catch (error) {
-        if (systemErrorCode(error) === 'ENOENT') return;
-        throw error;
-      }
-      for (const name of entries) {
+      // Usually that empties it. Removing needs no fd, so it works even when this process has
+      // run out of them (EMFILE), which is when an undo most needs to work.
+      if (this.removeIfEmpty()) return;
+      // What an interrupted atomic write left behind: listing needs an fd, so let ours go first.
+      this.unlock();
+      for (const name of readdirSync(this.path)) {
         if (TEMP_FILE_PATTERN.test(name)) unlinkIfPresent(join(this.path, name));
       }
-      try {
-        rmdirSync(this.path);
-      } catch (error) {
-        const code = systemErrorCode(error);
-        if (code === 'ENOENT') return;
-        if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-          const left = readdirSync(this.path).map((name) => JSON.stringify(name)).join(', ');
-          throw new ContainerDirNotEmptyError(
-            `cannot remove ${this.path}: it holds files nsinit did not write (${left}); remove them first`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
+      if (this.removeIfEmpty()) return;
+      const left = readdirSync(this.path)
+        .map((name) => JSON.stringify(name))
+        .join(', ');
+      throw new ContainerDirNotEmptyError(
+        `cannot remove ${this.path}: it holds files nsinit did not write (${left}); remove them first`,
+      );
     } finally {
       this.unlock();
+    }
+  }
+
+  /** rmdir: true when the directory is gone, false when something is still in it. */
+  private removeIfEmpty(): boolean {
+    try {
+      rmdirSync(this.path);
+      return true;
+    } catch (error) {
+      const code = systemErrorCode(error);
+      if (code === 'ENOENT') return true;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      throw error;
     }
   }
 
@@ -244,7 +239,6 @@ export function createContainerDir(root: string, id: string): ContainerDir {
   } catch (error) {
     const code = systemErrorCode(error);
     if (code === 'EEXIST') throw new ContainerExistsError(id, dir.root);
-    if (code === 'ENAMETOOLONG') throw nameTooLong(id, error);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new StateRootError(
         `the state root ${dir.root} does not exist or is not a directory; open it first`,
@@ -275,7 +269,6 @@ export function loadContainerDir(root: string, id: string): ContainerDir {
     isDirectory = lstatSync(dir.path).isDirectory();
   } catch (error) {
     const code = systemErrorCode(error);
-    if (code === 'ENAMETOOLONG') throw nameTooLong(id, error);
     if (code === 'ENOENT') {
       throw new ContainerNotFoundError(`container ${quoteId(id)} does not exist in ${dir.root}`, {
         cause: error,

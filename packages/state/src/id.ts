@@ -1,13 +1,17 @@
 import { InvalidIdError } from './errors.js';
 
-export const MAX_CONTAINER_ID_LENGTH = 1024;
+/**
+ * An id names two directories: `<state root>/<id>` and the cgroup `nsinit-<id>`. Both are
+ * single path components, limited to 255 bytes (NAME_MAX); the id is ASCII, one byte a character.
+ */
+export const MAX_CONTAINER_ID_LENGTH = 255 - 'nsinit-'.length;
 
 const ID_PATTERN = /^[A-Za-z0-9_+.-]+$/;
 const FORBIDDEN_CHARACTER = /[^A-Za-z0-9_+.-]/u;
 
 /**
  * Throw InvalidIdError unless `id` can name a container: `[A-Za-z0-9_+.-]+`, not `.` or `..`,
- * at most 1024 characters. The id is a directory name under the state root, so this is also what
+ * at most MAX_CONTAINER_ID_LENGTH (248) characters. The id is a directory name under the state root, so this is also what
  * keeps it from escaping the root.
  */
 export function validateContainerId(id: unknown): asserts id is string {

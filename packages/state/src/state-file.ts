@@ -53,7 +53,8 @@ export function findStateProblem(value: unknown): string | undefined {
   for (const key of Object.keys(state)) {
     if (!KNOWN_FIELDS.has(key)) return `unknown field ${JSON.stringify(key)}`;
   }
-  const { version, id, pid, pidStartTime, rootfs, bundle, created, annotations, cgroupPaths, network } = state;
+  const { version, id, pid, pidStartTime, rootfs, bundle, created, annotations, cgroupPaths, network } =
+    state;
   if (version !== STATE_VERSION)
     return `"version" is ${describe(version)}, this nsinit reads version ${STATE_VERSION}`;
   if (typeof id !== 'string' || !isValidContainerId(id))

@@ -135,9 +135,7 @@ describe('openStateRoot', () => {
     await writeFile(file, 'x');
     expect(() => openStateRoot(file)).toThrow(StateRootError);
     expect(() => openStateRoot(file)).toThrow(`the state root ${file} exists but is not a directory`);
-    expect(() => openStateRoot(path.join(file, 'sub'))).toThrow(
-      /a component of its path is not a directory/,
-    );
+    expect(() => openStateRoot(path.join(file, 'sub'))).toThrow(/a component of its path is not a directory/);
   });
 });
 
@@ -154,10 +152,10 @@ describe('createContainerDir', () => {
     await first.writePid(100);
     const before = await stat(first.path);
     expect(() => createContainerDir(root, 'dup')).toThrow(ContainerExistsError);
+    expect(() => createContainerDir(root, 'dup')).toThrow(`container "dup" already exists in ${root}`);
     expect(() => createContainerDir(root, 'dup')).toThrow(
-      `container "dup" already exists in ${root}`,
+      expect.objectContaining({ code: 'ERR_NSINIT_STATE_EXISTS' }),
     );
-    expect(() => createContainerDir(root, 'dup')).toThrow(expect.objectContaining({ code: 'ERR_NSINIT_STATE_EXISTS' }));
     expect(await readdir(first.path)).toEqual(['pid']);
     expect(await readFile(first.pidFilePath, 'utf8')).toBe('100');
     expect((await stat(first.path)).mtimeMs).toBe(before.mtimeMs);
@@ -181,7 +179,7 @@ describe('createContainerDir', () => {
     expect(() => createContainerDir(root, '../escape')).toThrow(InvalidIdError);
     expect(() => createContainerDir(root, '..')).toThrow(InvalidIdError);
     expect(() => createContainerDir(root, 'n'.repeat(300))).toThrow(
-      /limited to 255 bytes \(NAME_MAX\)/,
+      /is 300 characters long, the limit is 248/,
     );
     expect(await readdir(root)).toEqual([]);
     expect(await readdir(scratch)).toEqual(['root']);
@@ -197,9 +195,7 @@ describe('loadContainerDir and listContainers', () => {
     await createContainerDir(root, 'present');
     expect((await loadContainerDir(root, 'present')).path).toBe(path.join(root, 'present'));
     expect(() => loadContainerDir(root, 'absent')).toThrow(ContainerNotFoundError);
-    expect(() => loadContainerDir(root, 'absent')).toThrow(
-      `container "absent" does not exist in ${root}`,
-    );
+    expect(() => loadContainerDir(root, 'absent')).toThrow(`container "absent" does not exist in ${root}`);
     expect(() => loadContainerDir(root, 'a/b')).toThrow(InvalidIdError);
     await writeFile(path.join(root, 'plainfile'), '');
     expect(() => loadContainerDir(root, 'plainfile')).toThrow(CorruptStateError);

@@ -30,7 +30,7 @@ const bad: Array<[string, RegExp]> = [
   ['ünï', /contains "ü"/],
   ['emoji😀', /contains "😀"/],
   ['colon:x', /contains ":"/],
-  ['x'.repeat(MAX_CONTAINER_ID_LENGTH + 1), /is 1025 characters long, the limit is 1024/],
+  ['x'.repeat(MAX_CONTAINER_ID_LENGTH + 1), /is 249 characters long, the limit is 248/],
 ];
 
 describe('validateContainerId', () => {

@@ -1,5 +1,3 @@
-export { type AwaitChildReportOptions, SyncChannel } from './channel.js';
-export { SyncAbortError, SyncChannelError } from './errors.js';
 // What the channel takes and gives, and the frame errors it throws: the codec's, from @nsinit/native.
 export {
   type ChildError,
@@ -8,3 +6,5 @@ export {
   SyncError,
   SyncProtocolError,
 } from '@nsinit/native';
+export { type AwaitChildReportOptions, SyncChannel } from './channel.js';
+export { SyncAbortError, SyncChannelError } from './errors.js';

@@ -5,7 +5,6 @@ import { OCI_VERSION, RUNC_MASKED_PATHS, RUNC_READONLY_PATHS } from '../defaults
 import { ConfigError, type ConfigIssue, formatJsonPath } from '../errors.js';
 import { checkNestingDepth } from '../json.js';
 import type {
-  OciConfig,
   OciDevice,
   OciDeviceCgroup,
   OciMount,
@@ -16,7 +15,7 @@ import type {
   OciRlimit,
   OciUser,
 } from '../oci.js';
-import { parseOciConfig } from '../parse.js';
+import { parseOciConfig, type ValidOciConfig } from '../parse.js';
 import { parseOrThrow } from '../validation.js';
 import { decideCapabilities } from './capabilities.js';
 import {
@@ -58,12 +57,15 @@ export interface Route2014 {
 export interface RuntimeOptions {
   /** MS_MOVE + chroot instead of pivot_root (runc's --no-pivot). */
   noPivotRoot: boolean;
+  /** A container.json's `networks[]` and `routes[]`, for @nsinit/network (run()'s `network` option). */
+  network?: { networks: Network2014[]; routes: Route2014[] };
 }
 
 /**
  * The annotation that carries nsinit's network strategies in an OCI config: JSON of
- * `{ networks: Network2014[], routes: Route2014[] }` (what @nsinit/network parses). A
- * converted container.json gets it from its `networks[]` and `routes[]`.
+ * `{ networks: Network2014[], routes: Route2014[] }` (what @nsinit/network parses). An input
+ * format for OCI configs only: a converted container.json carries its networks as data, in
+ * `RuntimeOptions.network`.
  */
 export const NETWORK_ANNOTATION = 'org.nsinit.network';
 
@@ -448,7 +450,8 @@ class Conversion {
       resources: Object.keys(resources).length > 0 ? resources : undefined,
       // Relative: under the runtime's own cgroup, as 2014 nsinit put it under init's (which
       // was the root on a host) — and nested properly when the runtime itself runs in a cgroup.
-      cgroupsPath: name === undefined ? undefined : path.posix.join(cgroups.parent?.replace(/^\/+/, '') ?? '', name),
+      cgroupsPath:
+        name === undefined ? undefined : path.posix.join(cgroups.parent?.replace(/^\/+/, '') ?? '', name),
     });
   }
 
@@ -523,7 +526,7 @@ class Conversion {
 export function convertContainerJson(
   json: unknown,
   options: ConvertContainerJsonOptions,
-): { config: OciConfig; runtime: RuntimeOptions; warnings: string[] } {
+): { config: ValidOciConfig; runtime: RuntimeOptions; warnings: string[] } {
   const source = options.source ?? 'container.json';
   checkNestingDepth(json, source);
   const doc = parseOrThrow(containerJsonSchema, withoutNulls(json), source);
@@ -578,13 +581,14 @@ export function convertContainerJson(
       hostname: nonEmpty(doc.hostname),
       mounts,
       linux,
-      annotations:
-        networks2014 || routes2014
-          ? { [NETWORK_ANNOTATION]: JSON.stringify({ networks: networks2014 ?? [], routes: routes2014 ?? [] }) }
-          : undefined,
     }),
     `${source} (converted to OCI)`,
   );
-  const runtime: RuntimeOptions = { noPivotRoot: (doc.mount_config?.no_pivot_root ?? doc.no_pivot_root) === true };
+  const runtime: RuntimeOptions = {
+    noPivotRoot: (doc.mount_config?.no_pivot_root ?? doc.no_pivot_root) === true,
+    ...(networks2014 || routes2014
+      ? { network: { networks: networks2014 ?? [], routes: routes2014 ?? [] } }
+      : {}),
+  };
   return { config, runtime, warnings: conversion.warnings };
 }
