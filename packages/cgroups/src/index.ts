@@ -18,7 +18,6 @@ export {
   cgroupDirectory,
   cgroupPathIn,
   detectCgroupLayout,
-  type LayoutHierarchy,
   parseCgroupMounts,
   parseProcCgroup,
 } from './layout.js';

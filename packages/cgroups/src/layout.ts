@@ -14,9 +14,6 @@ export interface CgroupHierarchy {
   controllers?: string[];
 }
 
-/** @deprecated The old name of CgroupHierarchy. */
-export type LayoutHierarchy = CgroupHierarchy;
-
 /**
  * v1: only v1 hierarchies. v2: the unified hierarchy holds every controller. hybrid:
  * v1 hierarchies hold the controllers, a cgroup2 mount (e.g. /sys/fs/cgroup/unified)

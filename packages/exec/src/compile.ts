@@ -5,10 +5,10 @@
 import { posix } from 'node:path';
 import {
   CgroupError,
+  type CgroupHierarchy,
   type CgroupManagerOptions,
   type CgroupPaths,
   type CgroupResources,
-  type LayoutHierarchy,
   planCgroupPaths,
   resourcesFromOci,
 } from '@nsinit/cgroups';
@@ -28,6 +28,7 @@ import {
   PROGRAM_LIMITS,
   ProgramEncodeError,
   type Propagation,
+  systemErrorCode,
 } from '@nsinit/native';
 import { InvalidConfigError, UnsupportedFeatureError } from './errors.js';
 import type { HostFacts } from './host.js';
@@ -710,7 +711,7 @@ function compileCgroupMount(
 ): InitOp[] {
   const target = mount.destination;
   const layout = input.host.cgroupLayout();
-  type Hierarchy = LayoutHierarchy & { fsType: 'cgroup' | 'cgroup2'; controllers: string[] };
+  type Hierarchy = CgroupHierarchy & { fsType: 'cgroup' | 'cgroup2'; controllers: string[] };
   const hierarchies: Hierarchy[] = [
     ...layout.v1.map((h) => ({ ...h, fsType: 'cgroup' as const })),
     ...(layout.unified ? [{ ...layout.unified, fsType: 'cgroup2' as const, controllers: [] }] : []),
@@ -857,10 +858,9 @@ function isOwnNamespace(host: HostFacts, type: NamespaceType, path: string): boo
   try {
     return host.isOwnNamespace(type, path);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
     throw new InvalidConfigError(
       'linux.namespaces',
-      `the ${type} namespace ${path} cannot be inspected (${String(code ?? error)})`,
+      `the ${type} namespace ${path} cannot be inspected (${systemErrorCode(error) ?? String(error)})`,
     );
   }
 }

@@ -20,7 +20,7 @@ import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CgroupManager, type CgroupPaths, type CgroupStats, loadCgroupManager } from '@nsinit/cgroups';
-import { pidfdSendSignal } from '@nsinit/native';
+import { pidfdSendSignal, systemErrorCode } from '@nsinit/native';
 import { type HostNamespace, type NetworkRecord, removeNetworks } from '@nsinit/network';
 import {
   type ContainerDir,
@@ -75,11 +75,6 @@ function recordedNetworks(state: ContainerState): NetworkEntry | null {
   return { records: entry.records, ...(entry.hostNetns ? { hostNetns: entry.hostNetns } : {}) };
 }
 
-function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -103,7 +98,7 @@ export function signalRecordedProcess(pid: number, startTime: string, signal: nu
   try {
     pidfd = openSync(`/proc/${pid}`, fs.O_RDONLY | fs.O_DIRECTORY);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
+    if (systemErrorCode(error) === 'ENOENT') return false;
     throw error;
   }
   try {
@@ -112,7 +107,7 @@ export function signalRecordedProcess(pid: number, startTime: string, signal: nu
       stat = parseProcStat(readFileSync(`/proc/self/fd/${pidfd}/stat`, 'utf8'));
     } catch (error) {
       // The process behind the fd was reaped while we looked.
-      if (errnoCode(error) === 'ESRCH' || errnoCode(error) === 'ENOENT') return false;
+      if (systemErrorCode(error) === 'ESRCH' || systemErrorCode(error) === 'ENOENT') return false;
       throw error;
     }
     if (stat.startTime !== startTime || stat.state === 'Z' || stat.state === 'X') return false;
@@ -425,7 +420,7 @@ function readPids(dir: string): number[] {
   try {
     return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
+    if (systemErrorCode(error) === 'ENOENT') return [];
     throw error;
   }
 }
@@ -438,7 +433,7 @@ function writeIfPresent(file: string, value: string): void {
   try {
     writeFileSync(file, value);
   } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') throw error;
+    if (systemErrorCode(error) !== 'ENOENT') throw error;
   }
 }
 
@@ -465,7 +460,7 @@ function killEveryProcessSync(paths: CgroupPaths, deadline: number): void {
         try {
           process.kill(pid, 'SIGKILL');
         } catch (error) {
-          if (errnoCode(error) !== 'ESRCH') throw error;
+          if (systemErrorCode(error) !== 'ESRCH') throw error;
         }
       }
     }
@@ -485,7 +480,7 @@ function removeCgroupTreeSync(dir: string, deadline: number): void {
       rmdirSync(dir);
       return;
     } catch (error) {
-      const code = errnoCode(error);
+      const code = systemErrorCode(error);
       if (code === 'ENOENT') return;
       if (code !== 'EBUSY' || Date.now() >= deadline)
         throw new Error(`cannot remove ${dir}: ${code ?? messageOf(error)}`);
@@ -514,7 +509,7 @@ export function endContainerSync(stateDir: string, id: string, deadline: number)
     state = dir.readState();
   } catch (error) {
     // Never recorded (the start had not got that far) or already removed: nothing to undo here.
-    return errnoCode(error) === 'ERR_NSINIT_STATE_NOT_FOUND' ? [] : [messageOf(error)];
+    return systemErrorCode(error) === 'ERR_NSINIT_STATE_NOT_FOUND' ? [] : [messageOf(error)];
   }
   const failures: string[] = [];
   const left = { cgroup: false, network: false };

@@ -7,6 +7,7 @@ import {
   attachCgroupDeviceProgram,
   detachCgroupDeviceProgram,
   loadCgroupDeviceProgram,
+  O_PATH,
   openBpfProgramById,
   queryCgroupDevicePrograms,
 } from '@nsinit/native';
@@ -33,9 +34,6 @@ import {
 } from '../version.js';
 import { planV2Writes, v2ControllerName, v2ControllersFor } from './plan.js';
 import { blockIOStatsV2, cpuStatsV2, hugetlbStatsV2, memoryStatsV2, oomKillsV2 } from './stats.js';
-
-/** Linux's O_PATH (asm-generic; x86, arm and riscv share it): an fd naming the directory, for clone3. */
-const O_PATH = 0o10000000;
 
 export class V2Manager implements VersionManager {
   readonly directories: readonly string[];
