@@ -47,6 +47,21 @@ export function readOpenFilesHardLimit(limits: string = readFileSync('/proc/self
   return fields[2] === 'unlimited' ? 0xffff_ffff_ffff_ffffn : BigInt(fields[2]!);
 }
 
+let lastLayout: { mountinfo: string; procCgroup: string; layout: CgroupLayout } | undefined;
+
+/**
+ * The cgroup layout, parsed again only when this process's mount table or cgroups changed:
+ * reading the two files costs a tenth of parsing them, and every container start needs it.
+ */
+function currentCgroupLayout(): CgroupLayout {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const procCgroup = readFileSync('/proc/self/cgroup', 'utf8');
+  if (lastLayout?.mountinfo !== mountinfo || lastLayout.procCgroup !== procCgroup) {
+    lastLayout = { mountinfo, procCgroup, layout: detectCgroupLayout({ mountinfo, procCgroup }) };
+  }
+  return lastLayout.layout;
+}
+
 /** The live host; facts that cannot change while we run are read once per process. */
 export function readHostFacts(): HostFacts {
   capLastCap ??= Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
@@ -57,7 +72,7 @@ export function readHostFacts(): HostFacts {
     capLastCap,
     hasKcore,
     openFilesHardLimit,
-    cgroupLayout: () => (layout ??= detectCgroupLayout()),
+    cgroupLayout: () => (layout ??= currentCgroupLayout()),
     isDirectory(path) {
       const stats = statSync(path, { throwIfNoEntry: false });
       return stats === undefined ? null : stats.isDirectory();

@@ -416,19 +416,6 @@ function waitSync(done: () => boolean, deadline: number): boolean {
   return true;
 }
 
-function readPids(dir: string): number[] {
-  try {
-    return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-function cgroupPids(paths: CgroupPaths): number[] {
-  return [...new Set(cgroupDirectories(paths).flatMap(readPids))];
-}
-
 function writeIfPresent(file: string, value: string): void {
   try {
     writeFileSync(file, value);
@@ -445,18 +432,23 @@ function freezerFile(paths: CgroupPaths): { file: string; frozen: string; thawed
   return null;
 }
 
-/** SIGKILL to every process of the cgroup, synchronously: cgroup.kill on v2, else freeze, kill each pid, thaw. */
-function killEveryProcessSync(paths: CgroupPaths, deadline: number): void {
+/**
+ * SIGKILL to every process of the cgroup (sub-cgroups included), synchronously: cgroup.kill on
+ * v2, else freeze, kill each pid, thaw. The cgroups manager's killAll does the same awaiting.
+ */
+function killEveryProcessSync(manager: CgroupManager, deadline: number): void {
+  const { paths } = manager;
+  const cgroupPids = () => manager.pids();
   const freezer = freezerFile(paths);
   const killFile = paths.unified ? `${paths.unified.directory}/cgroup.kill` : null;
   for (;;) {
-    if (cgroupPids(paths).length === 0) return;
+    if (cgroupPids().length === 0) return;
     if (killFile && existsSync(killFile)) {
       writeIfPresent(killFile, '1');
     } else {
       // Frozen, nothing forks and no pid is reused while the list is signalled.
       if (freezer) writeIfPresent(freezer.file, freezer.frozen);
-      for (const pid of cgroupPids(paths)) {
+      for (const pid of cgroupPids()) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch (error) {
@@ -466,9 +458,9 @@ function killEveryProcessSync(paths: CgroupPaths, deadline: number): void {
     }
     // A frozen process dies of nothing, SIGKILL included, until it is thawed.
     if (freezer) writeIfPresent(freezer.file, freezer.thawed);
-    if (waitSync(() => cgroupPids(paths).length === 0, Math.min(deadline, Date.now() + 50))) return;
+    if (waitSync(() => cgroupPids().length === 0, Math.min(deadline, Date.now() + 50))) return;
     if (Date.now() >= deadline) {
-      throw new Error(`processes ${cgroupPids(paths).join(', ')} are still in the cgroup after SIGKILL`);
+      throw new Error(`processes ${cgroupPids().join(', ')} are still in the cgroup after SIGKILL`);
     }
   }
 }
@@ -515,8 +507,9 @@ export function endContainerSync(stateDir: string, id: string, deadline: number)
   const left = { cgroup: false, network: false };
   let paths: CgroupPaths | null = null;
   try {
-    paths = state.cgroupPaths ? loadCgroupManager(state.cgroupPaths).paths : null;
-    if (paths) killEveryProcessSync(paths, deadline);
+    const manager = state.cgroupPaths ? loadCgroupManager(state.cgroupPaths) : null;
+    paths = manager?.paths ?? null;
+    if (manager) killEveryProcessSync(manager, deadline);
     if (!waitSync(() => !isSameProcess(state.pid, state.pidStartTime), deadline)) {
       throw new Error(`its init (pid ${state.pid}) did not die of SIGKILL in time`);
     }

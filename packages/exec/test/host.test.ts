@@ -10,6 +10,8 @@ describe('readHostFacts', () => {
     expect(host.capLastCap).toBe(Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')));
     expect(host.cgroupLayout()).toEqual(detectCgroupLayout());
     expect(host.cgroupLayout()).toBe(host.cgroupLayout());
+    // Parsed once while the mount table and our cgroups stay as they are: not again per container.
+    expect(readHostFacts().cgroupLayout()).toBe(host.cgroupLayout());
     expect(host.isDirectory('/proc')).toBe(true);
     expect(host.isDirectory('/proc/self/status')).toBe(false);
     expect(host.isDirectory('/nonexistent/nsinit')).toBeNull();
