@@ -10,13 +10,27 @@ import { renderChart, renderMarkdown, replaceResultsBlock } from './lib/report.m
 import { checkTargets } from './lib/targets.mjs';
 import cgroup from './measurements/cgroup.mjs';
 import cliStartup from './measurements/cli-startup.mjs';
+import clientContainerd from './measurements/client-containerd.mjs';
+import clientPodman from './measurements/client-podman.mjs';
 import concurrency from './measurements/concurrency.mjs';
 import floors from './measurements/floors.mjs';
 import heap from './measurements/heap.mjs';
 import lifecycle from './measurements/lifecycle.mjs';
 import memory from './measurements/memory.mjs';
+import splitLifecycle from './measurements/split-lifecycle.mjs';
 
-const MEASUREMENTS = [lifecycle, floors, cliStartup, concurrency, memory, heap, cgroup];
+const MEASUREMENTS = [
+  lifecycle,
+  floors,
+  cliStartup,
+  concurrency,
+  memory,
+  heap,
+  cgroup,
+  splitLifecycle,
+  clientPodman,
+  clientContainerd,
+];
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 

@@ -51,7 +51,7 @@ export function ociConfig(rootPath, args) {
   };
 }
 
-function buildRootfs(dir) {
+export function buildRootfs(dir) {
   for (const sub of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc'])
     mkdirSync(join(dir, sub), { recursive: true });
   copyFileSync(BUSYBOX, join(dir, 'bin/busybox'));
@@ -91,7 +91,7 @@ function makeStateBase(work) {
  * namespace where a tmpfs hides /sys/fs/cgroup/unified; the host's mounts stay as they are.
  * Returns [command, args] that run `argv` inside that namespace.
  */
-function hiddenUnifiedWrapper(argv) {
+export function hiddenUnifiedWrapper(argv) {
   const script = 'mount --make-rprivate / && mount -t tmpfs none /sys/fs/cgroup/unified && exec "$@"';
   return ['unshare', ['--mount', 'sh', '-c', script, 'sh', ...argv]];
 }

@@ -8,10 +8,12 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -699,7 +701,36 @@ static const char *find_path(char *const *env)
 	return NULL;
 }
 
-static int op_exec(struct run_state *st, const struct op *op)
+/* What a command search does with each candidate: EXEC execve's it (and returns only on
+ * failure), CHECK_EXEC checks it. 0 ends the search; -1 with errno moves on or stops it as
+ * execvp would. */
+typedef int try_command(const char *path, char *const *args, char *const *env);
+
+static int try_execve(const char *path, char *const *args, char *const *env)
+{
+	execve(path, args, env);
+	return -1;
+}
+
+/* What execve would say about the file's kind and permission, without running it: a regular
+ * file the effective ids may execute (a directory or device is EACCES, as for execve). */
+static int try_executable(const char *path, char *const *args, char *const *env)
+{
+	struct stat sb;
+	(void)args;
+	(void)env;
+	if (stat(path, &sb) < 0)
+		return -1;
+	if (!S_ISREG(sb.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return faccessat(AT_FDCWD, path, X_OK, AT_EACCESS);
+}
+
+/* args[0] resolved as EXEC documents it (execvp's rules, the PATH of `env`), each candidate
+ * handed to `try`. Returns 0 once `try` succeeds, else fails with execvp's errno. */
+static int search_command(struct run_state *st, const struct op *op, try_command *try)
 {
 	char *const *args = op->arg[0].strlist.items, *const *env = op->arg[1].strlist.items;
 	const char *file = args[0];
@@ -707,7 +738,8 @@ static int op_exec(struct run_state *st, const struct op *op)
 	if (!*file)
 		return fail(st, ENOENT, "exec \"\": the command is empty");
 	if (strchr(file, '/')) {
-		execve(file, args, env);
+		if (try(file, args, env) == 0)
+			return 0;
 		return fail(st, errno, "exec \"%s\"", file);
 	}
 	const char *search = find_path(env);
@@ -721,7 +753,8 @@ static int op_exec(struct run_state *st, const struct op *op)
 		char candidate[PATH_MAX];
 		int n = snprintf(candidate, sizeof candidate, "%.*s%s%s", (int)dir_len, dir, dir_len ? "/" : "", file);
 		if (n > 0 && (size_t)n < sizeof candidate) {
-			execve(candidate, args, env);
+			if (try(candidate, args, env) == 0)
+				return 0;
 			if (errno == EACCES)
 				denied = true;
 			else if (errno != ENOENT && errno != ENOTDIR)
@@ -734,6 +767,18 @@ static int op_exec(struct run_state *st, const struct op *op)
 	if (denied)
 		return fail(st, EACCES, "exec \"%s\": permission denied in PATH", file);
 	return fail(st, ENOENT, "exec \"%s\": not found in PATH", file);
+}
+
+static int op_exec(struct run_state *st, const struct op *op)
+{
+	return search_command(st, op, try_execve);
+}
+
+/* The command EXEC would run exists and may be executed: a create fails on a missing command
+ * before it waits for the start, as runc's does. */
+static int op_check_exec(struct run_state *st, const struct op *op)
+{
+	return search_command(st, op, try_executable);
 }
 
 static int op_dumpable(struct run_state *st, const struct op *op)
@@ -877,8 +922,163 @@ static int op_bind_fd(struct run_state *st, const struct op *op)
 static int op_setns(struct run_state *st, const struct op *op)
 {
 	int fd = (int)op->arg[0].u32;
-	if (setns(fd, (int)op->arg[1].u32) < 0)
-		return fail(st, errno, "setns fd %d (0x%" PRIx32 ")", fd, op->arg[1].u32);
+	uint32_t nstype = op->arg[1].u32;
+	/* A pidfd enters all of nstype at once (Linux 5.8), or none of it: the kernel commits the
+	 * set only when every namespace could be joined. Joining a pid namespace only moves the
+	 * children: see CLONE_PARENT. */
+	if (setns(fd, (int)nstype) < 0)
+		return fail(st, errno, "setns %s %d (0x%" PRIx32 ")", op->flags & SETNS_PIDFD ? "pidfd" : "fd", fd, nstype);
+	/* A new mount namespace moved "/" (setns sets root and cwd to its root): the root fd still
+	 * names the old one — the host's, for an exec into a container — and every path "in root"
+	 * from here on must resolve in the new one. */
+	if (nstype & CLONE_NEWNS) {
+		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			return fail(st, errno, "open the new root / after setns");
+		return replace_root(st, root);
+	}
+	return 0;
+}
+
+/* CLONE_PARENT: the rest of the program runs in a new process that is a child of the helper's
+ * parent, in the pid namespace a SETNS joined (setns only moves the children there). The
+ * helper itself is the intermediate: it reports the new pid and exits.
+ *
+ * The gate pipe orders the frames: the child goes on (and may report an error) only after
+ * the intermediate has written the PID frame, so the parent always has the pid of the process
+ * that reports. Without the byte (the frame could not be written) the child exits silently. */
+static int op_clone_parent(struct run_state *st, const struct op *op)
+{
+	int gate[2];
+	(void)op;
+
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		return fail(st, errno, "clone into the parent: create the gate pipe");
+	/* Fork semantics: no CLONE_VM, the child runs on a copy of this stack. With CLONE_PARENT the
+	 * kernel gives the child the helper's own exit signal (SIGCHLD, as the helper was
+	 * spawned) and refuses (EINVAL) when the helper is a pid namespace's init. A raw clone
+	 * leaves glibc's cached thread id stale in the child; nothing here uses it (no raise, no
+	 * pthread call). */
+	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0) {
+		int error = errno;
+		close(gate[0]);
+		close(gate[1]);
+		return fail(st, error, "clone into the parent");
+	}
+	if (pid > 0) {
+		close(gate[0]);
+		if (report_pid(st->report_fd, (uint32_t)pid) < 0) {
+			int error = errno;
+			close(gate[1]);
+			return fail(st, error, "clone into the parent: write the PID frame of pid %ld", pid);
+		}
+		/* A child killed meanwhile makes this write fail; SIGPIPE must not turn the
+		 * intermediate's exit into a signal death, whatever RESET_SIGNALS did before. */
+		sigset_t pipe_signal;
+		sigemptyset(&pipe_signal);
+		sigaddset(&pipe_signal, SIGPIPE);
+		sigprocmask(SIG_BLOCK, &pipe_signal, NULL);
+		const uint8_t go = 1;
+		ssize_t n;
+		do {
+			n = write(gate[1], &go, 1);
+		} while (n < 0 && errno == EINTR);
+		close(gate[1]);
+		_exit(0);
+	}
+	close(gate[1]);
+	uint8_t byte;
+	ssize_t n;
+	do {
+		n = read(gate[0], &byte, 1);
+	} while (n < 0 && errno == EINTR);
+	close(gate[0]);
+	/* The parent never learnt this pid: nobody would wait for it, so it says nothing. */
+	if (n != 1)
+		_exit(1);
+	return 0;
+}
+
+/* AWAIT_START: tell the parent the child is ready (READY), then wait for the start: one byte
+ * on fd, the read end of a FIFO another process opens to write. A FIFO that no writer has
+ * opened yet is not hung up (the kernel counts writers that came), so poll blocks until the
+ * start comes; a writer that leaves without writing hangs it up: the start was abandoned. */
+static int op_await_start(struct run_state *st, const struct op *op)
+{
+	int fd = (int)op->arg[0].u32;
+	uint8_t byte;
+
+	if (fd == st->report_fd)
+		return fail(st, EBUSY, "await start on fd %d: it is the report channel", fd);
+	if (fd == st->root_fd)
+		return fail(st, EBADF, "await start on fd %d: it is the helper's root", fd);
+	if (report_ready(st->report_fd) < 0)
+		return fail(st, errno, "await start on fd %d: write the READY frame", fd);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int ready = poll(&pfd, 1, -1);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
+			return fail(st, errno, "await start on fd %d: poll", fd);
+		if (pfd.revents & POLLNVAL)
+			return fail(st, EBADF, "await start on fd %d: poll", fd);
+		/* Only after poll: a read of a FIFO without writers is EOF even before any came. */
+		ssize_t n = read(fd, &byte, 1);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return fail(st, errno, "await start on fd %d: read", fd);
+		if (n == 0)
+			return fail(st, ECANCELED, "the start was abandoned");
+		break;
+	}
+	close(fd);
+	return 0;
+}
+
+/* <linux/keyctl.h>, which the build host may lack. */
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_SETPERM 5
+#define KEYCTL_DESCRIBE 6
+/* The user's search permission (KEY_USR_SEARCH), added as runc does so that the container's
+ * processes, which do not possess the keyring, can still search it. */
+#define KEY_USR_SEARCH 0x00080000u
+
+/* JOIN_SESSION_KEYRING: a session keyring of the container's own (joined by name, created when
+ * there is none), so it never shares the caller's. A kernel without keys (ENOSYS) has nothing
+ * to share: not an error. */
+static int op_join_session_keyring(struct run_state *st, const struct op *op)
+{
+	const char *name = op->arg[0].str;
+	/* An empty name asks for a new anonymous keyring (the kernel names it "_ses"). */
+	char label[DETAIL_MAX]; /* the detail is cut there anyway */
+	snprintf(label, sizeof label, *name ? "session keyring \"%s\"" : "a new anonymous session keyring", name);
+	/* KEYCTL_DESCRIBE: "type;uid;gid;perm;description", the description at most 4095 bytes. */
+	char description[4096 + 128];
+
+	long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, *name ? name : NULL);
+	if (key < 0 && errno == ENOSYS)
+		return 0;
+	if (key < 0)
+		return fail(st, errno, "join %s", label);
+	long len = syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, description, sizeof description - 1);
+	if (len < 0)
+		return fail(st, errno, "join %s: describe it", label);
+	description[(size_t)len < sizeof description ? (size_t)len : sizeof description - 1] = 0;
+	const char *field = description;
+	for (int i = 0; i < 3 && field; i++) {
+		field = strchr(field, ';');
+		if (field)
+			field++;
+	}
+	char *end = NULL;
+	unsigned long perm = field ? strtoul(field, &end, 16) : 0;
+	if (!field || end == field || *end != ';' || perm > UINT32_MAX)
+		return fail(st, EINVAL, "join %s: no permissions in its description \"%.200s\"", label, description);
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, (uint32_t)perm | KEY_USR_SEARCH) < 0)
+		return fail(st, errno, "join %s: set its permissions to 0x%08lx", label, perm | KEY_USR_SEARCH);
 	return 0;
 }
 
@@ -922,6 +1122,10 @@ static op_handler *const handlers[] = {
 	[OP_BIND_FD] = op_bind_fd,
 	[OP_SETNS] = op_setns,
 	[OP_FSMOUNT] = op_fsmount,
+	[OP_CLONE_PARENT] = op_clone_parent,
+	[OP_AWAIT_START] = op_await_start,
+	[OP_CHECK_EXEC] = op_check_exec,
+	[OP_JOIN_SESSION_KEYRING] = op_join_session_keyring,
 };
 
 int program_run(const struct program *program, int report_fd)

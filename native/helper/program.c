@@ -193,10 +193,14 @@ static const struct op_layout layouts[] = {
 	[OP_CHOWN] = { "CHOWN", 0, { PATH("path"), ID("uid"), ID("gid") } },
 	[OP_SET_CTTY] = { "SET_CTTY", 0, { FD("fd") } },
 	[OP_BIND_FD] = { "BIND_FD", 0, { FD("fd"), PATH("target") } },
-	[OP_SETNS] = { "SETNS", 0, { FD("fd"), U32("nstype", UINT32_MAX) } },
+	[OP_SETNS] = { "SETNS", SETNS_PIDFD, { FD("fd"), U32("nstype", UINT32_MAX) } },
 	[OP_FSMOUNT] = { "FSMOUNT", FSMOUNT_TARGET_REAL_DIR | FSMOUNT_TARGET_ON_PROC,
 			 { STR("fstype"), STR("source"), STRLIST("options"), PATH("target"), ATTRS("attr_set"),
 			   PROPAGATION("propagation"), STRLIST("dirs"), STRLIST("links") } },
+	[OP_CLONE_PARENT] = { "CLONE_PARENT", 0, NONE },
+	[OP_AWAIT_START] = { "AWAIT_START", 0, { FD("fd") } },
+	[OP_CHECK_EXEC] = { "CHECK_EXEC", 0, { STRLIST("args"), STRLIST("env") } },
+	[OP_JOIN_SESSION_KEYRING] = { "JOIN_SESSION_KEYRING", 0, { STR("name") } },
 };
 
 static const struct op_layout *layout_of(uint32_t code)
@@ -356,14 +360,23 @@ static bool check_op(const struct cursor *c, const char *what, const struct op *
 		return true;
 	}
 	case OP_SETNS: {
-		/* 0 would join whatever the fd is; a program always says which namespace it means. */
-		const uint32_t types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+		/* 0 would join whatever the fd is; a program always says which namespaces it means. A
+		 * namespace fd names one namespace; a pidfd (flag PIDFD) enters several of the
+		 * process's at once, atomically, and may include its user namespace. */
+		const uint32_t one = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
+				     CLONE_NEWPID | CLONE_NEWTIME;
 		uint32_t nstype = op->arg[1].u32;
-		if (nstype == 0 || nstype & ~types || (nstype & (nstype - 1)))
+		if (op->flags & SETNS_PIDFD) {
+			if (nstype == 0 || nstype & ~(one | CLONE_NEWUSER))
+				return cursor_fail(c, what, "nstype 0x%" PRIx32 " is not a set of namespace flags this helper may join",
+						   nstype);
+		} else if (nstype == 0 || nstype & ~one || (nstype & (nstype - 1))) {
 			return cursor_fail(c, what, "nstype 0x%" PRIx32 " is not one namespace flag this helper may join", nstype);
+		}
 		return true;
 	}
 	case OP_EXEC:
+	case OP_CHECK_EXEC:
 		if (op->arg[0].strlist.count == 0)
 			return cursor_fail(c, what, "args is empty");
 		return true;
@@ -398,8 +411,36 @@ static bool decode_op(struct cursor *c, uint32_t index, struct op *op)
 	return cursor_end(&payload, what) && check_op(c, what, op);
 }
 
+/* The ops that write a frame do so at most once each, PID before READY (../PROGRAM.md, "Sync
+ * frames"): a program that would break that order is refused before anything runs. */
+struct frame_ops {
+	uint32_t clone_parent, await_start; /* op index, or OP_INDEX_NONE */
+};
+
+static bool check_frame_order(const struct cursor *c, struct frame_ops *seen, uint32_t index, uint16_t code)
+{
+	if (code == OP_CLONE_PARENT) {
+		if (seen->clone_parent != OP_INDEX_NONE)
+			return cursor_fail(c, "program", "a second CLONE_PARENT at op %" PRIu32 " (the first is op %" PRIu32 ")",
+					   index, seen->clone_parent);
+		if (seen->await_start != OP_INDEX_NONE)
+			return cursor_fail(c, "program",
+					   "CLONE_PARENT at op %" PRIu32 " comes after AWAIT_START at op %" PRIu32
+					   " (the PID frame goes before READY)",
+					   index, seen->await_start);
+		seen->clone_parent = index;
+	} else if (code == OP_AWAIT_START) {
+		if (seen->await_start != OP_INDEX_NONE)
+			return cursor_fail(c, "program", "a second AWAIT_START at op %" PRIu32 " (the first is op %" PRIu32 ")",
+					   index, seen->await_start);
+		seen->await_start = index;
+	}
+	return true;
+}
+
 bool program_decode(uint8_t *buf, size_t size, struct program *program, char *err, size_t err_size)
 {
+	struct frame_ops frame_ops = { OP_INDEX_NONE, OP_INDEX_NONE };
 	struct cursor c = cursor_start(buf, size, err, err_size);
 	uint8_t *magic = NULL;
 	uint32_t version;
@@ -424,7 +465,7 @@ bool program_decode(uint8_t *buf, size_t size, struct program *program, char *er
 		return cursor_fail(&c, "program", "out of memory");
 
 	for (uint32_t i = 0; i < program->count; i++) {
-		if (!decode_op(&c, i, &program->ops[i]))
+		if (!decode_op(&c, i, &program->ops[i]) || !check_frame_order(&c, &frame_ops, i, program->ops[i].code))
 			return false;
 		/* EXEC only returns on failure: anything after it could never run. */
 		bool exec = program->ops[i].code == OP_EXEC, last = i + 1 == program->count;

@@ -57,6 +57,10 @@ enum opcode {
 	OP_BIND_FD = 37,
 	OP_SETNS = 38,
 	OP_FSMOUNT = 39,
+	OP_CLONE_PARENT = 40,
+	OP_AWAIT_START = 41,
+	OP_CHECK_EXEC = 42,
+	OP_JOIN_SESSION_KEYRING = 43,
 };
 
 /* Op flag bits, per opcode. */
@@ -76,6 +80,7 @@ enum opcode {
 #define OPEN_ROOT_NO_SYMLINKS 2u
 #define SYMLINK_IGNORE_EXISTING 1u
 #define PDEATHSIG_CHECK_PARENT 1u
+#define SETNS_PIDFD 1u
 
 #define OP_MAX_ARGS 8
 

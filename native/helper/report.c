@@ -1,5 +1,5 @@
 /* The helper's side of the sync frames: it reads one CONTEXT frame (the go signal) and
- * writes at most one ERROR frame. */
+ * writes at most one PID, one READY and one ERROR frame, in that order. */
 #include "report.h"
 
 #include <errno.h>
@@ -115,23 +115,14 @@ static void put_u32(uint8_t *p, uint32_t v)
 	put_u16(p + 2, (uint16_t)(v >> 16));
 }
 
-void report_error(int fd, uint32_t op_index, uint16_t opcode, int32_t error, const char *detail)
+/* The whole frame or nothing usable: a short write leaves the parent a truncated frame, which
+ * its decoder rejects. MSG_NOSIGNAL: a parent that closed its end must not kill the helper. */
+static int send_frame(int fd, uint16_t type, uint8_t *frame, size_t payload_len)
 {
-	enum { FIXED = 16 }; /* op_index, opcode, reserved, errno, detail length */
-	uint8_t frame[FRAME_HEADER_SIZE + FIXED + DETAIL_MAX];
-	uint8_t *payload = frame + FRAME_HEADER_SIZE;
-	size_t detail_len = copy_detail(payload + FIXED, detail);
-	size_t payload_len = FIXED + detail_len;
-
 	memcpy(frame, frame_magic, sizeof frame_magic);
-	put_u16(frame + 4, FRAME_ERROR);
+	put_u16(frame + 4, type);
 	put_u16(frame + 6, 0);
 	put_u32(frame + 8, (uint32_t)payload_len);
-	put_u32(payload, op_index);
-	put_u16(payload + 4, opcode);
-	put_u16(payload + 6, 0);
-	put_u32(payload + 8, (uint32_t)error);
-	put_u32(payload + 12, (uint32_t)detail_len);
 
 	const uint8_t *p = frame;
 	size_t left = FRAME_HEADER_SIZE + payload_len;
@@ -139,9 +130,43 @@ void report_error(int fd, uint32_t op_index, uint16_t opcode, int32_t error, con
 		ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
 		p += n;
 		left -= (size_t)n;
 	}
+	return 0;
+}
+
+int report_pid(int fd, uint32_t pid)
+{
+	uint8_t frame[FRAME_HEADER_SIZE + 4];
+	put_u32(frame + FRAME_HEADER_SIZE, pid);
+	return send_frame(fd, FRAME_PID, frame, 4);
+}
+
+int report_ready(int fd)
+{
+	uint8_t frame[FRAME_HEADER_SIZE];
+	return send_frame(fd, FRAME_READY, frame, 0);
+}
+
+void report_error(int fd, uint32_t op_index, uint16_t opcode, int32_t error, const char *detail)
+{
+	enum { FIXED = 16 }; /* op_index, opcode, reserved, errno, detail length */
+	uint8_t frame[FRAME_HEADER_SIZE + FIXED + DETAIL_MAX];
+	uint8_t *payload = frame + FRAME_HEADER_SIZE;
+	size_t detail_len = copy_detail(payload + FIXED, detail);
+
+	put_u32(payload, op_index);
+	put_u16(payload + 4, opcode);
+	put_u16(payload + 6, 0);
+	put_u32(payload + 8, (uint32_t)error);
+	put_u32(payload + 12, (uint32_t)detail_len);
+	/* Nobody is left to tell about a report that cannot be sent. */
+	(void)send_frame(fd, FRAME_ERROR, frame, FIXED + detail_len);
 }

@@ -50,10 +50,25 @@ export interface ExitStatus {
 /** src/addon.cc: processes, pidfds, memfds, pipes, locks. */
 export interface ProcessBinding {
   spawn(options: SpawnOptions): SpawnedProcess;
-  /** Resolves once the process has exited and been reaped. One wait per pidfd at a time. */
-  waitExit(options: { pidfd: number }): Promise<ExitStatus>;
+  /**
+   * Resolves once the process has exited and been reaped. One wait per pidfd at a time. With
+   * `ref: false` the watch does not keep this process's event loop alive (default true).
+   */
+  waitExit(options: { pidfd: number; ref?: boolean }): Promise<ExitStatus>;
+  /**
+   * Stops the pending waitExit on `pidfd` without reaping the process, whose exit is then for
+   * whoever inherits it (a subreaper) once this process ends; that wait rejects with code
+   * ERR_NSINIT_WAIT_CANCELLED. False when no wait is pending on the fd.
+   */
+  cancelWaitExit(options: { pidfd: number }): boolean;
   /** False when the process is already gone. */
   pidfdSendSignal(options: { pidfd: number; signal: number }): boolean;
+  /**
+   * pidfd_open(2): a pidfd (CLOEXEC, the caller's to close) of the process `pid` of this pid
+   * namespace; ESRCH when there is none. For a child this process did not spawn (the init
+   * helper's CLONE_PARENT sibling): `waitExit` then watches and reaps it.
+   */
+  pidfdOpen(pid: number): number;
   createSealedMemfd(
     options: { name: string; executable?: boolean } & ({ path: string } | { contents: Uint8Array }),
   ): number;

@@ -41,6 +41,12 @@ export interface FsBinding {
    * work), `errno` (negative), `syscall: 'openat2'` and `path`.
    */
   openat2(options: Openat2Options): number;
+  /**
+   * mknod(S_IFIFO) at an absolute `path` with `mode` (the umask applies, as for mkfifo(3)):
+   * Node has none. Fails with the system error (EEXIST when something is there).
+   */
+  mkfifo(options: { path: string; mode: number }): void;
 }
 
 export const openat2: FsBinding['openat2'] = (options) => native().openat2(options);
+export const mkfifo: FsBinding['mkfifo'] = (options) => native().mkfifo(options);

@@ -46,8 +46,10 @@ export function helperFd(): number {
 
 export const spawn: NativeBinding['spawn'] = (options) => native().spawn(options);
 export const waitExit: NativeBinding['waitExit'] = (options) => native().waitExit(options);
+export const cancelWaitExit: NativeBinding['cancelWaitExit'] = (options) => native().cancelWaitExit(options);
 export const pidfdSendSignal: NativeBinding['pidfdSendSignal'] = (options) =>
   native().pidfdSendSignal(options);
+export const pidfdOpen: NativeBinding['pidfdOpen'] = (pid) => native().pidfdOpen(pid);
 export const createSealedMemfd: NativeBinding['createSealedMemfd'] = (options) =>
   native().createSealedMemfd(options);
 export const socketPair: NativeBinding['socketPair'] = () => native().socketPair();

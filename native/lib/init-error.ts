@@ -8,7 +8,7 @@ const ENOENT = 2;
 const EACCES = 13;
 
 export type InitErrorCode =
-  /** The command does not exist, or may not be executed (ENOENT or EACCES from the EXEC op). */
+  /** The command does not exist, or may not be executed (ENOENT or EACCES from the EXEC or CHECK_EXEC op). */
   | 'ERR_NSINIT_COMMAND_NOT_FOUND'
   /** Any other op failed, or the helper could not read its program or the go signal. */
   | 'ERR_NSINIT_INIT_FAILED';
@@ -44,14 +44,14 @@ export interface InitErrorContext {
 
 /**
  * The typed error for the helper's report about `ops`: ERR_NSINIT_COMMAND_NOT_FOUND when
- * the EXEC op failed with ENOENT or EACCES, ERR_NSINIT_INIT_FAILED otherwise.
+ * the EXEC or CHECK_EXEC op failed with ENOENT or EACCES, ERR_NSINIT_INIT_FAILED otherwise.
  */
 export function initError(report: ChildError, ops: readonly InitOp[], context: InitErrorContext): InitError {
   const op = ops[report.opIndex];
   const name = opName(report.opcode) ?? `opcode ${report.opcode}`;
   const { errno, detail } = report;
   const errnoCode = errnoLabel(errno);
-  if (op?.op === 'exec' && (errno === ENOENT || errno === EACCES)) {
+  if ((op?.op === 'exec' || op?.op === 'checkExec') && (errno === ENOENT || errno === EACCES)) {
     const command = op.args[0] ?? '';
     const how =
       errno === EACCES ? 'permission denied' : command.includes('/') ? 'no such file' : 'not found in $PATH';

@@ -30,11 +30,20 @@ export interface LaunchOptions {
   cgroupFd?: number;
   /** Sent to the child when the launching thread exits; 0 or absent for none. */
   parentDeathSignal?: number;
+  /**
+   * Whether watching the child's exit keeps this process alive (default true). False for a
+   * child that may outlive us (a detached container): it is still reaped if it ends first.
+   */
+  keepAlive?: boolean;
   /** How the InitError for the child's report names what was started. */
   errorContext: InitErrorContext;
 }
 
-/** A launched init helper, a direct child of this process. */
+/**
+ * A launched init helper, a direct child of this process. With CLONE_PARENT in its program this
+ * is the intermediate, which exits 0 once it reported the new process's pid (a PID frame): that
+ * process is a child of this one too (`pidfdOpen` and `waitExit` it).
+ */
 export interface InitChild {
   readonly pid: number;
   /** The caller's: close it once `exited` has settled (a number closed earlier may be reused under the wait). */
@@ -43,13 +52,20 @@ export interface InitChild {
   readonly exited: Promise<ExitStatus>;
   /**
    * The parent's end of the sync socket, the caller's to close: for a program that waits for
-   * the go signal, hand it to @nsinit/syncpipe's SyncChannel (go, then the child's report).
-   * Null for a program that does not: its report was read before launchInit returned.
+   * the go signal (WAIT_GO), reports a pid (CLONE_PARENT) or waits for the start (AWAIT_START),
+   * hand it to @nsinit/syncpipe's SyncChannel (go, the PID and READY frames, the child's report).
+   * Null for any other program: its report was read before launchInit returned.
    */
   readonly syncFd: number | null;
   /** The typed error for the child's report on this program. */
   initError(report: ChildError): InitError;
 }
+
+/**
+ * Ops after which the caller must read the channel while the child lives: the go signal, the
+ * PID frame of the process that goes on, the READY frame before the start.
+ */
+const CHANNEL_OPS: ReadonlySet<InitOp['op']> = new Set(['waitGo', 'cloneParent', 'awaitStart']);
 
 /** Reads the helper's report to EOF: nothing once it exec'd the command (CLOEXEC closed its end). */
 function readReport(fd: number): Buffer {
@@ -81,10 +97,11 @@ function discard(child: InitChild): void {
 
 /**
  * Starts the init helper on `program` with the fds placed, in new namespaces and a cgroup as
- * asked. A program that waits for the go signal (WAIT_GO) returns a child that waits for it on
- * `syncFd`. One that does not runs straight to its exec, which nothing in it waits for: then
- * launchInit returns once the command was exec'd — like child_process.spawn — and throws the
- * InitError of the op that failed instead (the child killed and reaped, nothing left open).
+ * asked. A program that waits for the go signal (WAIT_GO), reports a pid (CLONE_PARENT) or waits
+ * for the start (AWAIT_START) returns a child whose channel is `syncFd`. Any other runs straight
+ * to its exec, which nothing in it waits for: then launchInit returns once the command was
+ * exec'd — like child_process.spawn — and throws the InitError of the op that failed instead
+ * (the child killed and reaped, nothing left open).
  * Throws the system error of a failed spawn (`syscall`: clone3, execveat ...) with everything closed.
  */
 export function launchInit(options: LaunchOptions): InitChild {
@@ -117,18 +134,18 @@ export function launchInit(options: LaunchOptions): InitChild {
     if (memfd !== undefined) closeSync(memfd);
   }
 
-  const exited = waitExit({ pidfd: spawned.pidfd });
+  const exited = waitExit({ pidfd: spawned.pidfd, ref: options.keepAlive ?? true });
   // Nobody may ever wait; a failed waitid still reaches those who do.
   exited.catch(() => {});
-  const waitsForGo = ops.some((op) => op.op === 'waitGo');
+  const talks = ops.some((op) => CHANNEL_OPS.has(op.op));
   const child: InitChild = {
     pid: spawned.pid,
     pidfd: spawned.pidfd,
     exited,
-    syncFd: waitsForGo ? parentEnd : null,
+    syncFd: talks ? parentEnd : null,
     initError: (report) => initError(report, ops, options.errorContext),
   };
-  if (waitsForGo) return child;
+  if (talks) return child;
 
   let report: ChildError | null;
   try {

@@ -4,7 +4,19 @@
 // helper's decoder rejects, so a bad program fails here, with the op and field
 // named, instead of as an opaque report from inside the container.
 
-import { MountAttr, MountFlags, type Propagation } from './constants.js';
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+  MountAttr,
+  MountFlags,
+  type Propagation,
+} from './constants.js';
 
 export const PROGRAM_VERSION = 2;
 
@@ -142,7 +154,48 @@ export type InitOp =
   | { op: 'chown'; path: string; uid: number; gid: number }
   | { op: 'setCtty'; fd: number }
   | { op: 'bindFd'; fd: number /** In root; must exist, not a symlink or directory. */; target: string }
-  | { op: 'setns'; fd: number /** Exactly one CLONE_NEW* flag (not PID or USER). */; nstype: number };
+  | {
+      /** setns(fd, nstype): join namespaces (the parent opened the fd). */
+      op: 'setns';
+      /** A namespace fd, or with `pidfd` a pidfd. */
+      fd: number;
+      /**
+       * CLONE_NEW* flags. Without `pidfd` exactly one of NS, UTS, IPC, NET, CGROUP, PID, TIME;
+       * with it any non-empty set of those and USER, entered all at once (Linux 5.8). A pid
+       * namespace only takes the children: `cloneParent` goes there.
+       */
+      nstype: number;
+      /** `fd` is a pidfd: enter the process's namespaces named in `nstype`. */
+      pidfd?: boolean;
+    }
+  | {
+      /**
+       * Go on in a new process, a child of the helper's parent in the pid namespace joined by
+       * `setns` (the helper reports its pid in a PID frame and exits 0). Fails (EINVAL) when the
+       * helper is a pid namespace's init.
+       */
+      op: 'cloneParent';
+    }
+  | {
+      /**
+       * Send a READY frame, then wait for the start: one byte on `fd`, the read end of a FIFO
+       * (opened O_RDONLY|O_NONBLOCK), which is closed then. ECANCELED when a writer closed it
+       * without writing.
+       */
+      op: 'awaitStart';
+      fd: number;
+    }
+  | {
+      /** Resolve `args[0]` as `exec` would and check that it may be executed, without running it. */
+      op: 'checkExec';
+      args: readonly string[];
+      env: readonly string[];
+    }
+  | {
+      /** Join (or create) the session keyring `name` and add the user's search permission, as runc does; empty: a new anonymous one. */
+      op: 'joinSessionKeyring';
+      name: string;
+    };
 
 export type InitOpName = InitOp['op'];
 
@@ -187,6 +240,10 @@ export const OPCODES = Object.freeze({
   bindFd: 37,
   setns: 38,
   fsmount: 39,
+  cloneParent: 40,
+  awaitStart: 41,
+  checkExec: 42,
+  joinSessionKeyring: 43,
 } as const satisfies Record<InitOpName, number>);
 
 /** The op name of an opcode, or undefined for a number that is none. */
@@ -376,6 +433,7 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
       ['fd', FD],
       ['nstype', u32()],
     ],
+    flags: { pidfd: 1 },
   },
   fsmount: {
     fields: [
@@ -390,6 +448,15 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
     ],
     flags: { targetRealDir: 1, targetOnProc: 2 },
   },
+  cloneParent: { fields: [] },
+  awaitStart: { fields: [['fd', FD]] },
+  checkExec: {
+    fields: [
+      ['args', { kind: 'strlist' }],
+      ['env', { kind: 'strlist' }],
+    ],
+  },
+  joinSessionKeyring: { fields: [['name', STR]] },
 };
 
 const S_IFMT = 0o170000;
@@ -576,13 +643,23 @@ function checkPropagation(propagation: number): void {
   }
 }
 
-const UNSHAREABLE = 0x0002_0000n | 0x0400_0000n | 0x0800_0000n | 0x4000_0000n | 0x0200_0000n;
+const UNSHAREABLE = BigInt(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP);
+/** What one namespace fd may join; a pidfd may also enter the user namespace. */
+const JOINABLE = UNSHAREABLE | BigInt(CLONE_NEWPID | CLONE_NEWTIME);
+const PIDFD_JOINABLE = JOINABLE | BigInt(CLONE_NEWUSER);
 
 /** Rules that span fields, as the helper's decoder checks them. */
 function checkOp(op: InitOp): void {
   if (op.op === 'setns') {
     const type = BigInt(op.nstype);
-    if (type === 0n || (type & ~UNSHAREABLE) !== 0n || (type & (type - 1n)) !== 0n) {
+    if (op.pidfd) {
+      if (type === 0n || (type & ~PIDFD_JOINABLE) !== 0n) {
+        throw new FieldProblem(
+          'nstype',
+          `${hex(op.nstype)} is not a set of namespace flags the helper may join`,
+        );
+      }
+    } else if (type === 0n || (type & ~JOINABLE) !== 0n || (type & (type - 1n)) !== 0n) {
       throw new FieldProblem('nstype', `${hex(op.nstype)} is not one namespace flag the helper may join`);
     }
   }
@@ -630,6 +707,7 @@ function checkOp(op: InitOp): void {
       }
       return;
     case 'exec':
+    case 'checkExec':
       if (op.args.length === 0) throw new FieldProblem('args', 'must not be empty');
       return;
     default:
@@ -699,6 +777,8 @@ export function encodeProgram(ops: readonly InitOp[]): Buffer {
     );
   }
   const out = new Writer();
+  // The ops that write a sync frame: each at most once, PID (cloneParent) before READY (awaitStart).
+  const frameOps = new Map<'cloneParent' | 'awaitStart', number>();
   out.bytes(PROGRAM_MAGIC);
   out.u32(PROGRAM_VERSION);
   out.u32(ops.length);
@@ -717,6 +797,21 @@ export function encodeProgram(ops: readonly InitOp[]): Buffer {
     }
     if (last && op.op !== 'exec')
       throw new ProgramEncodeError(`${where()}: the last op must be exec`, index, 'op');
+    if (op.op === 'cloneParent' || op.op === 'awaitStart') {
+      const first = frameOps.get(op.op);
+      if (first !== undefined) {
+        throw new ProgramEncodeError(`${where()}: a second ${op.op} (the first is op ${first})`, index, 'op');
+      }
+      const ready = frameOps.get('awaitStart');
+      if (op.op === 'cloneParent' && ready !== undefined) {
+        throw new ProgramEncodeError(
+          `${where()}: cloneParent must come before awaitStart (op ${ready}): the PID frame goes before READY`,
+          index,
+          'op',
+        );
+      }
+      frameOps.set(op.op, index);
+    }
     try {
       encodeOp(op, out);
     } catch (error) {
@@ -780,6 +875,27 @@ function attrWords(attrs: number): string {
   if (atime === MountAttr.NOATIME) words.push('noatime');
   if (atime === MountAttr.STRICTATIME) words.push('strictatime');
   return words.length === 0 ? '' : ` (${words.join(', ')})`;
+}
+
+const NAMESPACE_WORDS: readonly [number, string][] = [
+  [CLONE_NEWNS, 'mount'],
+  [CLONE_NEWUTS, 'uts'],
+  [CLONE_NEWIPC, 'ipc'],
+  [CLONE_NEWNET, 'network'],
+  [CLONE_NEWCGROUP, 'cgroup'],
+  [CLONE_NEWPID, 'pid'],
+  [CLONE_NEWTIME, 'time'],
+  [CLONE_NEWUSER, 'user'],
+];
+
+/** `uts and network namespaces` for CLONE_NEWUTS | CLONE_NEWNET; unknown bits in hex. */
+function namespaceWords(nstype: number): string {
+  const words = NAMESPACE_WORDS.filter(([bit]) => (nstype & bit) !== 0).map(([, word]) => word);
+  const known = NAMESPACE_WORDS.reduce((all, [bit]) => all | bit, 0);
+  const unknown = nstype & ~known;
+  if (unknown !== 0 || words.length === 0) words.push(hex(unknown >>> 0));
+  const list = words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+  return `${list} namespace${words.length === 1 ? '' : 's'}`;
 }
 
 /** One line naming what an op does, e.g. `mount proc on /proc`, for error messages. */
@@ -864,7 +980,19 @@ export function describeOp(op: InitOp): string {
     case 'bindFd':
       return `bind fd ${op.fd} on ${op.target}`;
     case 'setns':
-      return `setns fd ${op.fd} (${hex(op.nstype)})`;
+      return op.pidfd
+        ? `enter the ${namespaceWords(op.nstype)} of the process behind pidfd ${op.fd}`
+        : `join the ${namespaceWords(op.nstype)} behind fd ${op.fd}`;
+    case 'cloneParent':
+      return 'go on in a new process beside the helper (a child of its parent), in the pid namespace joined';
+    case 'awaitStart':
+      return `report ready, then wait for the start on fd ${op.fd}`;
+    case 'checkExec':
+      return `check that ${JSON.stringify(op.args[0] ?? '')} can be executed`;
+    case 'joinSessionKeyring':
+      return op.name === ''
+        ? 'join a new anonymous session keyring'
+        : `join the session keyring ${JSON.stringify(op.name)}`;
     default:
       return `unknown op ${JSON.stringify((op as { op?: unknown }).op)}`;
   }

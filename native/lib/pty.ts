@@ -39,9 +39,12 @@ export interface PtyBinding {
   /**
    * A new pty pair, both ends blocking: `/dev/ptmx` opened O_RDWR|O_NOCTTY|O_CLOEXEC,
    * unlocked, its window size set when `cols` and `rows` are given, and the slave opened
-   * from the master (TIOCGPTPEER), never by path (CVE-2025-52565).
+   * from the master (TIOCGPTPEER), never by path (CVE-2025-52565). With `root` (a directory
+   * fd, a container's root), the multiplexer is that root's `/dev/pts/ptmx` instead — resolved
+   * inside it without following any link, and refused (ENODEV) unless it is the ptmx of a devpts
+   * — so the pty is `/dev/pts/N` in the container (`slaveName` says so).
    */
-  openPty(options?: Partial<WindowSize>): OpenedPty;
+  openPty(options?: Partial<WindowSize> & { root?: number }): OpenedPty;
   /** TIOCGWINSZ on a terminal fd (either end of a pty). */
   getWindowSize(options: { fd: number }): WindowSize;
   /** TIOCSWINSZ: the foreground process group of the terminal gets SIGWINCH. */

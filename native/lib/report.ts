@@ -1,7 +1,8 @@
 // The sync frames between the parent and the init helper (../PROGRAM.md, "Sync frames"): the
-// parent's CONTEXT frame (the go signal) and the helper's ERROR frame (its report). The TypeScript
-// side of helper/report.c; every constant here must match that page. Both halves of each frame are
-// here: the parent's, and the child's for tests and children written in JavaScript.
+// parent's CONTEXT frame (the go signal) and the helper's report — a PID frame (CLONE_PARENT), a
+// READY frame (AWAIT_START), an ERROR frame, each at most once and in that order. The TypeScript
+// side of helper/report.c; every constant here must match that page. Both halves of each frame
+// are here: the parent's, and the child's for tests and children written in JavaScript.
 
 /** Base class of the errors about the sync frames and channel; `code` is stable, the message is for people. */
 export abstract class SyncError extends Error {
@@ -36,11 +37,13 @@ export const MAX_FRAME_PAYLOAD_BYTES = 65536;
 export const MAX_CONTEXT_ENTRIES = 256;
 export const MAX_CONTEXT_STRING_BYTES = 4096;
 export const MAX_ERROR_DETAIL_BYTES = 4096;
-/** The most a well-behaved child can ever send: one frame of the largest allowed size. */
-export const MAX_CHILD_REPORT_BYTES = FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD_BYTES;
-
 export const FRAME_TYPE_CONTEXT = 1;
 export const FRAME_TYPE_ERROR = 2;
+export const FRAME_TYPE_PID = 3;
+export const FRAME_TYPE_READY = 4;
+/** The most a well-behaved child can ever send: a PID frame, a READY frame and one frame of the largest allowed size. */
+export const MAX_CHILD_REPORT_BYTES =
+  FRAME_HEADER_BYTES + 4 + FRAME_HEADER_BYTES + FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD_BYTES;
 /** `opIndex` of an error that belongs to no operation: a malformed init program or go frame. */
 export const NO_OP_INDEX = 0xffffffff;
 
@@ -48,6 +51,8 @@ const MAGIC_BYTES = Buffer.from(FRAME_MAGIC, 'latin1');
 const FRAME_TYPE_NAMES: Readonly<Record<number, string>> = {
   [FRAME_TYPE_CONTEXT]: 'CONTEXT',
   [FRAME_TYPE_ERROR]: 'ERROR',
+  [FRAME_TYPE_PID]: 'PID',
+  [FRAME_TYPE_READY]: 'READY',
 };
 
 /** What the helper reports when it cannot run the program to `execve`. */
@@ -60,6 +65,22 @@ export interface ChildError {
   errno: number;
   /** Short English text naming the path or value involved, e.g. `mount proc on /proc`. */
   detail: string;
+}
+
+/** One frame of a child's report, as the decoder meets it. */
+export type ChildFrame =
+  | { type: 'pid'; pid: number }
+  | { type: 'ready' }
+  | { type: 'error'; error: ChildError };
+
+/** Everything a child reported: each frame at most once, in this order. */
+export interface ChildReport {
+  /** CLONE_PARENT's new process, by its pid in the helper's (and so the parent's) pid namespace. */
+  pid: number | null;
+  /** AWAIT_START: the child is ready and waits for the start. */
+  ready: boolean;
+  /** The op that failed, or null. */
+  error: ChildError | null;
 }
 
 export type SyncContext = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
@@ -150,8 +171,23 @@ export function encodeErrorFrame(error: ChildError): Buffer {
   return encodeFrame(FRAME_TYPE_ERROR, Buffer.concat([fixed, detail]));
 }
 
+/** Encode a child's PID frame, as the helper's CLONE_PARENT writes it (for tests and JS children). */
+export function encodePidFrame(pid: number): Buffer {
+  const payload = Buffer.alloc(4);
+  payload.writeUInt32LE(checkInteger(pid, 1, MAX_PID, 'pid'), 0);
+  return encodeFrame(FRAME_TYPE_PID, payload);
+}
+
+/** Encode a child's READY frame, as the helper's AWAIT_START writes it (for tests and JS children). */
+export function encodeReadyFrame(): Buffer {
+  return encodeFrame(FRAME_TYPE_READY, Buffer.alloc(0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
+
+/** A pid is a positive int. */
+const MAX_PID = 0x7fffffff;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -232,47 +268,69 @@ function frameTypeLabel(type: number): string {
   return `${type} (${FRAME_TYPE_NAMES[type] ?? 'unknown'})`;
 }
 
-/** Checks that `buffer` holds exactly one frame of `expectedType` and returns a reader of its payload. */
-function openFrame(buffer: Buffer, expectedType: number): PayloadReader {
-  const magicLength = Math.min(buffer.length, MAGIC_BYTES.length);
-  for (let i = 0; i < magicLength; i++) {
-    if (buffer[i] !== MAGIC_BYTES[i]) {
-      const seen = buffer.subarray(0, magicLength).toString('hex');
-      throw new SyncProtocolError(`bad magic 0x${seen}, expected "${FRAME_MAGIC}"`, i);
+/** Checks the magic of the frame at `at`, as far as `buffer` holds it. */
+function checkMagic(buffer: Buffer, at: number): void {
+  const length = Math.min(buffer.length - at, MAGIC_BYTES.length);
+  for (let i = 0; i < length; i++) {
+    if (buffer[at + i] !== MAGIC_BYTES[i]) {
+      const seen = buffer.subarray(at, at + length).toString('hex');
+      throw new SyncProtocolError(`bad magic 0x${seen}, expected "${FRAME_MAGIC}"`, at + i);
     }
   }
-  if (buffer.length < FRAME_HEADER_BYTES) {
-    throw new SyncProtocolError(
-      `truncated frame header: ${buffer.length} of ${FRAME_HEADER_BYTES} bytes`,
-      buffer.length,
-    );
-  }
-  const type = buffer.readUInt16LE(4);
-  if (type !== expectedType) {
-    throw new SyncProtocolError(
-      `expected frame type ${frameTypeLabel(expectedType)}, got ${frameTypeLabel(type)}`,
-      4,
-    );
-  }
-  const reserved = buffer.readUInt16LE(6);
+}
+
+/**
+ * The checked header of the frame at `at` (its whole 12 bytes must be there): `checkType`
+ * throws for a type that may not come here; the reserved field must be 0 and the payload
+ * length within the limit, known before any payload byte arrives.
+ */
+function readHeader(buffer: Buffer, at: number, checkType: (type: number) => void): number {
+  checkMagic(buffer, at);
+  checkType(buffer.readUInt16LE(at + 4));
+  const reserved = buffer.readUInt16LE(at + 6);
   if (reserved !== 0) {
-    throw new SyncProtocolError(`reserved header field is ${reserved}, must be 0`, 6);
+    throw new SyncProtocolError(`reserved header field is ${reserved}, must be 0`, at + 6);
   }
-  const payloadLength = buffer.readUInt32LE(8);
+  const payloadLength = buffer.readUInt32LE(at + 8);
   if (payloadLength > MAX_FRAME_PAYLOAD_BYTES) {
     throw new SyncProtocolError(
       `payload length ${payloadLength} exceeds the limit of ${MAX_FRAME_PAYLOAD_BYTES}`,
-      8,
+      at + 8,
     );
   }
-  const end = FRAME_HEADER_BYTES + payloadLength;
-  if (buffer.length < end) {
-    throw new SyncProtocolError(
-      `truncated frame: the header announces ${payloadLength} payload bytes, ` +
-        `only ${buffer.length - FRAME_HEADER_BYTES} follow`,
+  return payloadLength;
+}
+
+/** The error for bytes that end inside the frame at `at`. */
+function truncated(buffer: Buffer, at: number): SyncProtocolError {
+  const held = buffer.length - at;
+  if (held < FRAME_HEADER_BYTES) {
+    return new SyncProtocolError(
+      `truncated frame header: ${held} of ${FRAME_HEADER_BYTES} bytes`,
       buffer.length,
     );
   }
+  return new SyncProtocolError(
+    `truncated frame: the header announces ${buffer.readUInt32LE(at + 8)} payload bytes, ` +
+      `only ${held - FRAME_HEADER_BYTES} follow`,
+    buffer.length,
+  );
+}
+
+/** Checks that `buffer` holds exactly one frame of `expectedType` and returns a reader of its payload. */
+function openFrame(buffer: Buffer, expectedType: number): PayloadReader {
+  checkMagic(buffer, 0);
+  if (buffer.length < FRAME_HEADER_BYTES) throw truncated(buffer, 0);
+  const payloadLength = readHeader(buffer, 0, (type) => {
+    if (type !== expectedType) {
+      throw new SyncProtocolError(
+        `expected frame type ${frameTypeLabel(expectedType)}, got ${frameTypeLabel(type)}`,
+        4,
+      );
+    }
+  });
+  const end = FRAME_HEADER_BYTES + payloadLength;
+  if (buffer.length < end) throw truncated(buffer, 0);
   if (buffer.length > end) {
     throw new SyncProtocolError(`${buffer.length - end} trailing bytes after the frame`, end);
   }
@@ -280,13 +338,7 @@ function openFrame(buffer: Buffer, expectedType: number): PayloadReader {
   return new PayloadReader(buffer, FRAME_HEADER_BYTES, end, frameName);
 }
 
-/**
- * Decode everything the child sent before its end closed. Empty means the command was exec'd
- * (or the child died without a word — the exit status tells); otherwise it must be one ERROR frame.
- */
-export function decodeChildReport(buffer: Buffer): ChildError | null {
-  if (buffer.length === 0) return null;
-  const reader = openFrame(buffer, FRAME_TYPE_ERROR);
+function readError(reader: PayloadReader): ChildError {
   const opIndex = reader.u32('op_index');
   const opcode = reader.u16('opcode');
   const reservedAt = reader.position;
@@ -302,6 +354,136 @@ export function decodeChildReport(buffer: Buffer): ChildError | null {
   const detail = reader.string(MAX_ERROR_DETAIL_BYTES, 'detail');
   reader.finish();
   return { opIndex, opcode, errno, detail };
+}
+
+/** The child's frames in the one order they may come: each at most once. */
+const CHILD_ORDER = [FRAME_TYPE_PID, FRAME_TYPE_READY, FRAME_TYPE_ERROR] as const;
+
+/**
+ * Decodes a child's report as its bytes arrive, so that a PID or READY frame is known the
+ * moment it is complete while the socket stays open. Strict: a frame out of order or twice, a
+ * frame the child never sends, or any byte after the ERROR frame is a SyncProtocolError (with
+ * its offset from the start of the stream) as soon as its first telling byte arrives. Once
+ * one was thrown the decoder stays failed. What it keeps is bounded by the format: a PID, a
+ * READY and one frame of the largest size, anything beyond being refused.
+ */
+export class ChildReportDecoder {
+  #buffer: Buffer = Buffer.alloc(0);
+  /** Offset of the first byte not yet decoded into a frame. */
+  #position = 0;
+  /** Index in CHILD_ORDER of the next frame type that may come. */
+  #next = 0;
+  readonly #report: ChildReport = { pid: null, ready: false, error: null };
+  #failure: SyncProtocolError | undefined;
+
+  /** Bytes received so far. */
+  get receivedBytes(): number {
+    return this.#buffer.length;
+  }
+
+  /** What was decoded so far, including the frames complete before a protocol error (a copy). */
+  get report(): ChildReport {
+    return { ...this.#report };
+  }
+
+  /**
+   * Takes the next bytes of the stream; returns the frames they completed, in order. Throws
+   * SyncProtocolError for bytes that break the format (the frames completed before them are
+   * in `report`).
+   */
+  push(chunk: Uint8Array): ChildFrame[] {
+    if (this.#failure) throw this.#failure;
+    this.#buffer = this.#buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buffer, chunk]);
+    const frames: ChildFrame[] = [];
+    try {
+      for (let frame = this.#decodeNext(); frame !== undefined; frame = this.#decodeNext()) {
+        frames.push(frame);
+      }
+    } catch (error) {
+      if (error instanceof SyncProtocolError) this.#failure = error;
+      throw error;
+    }
+    return frames;
+  }
+
+  /** The stream ended (EOF): the whole report. Throws for a frame cut short or an earlier protocol error. */
+  end(): ChildReport {
+    if (this.#failure) throw this.#failure;
+    if (this.#position < this.#buffer.length) {
+      this.#failure = truncated(this.#buffer, this.#position);
+      throw this.#failure;
+    }
+    return this.report;
+  }
+
+  /** The frame complete at #position, undefined while its bytes are still to come. */
+  #decodeNext(): ChildFrame | undefined {
+    const buffer = this.#buffer;
+    const at = this.#position;
+    if (at === buffer.length) return undefined;
+    if (this.#report.error !== null) {
+      throw new SyncProtocolError(`${buffer.length - at} trailing bytes after the ERROR frame`, at);
+    }
+    checkMagic(buffer, at);
+    if (buffer.length - at < FRAME_HEADER_BYTES) return undefined;
+    const payloadLength = readHeader(buffer, at, (type) => this.#checkOrder(type, at + 4));
+    const end = at + FRAME_HEADER_BYTES + payloadLength;
+    if (buffer.length < end) return undefined;
+    const type = buffer.readUInt16LE(at + 4);
+    const reader = new PayloadReader(buffer, at + FRAME_HEADER_BYTES, end, FRAME_TYPE_NAMES[type]!);
+    let frame: ChildFrame;
+    if (type === FRAME_TYPE_PID) {
+      const pidAt = reader.position;
+      const pid = reader.u32('pid');
+      if (pid < 1 || pid > MAX_PID) throw new SyncProtocolError(`pid ${pid} is no process id`, pidAt);
+      reader.finish();
+      this.#report.pid = pid;
+      frame = { type: 'pid', pid };
+    } else if (type === FRAME_TYPE_READY) {
+      reader.finish();
+      this.#report.ready = true;
+      frame = { type: 'ready' };
+    } else {
+      const error = readError(reader);
+      this.#report.error = error;
+      frame = { type: 'error', error };
+    }
+    this.#next = CHILD_ORDER.indexOf(type as (typeof CHILD_ORDER)[number]) + 1;
+    this.#position = end;
+    return frame;
+  }
+
+  #checkOrder(type: number, offset: number): void {
+    const allowed = CHILD_ORDER.slice(this.#next);
+    if ((allowed as readonly number[]).includes(type)) return;
+    const names = allowed.map((t) => FRAME_TYPE_NAMES[t]);
+    const expected = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+    const previous =
+      this.#next === 0 ? '' : ` after the ${FRAME_TYPE_NAMES[CHILD_ORDER[this.#next - 1]!]} frame`;
+    const why = (CHILD_ORDER as readonly number[]).includes(type)
+      ? ' (a child sends PID, READY, ERROR, each at most once, in this order)'
+      : '';
+    throw new SyncProtocolError(
+      `expected ${/^[AEIOU]/.test(expected!) ? 'an' : 'a'} ${expected} frame from the child, got type ${frameTypeLabel(type)}${previous}${why}`,
+      offset,
+    );
+  }
+}
+
+/** Decode everything the child sent before its end closed: its PID, READY and ERROR frames, each optional. */
+export function decodeChildFrames(buffer: Buffer): ChildReport {
+  const decoder = new ChildReportDecoder();
+  decoder.push(buffer);
+  return decoder.end();
+}
+
+/**
+ * Decode everything the child sent before its end closed, for its error. Null means the command
+ * was exec'd (or the child died without a word — the exit status tells); a PID or READY frame
+ * may come before (see decodeChildFrames).
+ */
+export function decodeChildReport(buffer: Buffer): ChildError | null {
+  return decodeChildFrames(buffer).error;
 }
 
 /** Decode the parent's CONTEXT frame, as the helper's WAIT_GO does (for tests and JS children). */

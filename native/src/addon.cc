@@ -414,6 +414,9 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object options = OptionsArg(info, "waitExit");
   int pidfd = FdOption(options, "pidfd", "waitExit");
+  Napi::Value ref_value = options.Get("ref");
+  if (!ref_value.IsUndefined() && !ref_value.IsBoolean()) throw TypeError(env, "waitExit: options.ref must be a boolean");
+  bool ref = ref_value.IsUndefined() || ref_value.As<Napi::Boolean>().Value();
 
   napi_deferred deferred;
   napi_value promise;
@@ -444,6 +447,10 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
     if (rc != 0) {
       watch->data->watches.insert(watch);
       CloseWatch(watch);
+    } else if (!ref) {
+      // The process may outlive this one (a detached container): the watch reaps it if it
+      // ends first, but never keeps this process alive for it.
+      uv_unref(reinterpret_cast<uv_handle_t*>(&watch->poll));
     }
   } else {
     napi_async_destroy(env, watch->async_context);
@@ -455,6 +462,26 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   }
   watch->data->watches.insert(watch);
   return Napi::Value(env, promise);
+}
+
+// cancelWaitExit({ pidfd }): stop the pending watch on pidfd without reaping. For a child this
+// process hands on (a detached container, a detached exec): its exit status is for the
+// subreaper that inherits it once we exit, and a watch of ours would take it. The wait's promise
+// rejects with code ERR_NSINIT_WAIT_CANCELLED. False when no watch is pending on that fd.
+Napi::Value CancelWaitExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object options = OptionsArg(info, "cancelWaitExit");
+  int pidfd = FdOption(options, "pidfd", "cancelWaitExit");
+  AddonData* data = env.GetInstanceData<AddonData>();
+  for (ExitWatch* watch : data->watches) {
+    if (watch->pidfd != pidfd) continue;
+    Napi::Error error = Napi::Error::New(env, "the wait for the exit of pidfd " + std::to_string(pidfd) + " was cancelled");
+    error.Set("code", Napi::String::New(env, "ERR_NSINIT_WAIT_CANCELLED"));
+    napi_reject_deferred(env, watch->deferred, error.Value());
+    CloseWatch(watch);
+    return Napi::Boolean::New(env, true);
+  }
+  return Napi::Boolean::New(env, false);
 }
 
 // ---------------------------------------------------------------------------
@@ -471,6 +498,22 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
     throw SystemError(env, errno, "pidfd_send_signal");
   }
   return Napi::Boolean::New(env, true);
+}
+
+// pidfd_open(pid, 0): a pidfd of a process of this pid namespace, the caller's to close (the
+// kernel makes every pidfd CLOEXEC). For a child this process did not spawn — the helper's
+// CLONE_PARENT sibling — so that waitExit can watch and reap it like a spawned one: while it
+// is an unreaped child of ours, its pid cannot be reused under the pidfd.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double value = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.5;
+  if (!(value >= 1 && value <= INT32_MAX) || value != static_cast<double>(static_cast<int32_t>(value))) {
+    throw TypeError(env, "pidfdOpen: pid must be an integer from 1 to 2147483647");
+  }
+  int pid = static_cast<int>(value);
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) throw SystemError(env, errno, "pidfd_open", "pid " + std::to_string(pid));
+  return Napi::Number::New(env, static_cast<int>(fd));
 }
 
 // A sealed memfd holding either a file's bytes or a buffer: the container can
@@ -606,7 +649,9 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
 
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit, "waitExit"));
+  exports.Set("cancelWaitExit", Napi::Function::New(env, CancelWaitExit, "cancelWaitExit"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("createSealedMemfd", Napi::Function::New(env, CreateSealedMemfd, "createSealedMemfd"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));

@@ -27,7 +27,7 @@ int64_t IntegerOption(Napi::Object object, const char* key, const char* fn, int6
 std::vector<std::string> StringArrayOption(Napi::Object options, const char* key, const char* fn);
 
 // Feature registration, one per source file.
-void RegisterProcess(Napi::Env env, Napi::Object exports);  // addon.cc: spawn, waitExit, signals, memfds, pipes, flock
+void RegisterProcess(Napi::Env env, Napi::Object exports);  // addon.cc: spawn, waitExit, pidfds, signals, memfds, pipes, flock
 void RegisterPty(Napi::Env env, Napi::Object exports);      // pty.cc
 void RegisterFdPassing(Napi::Env env, Napi::Object exports); // fdpass.cc
 void RegisterNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,10 +57,30 @@ Napi::Value Openat2(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<int>(fd));
 }
 
+// mkfifo({ path, mode }): a FIFO at an absolute path (the exec FIFO of a created container,
+// which `start` opens from another process). Node has no mkfifo. An existing path fails (EEXIST).
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object options = OptionsArg(info, "mkfifo");
+  Napi::Value path_value = options.Get("path");
+  if (!path_value.IsString()) throw TypeError(env, "mkfifo: options.path must be a string");
+  std::string path = path_value.As<Napi::String>().Utf8Value();
+  if (path.empty() || path[0] != '/' || path.find('\0') != std::string::npos)
+    throw TypeError(env, "mkfifo: options.path must be an absolute path without NUL bytes");
+  auto mode = static_cast<mode_t>(IntegerOption(options, "mode", "mkfifo", 0, 07777));
+  if (mknodat(AT_FDCWD, path.c_str(), S_IFIFO | mode, 0) != 0) {
+    Napi::Error error = SystemError(env, errno, "mkfifo", "\"" + path + "\"");
+    error.Set("path", path);
+    throw error;
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterFs(Napi::Env env, Napi::Object exports) {
   exports.Set("openat2", Napi::Function::New(env, Openat2, "openat2"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
 }
 
 }  // namespace nsinit

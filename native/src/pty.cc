@@ -5,8 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -43,6 +48,10 @@ class ScopedFd {
     fd_ = -1;
     return fd;
   }
+  void reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
 
  private:
   int fd_;
@@ -76,12 +85,40 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   unsigned short cols = has_cols ? static_cast<unsigned short>(IntegerOption(options, "cols", "openPty", 1, 65535)) : 0;
   unsigned short rows = has_rows ? static_cast<unsigned short>(IntegerOption(options, "rows", "openPty", 1, 65535)) : 0;
 
-  ScopedFd master(open(kPtmx, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (master.get() < 0) throw SystemError(env, errno, "open", kPtmx);
+  // With `root` (a directory fd: a container's root), the pty comes from the devpts mounted at
+  // its /dev/pts, so that it is /dev/pts/N inside (exec -t, as runc). That tree is the
+  // container's, so the multiplexer is found without leaving it or following any link, looked
+  // at through an O_PATH fd (no open of anything else with side effects), and opened only once
+  // it is a devpts' ptmx (5:2 on a devpts).
+  Napi::Value root_value = options.Get("root");
+  int root = root_value.IsUndefined() ? -1 : FdOption(options, "root", "openPty");
+  std::string where = kPtmx;
+  ScopedFd master(-1);
+  if (root < 0) {
+    master.reset(open(kPtmx, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (master.get() < 0) throw SystemError(env, errno, "open", kPtmx);
+  } else {
+    where = "dev/pts/ptmx in the root of fd " + std::to_string(root);
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    ScopedFd path(static_cast<int>(syscall(SYS_openat2, root, "dev/pts/ptmx", &how, sizeof how)));
+    if (path.get() < 0) throw SystemError(env, errno, "openat2", where);
+    struct stat st {};
+    struct statfs fs {};
+    if (fstat(path.get(), &st) < 0) throw SystemError(env, errno, "fstat", where);
+    if (fstatfs(path.get(), &fs) < 0) throw SystemError(env, errno, "fstatfs", where);
+    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2 ||
+        static_cast<unsigned long>(fs.f_type) != DEVPTS_SUPER_MAGIC)
+      throw SystemError(env, ENODEV, "openPty", where + " is not the ptmx of a devpts");
+    std::string reopen = "/proc/self/fd/" + std::to_string(path.get());
+    master.reset(open(reopen.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (master.get() < 0) throw SystemError(env, errno, "open", where);
+  }
   int unlock = 0;
-  if (Ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) throw SystemError(env, errno, "ioctl(TIOCSPTLCK)", kPtmx);
+  if (Ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) throw SystemError(env, errno, "ioctl(TIOCSPTLCK)", where);
   unsigned int number = 0;
-  if (Ioctl(master.get(), TIOCGPTN, &number) < 0) throw SystemError(env, errno, "ioctl(TIOCGPTN)", kPtmx);
+  if (Ioctl(master.get(), TIOCGPTN, &number) < 0) throw SystemError(env, errno, "ioctl(TIOCGPTN)", where);
   std::string slave_name = "/dev/pts/" + std::to_string(number);
   if (has_cols) SetSize(env, master.get(), cols, rows, slave_name);
 

@@ -62,6 +62,41 @@ async function run(argv: string[], extra: Partial<SpawnOptions> = {}) {
 }
 
 describe('spawn and waitExit', () => {
+  it('a watch with ref: false reaps a child that ends first but does not keep the process alive', async () => {
+    const addon = new URL('../dist/index.js', import.meta.url).href;
+    // A Node process that spawns a long sleep, watches it unref'd, and has nothing else to do:
+    // it must end at once (printing the pid), leaving the sleep to be reparented.
+    const script = `
+      const { native } = await import(${JSON.stringify(addon)});
+      const fs = await import('node:fs');
+      const helper = native().createSealedMemfd({ name: 'bb', path: '/bin/busybox', executable: true });
+      const child = native().spawn({ helperFd: helper, argv: ['sleep', '30'], cloneFlags: 0, fds: [] });
+      native().waitExit({ pidfd: child.pidfd, ref: false });
+      process.stdout.write(String(child.pid));
+    `;
+    const started = Date.now();
+    const node = spawnProcess(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    node.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const [code] = await once(node, 'exit');
+    const pid = Number(out);
+    try {
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      // Still alive: the watch neither killed it nor waited for it.
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\(memfd:bb\) S /);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+    expect(() => native().waitExit({ pidfd: 0, ref: 1 as unknown as boolean })).toThrow(
+      /ref must be a boolean/,
+    );
+  });
+
   it('reports exit codes and signals in the shell convention', async () => {
     expect((await run(['true'])).exit).toEqual({ code: 0, signal: null, status: 0 });
     expect((await run(['sh', '-c', 'exit 3'])).exit).toEqual({ code: 3, signal: null, status: 3 });
@@ -128,6 +163,38 @@ describe('signals, failures and the other calls', () => {
     });
     expect(native().pidfdSendSignal({ pidfd: child.pidfd, signal: 0 })).toBe(false);
     closeSync(child.pidfd);
+  });
+
+  it('opens a pidfd by pid (CLOEXEC) that signals, and waits for a child of ours', async () => {
+    const child = native().spawn({ helperFd: busybox, argv: ['sleep', '30'], cloneFlags: 0, fds: [] });
+    const pidfd = native().pidfdOpen(child.pid);
+    try {
+      expect(pidfd).not.toBe(child.pidfd);
+      const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${pidfd}`, 'utf8'))![1]!;
+      const O_CLOEXEC = 0o2000000; // Node's fs.constants lacks it
+      expect(Number.parseInt(flags, 8) & O_CLOEXEC).toBe(O_CLOEXEC);
+      expect(native().pidfdSendSignal({ pidfd, signal: constants.signals.SIGKILL })).toBe(true);
+      // Either pidfd may reap it: the first to wait does.
+      expect(await native().waitExit({ pidfd })).toMatchObject({ signal: constants.signals.SIGKILL });
+      expect(native().pidfdSendSignal({ pidfd: child.pidfd, signal: 0 })).toBe(false);
+    } finally {
+      closeSync(pidfd);
+      closeSync(child.pidfd);
+    }
+  });
+
+  it('refuses a pid that names no process (ESRCH) and one that is no pid', () => {
+    // Above the kernel's pid_max limit (2^22): never a process.
+    expect(() => native().pidfdOpen(0x7fff_fff0)).toThrow(
+      expect.objectContaining({
+        code: 'ESRCH',
+        syscall: 'pidfd_open',
+        message: expect.stringMatching(/pid 2147483632/),
+      }),
+    );
+    for (const pid of [0, -1, 1.5, 2 ** 31, '1']) {
+      expect(() => native().pidfdOpen(pid as number)).toThrow(/pid must be an integer from 1/);
+    }
   });
 
   it('resolves at once for a process that already exited', async () => {

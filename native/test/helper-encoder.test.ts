@@ -1,7 +1,16 @@
 // The init program encoder (lib/program.ts): exact bytes, validation, descriptions.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MountAttr, MountFlags } from '../lib/constants.js';
+import {
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+  MountAttr,
+  MountFlags,
+} from '../lib/constants.js';
 import {
   describeOp,
   encodeProgram,
@@ -149,6 +158,77 @@ describe('encodeProgram', () => {
     expect(problem({ op: 'openRoot', path: '/r', attrSet: MountAttr.RDONLY })).toMatch(/attrSet needs bind/);
   });
 
+  it('encodes the ops of create, start and exec, with the PIDFD flag of setns', () => {
+    const bytes = encodeProgram([
+      { op: 'setns', fd: 5, nstype: CLONE_NEWUTS | CLONE_NEWNET, pidfd: true },
+      { op: 'cloneParent' },
+      { op: 'joinSessionKeyring', name: 'k' },
+      { op: 'checkExec', args: ['sh'], env: [] },
+      { op: 'awaitStart', fd: 6 },
+      exec,
+    ]);
+    expect(bytes.subarray(12, bytes.length - (8 + 21)).toString('hex')).toBe(
+      [
+        '2600', // SETNS
+        '0100', // PIDFD
+        '08000000',
+        '05000000',
+        '00000044', // CLONE_NEWUTS | CLONE_NEWNET
+        '2800', // CLONE_PARENT
+        '0000',
+        '00000000', // no payload
+        '2b00', // JOIN_SESSION_KEYRING
+        '0000',
+        '05000000',
+        '01000000',
+        '6b', // "k"
+        '2a00', // CHECK_EXEC
+        '0000',
+        '0e000000',
+        '01000000', // 1 arg
+        '02000000',
+        '7368', // "sh"
+        '00000000', // no env
+        '2900', // AWAIT_START
+        '0000',
+        '04000000',
+        '06000000',
+      ].join(''),
+    );
+  });
+
+  it('takes one namespace per fd, and a set of them (the user namespace too) with a pidfd', () => {
+    const setns = (nstype: number, pidfd?: boolean): InitOp => ({ op: 'setns', fd: 5, nstype, pidfd });
+    for (const nstype of [CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWNET]) {
+      expect(() => encodeProgram([setns(nstype), exec])).not.toThrow();
+    }
+    const all = CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWTIME | CLONE_NEWUSER;
+    expect(() => encodeProgram([setns(all | 0x20000 | 0x2000000, true), exec])).not.toThrow();
+    expect(encodeError([setns(CLONE_NEWUSER), exec]).message).toMatch(
+      /nstype 0x10000000 is not one namespace flag/,
+    );
+    expect(encodeError([setns(CLONE_NEWUTS | CLONE_NEWNET), exec]).message).toMatch(
+      /is not one namespace flag/,
+    );
+    expect(encodeError([setns(0, true), exec]).message).toMatch(/nstype 0x0 is not a set of namespace flags/);
+    expect(encodeError([setns(CLONE_NEWNET | 0x100, true), exec]).field).toBe('nstype');
+    expect(encodeError([{ op: 'checkExec', args: [], env: [] }, exec]).field).toBe('args');
+  });
+
+  it('keeps the frames of a program in their order: one cloneParent before one awaitStart', () => {
+    const clone: InitOp = { op: 'cloneParent' };
+    const start: InitOp = { op: 'awaitStart', fd: 5 };
+    expect(() => encodeProgram([clone, start, exec])).not.toThrow();
+    expect(encodeError([start, clone, exec])).toMatchObject({
+      opIndex: 1,
+      message: expect.stringMatching(/cloneParent must come before awaitStart \(op 0\)/),
+    });
+    expect(encodeError([clone, clone, exec]).message).toMatch(
+      /op 1 .*: a second cloneParent \(the first is op 0\)/,
+    );
+    expect(encodeError([start, start, exec]).message).toMatch(/a second awaitStart/);
+  });
+
   it('names the op and the field of what the helper would reject', () => {
     const cases: [unknown[], number, string | undefined, RegExp][] = [
       [
@@ -254,7 +334,9 @@ describe('opcodes and names', () => {
     expect(opName(0)).toBeUndefined();
     expect(opName(34)).toBe('unshare');
     expect(opName(39)).toBe('fsmount');
-    expect(opName(40)).toBeUndefined();
+    expect(opName(40)).toBe('cloneParent');
+    expect(opName(43)).toBe('joinSessionKeyring');
+    expect(opName(44)).toBeUndefined();
   });
 
   it('export every MS_* flag by name', () => {
@@ -311,6 +393,19 @@ describe('describeOp', () => {
     [{ op: 'exec', args: ['sh', '-c', 'x'], env: [] }, 'exec "sh"'],
     [{ op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' }, 'symlink /dev/fd -> /proc/self/fd'],
     [{ op: 'boundingDrop', mask: 0x2000n }, 'drop capabilities 0x2000 from the bounding set'],
+    [{ op: 'setns', fd: 5, nstype: CLONE_NEWNET }, 'join the network namespace behind fd 5'],
+    [
+      { op: 'setns', fd: 6, nstype: CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID, pidfd: true },
+      'enter the uts, network and pid namespaces of the process behind pidfd 6',
+    ],
+    [
+      { op: 'cloneParent' },
+      'go on in a new process beside the helper (a child of its parent), in the pid namespace joined',
+    ],
+    [{ op: 'awaitStart', fd: 7 }, 'report ready, then wait for the start on fd 7'],
+    [{ op: 'checkExec', args: ['nginx', '-g'], env: [] }, 'check that "nginx" can be executed'],
+    [{ op: 'joinSessionKeyring', name: '_ses.c1' }, 'join the session keyring "_ses.c1"'],
+    [{ op: 'joinSessionKeyring', name: '' }, 'join a new anonymous session keyring'],
   ];
   it.each(cases.map(([op, text]) => ({ op, text })))('says $text', ({ op, text }) => {
     expect(describeOp(op)).toBe(text);

@@ -807,3 +807,44 @@ describe('owners: chown', () => {
     });
   });
 });
+
+describe('the session keyring', () => {
+  const NOBODY = 65534;
+  /** /proc/keys as the command sees it, run as nobody: a root-owned keyring shows only when possessed. */
+  const keysAsNobody: InitOp[] = [
+    { op: 'setresgid', gid: NOBODY },
+    { op: 'setresuid', uid: NOBODY },
+    sh('cat /proc/keys'),
+  ];
+  /** The keyrings of /proc/keys with `description`: [permissions, uid]. */
+  const keyrings = (keys: string, description: string) =>
+    keys
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[7] === 'keyring' && fields[8] === `${description}:`)
+      .map((fields) => ({ perm: fields[4], uid: Number(fields[5]) }));
+
+  it("joins a keyring of its own by name, with the user's search permission added", async () => {
+    const name = `_ses.nsinit-test-${process.pid}`;
+    const out = await stdoutOf([{ op: 'joinSessionKeyring', name }, ...keysAsNobody], []);
+    // 0x3f130000 is what the kernel gives a session keyring it creates; 0x080000 is KEY_USR_SEARCH.
+    expect(keyrings(out, name)).toEqual([{ perm: '3f1b0000', uid: 0 }]);
+    // Without the op the command is in this process's session keyring, not in that one.
+    expect(keyrings(await stdoutOf(keysAsNobody, []), name)).toEqual([]);
+  });
+
+  it('joins a new anonymous keyring for an empty name', async () => {
+    const out = await stdoutOf([{ op: 'joinSessionKeyring', name: '' }, ...keysAsNobody], []);
+    // The kernel gives an anonymous one 0x3f030000 (no link permission); the search bit is ours.
+    expect(keyrings(out, '_ses')).toEqual([{ perm: '3f0b0000', uid: 0 }]);
+  });
+
+  it('reports the kernel refusing a name', async () => {
+    // Descriptions are at most 4095 bytes.
+    const error = onlyError(
+      await run([{ op: 'joinSessionKeyring', name: 'k'.repeat(5000) }, sh('true')], []),
+    );
+    expect(error).toMatchObject({ opIndex: 0, opcode: OPCODES.joinSessionKeyring, errno: EINVAL });
+    expect(error.detail).toMatch(/^join session keyring "k+/);
+  });
+});

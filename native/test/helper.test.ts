@@ -89,6 +89,11 @@ const RICH_PROGRAM: InitOp[] = [
   { op: 'openRoot', path: '/', bind: true, attrSet: MountAttr.RDONLY, noSymlinks: true },
   { op: 'pivotRoot' },
   { op: 'writeFile', path: '/proc/sys/net/ipv4/ip_forward', data: '1' },
+  { op: 'setns', fd: 5, nstype: 0x6c000000, pidfd: true },
+  { op: 'cloneParent' },
+  { op: 'joinSessionKeyring', name: '_ses.c1' },
+  { op: 'checkExec', args: ['sh', '-c', 'true'], env: ['PATH=/bin'] },
+  { op: 'awaitStart', fd: 6 },
   { op: 'exec', args: ['/bin/sh', '-c', 'true'], env: ['PATH=/bin', 'HOME=/'] },
 ];
 
@@ -134,7 +139,7 @@ describe('the helper decoder', () => {
     // header announces one op more than given, so no program here can ever be valid.
     const randomOp = fc
       .record({
-        opcode: fc.integer({ min: 1, max: 33 }),
+        opcode: fc.integer({ min: 1, max: 43 }),
         flags: fc.constantFrom(0, 0, 1, 2, 4, 0x8000),
         payload: fc.uint8Array({ maxLength: 48 }),
       })
@@ -195,7 +200,7 @@ describe('the helper decoder', () => {
   });
 
   it('rejects unknown opcodes and flag bits', async () => {
-    for (const opcode of [0, 40, 0xffff]) {
+    for (const opcode of [0, 44, 0xffff]) {
       await expectRejected(
         rawProgram([rawOp(opcode, Buffer.alloc(0)), execTrue]),
         new RegExp(`unknown opcode ${opcode}`),
@@ -204,6 +209,10 @@ describe('the helper decoder', () => {
     await expectRejected(
       rawProgram([rawOp(OPCODES.setsid, Buffer.alloc(0), 1), execTrue]),
       /unknown flag bits 0x1/,
+    );
+    await expectRejected(
+      rawProgram([rawOp(OPCODES.setns, Buffer.concat([u32(5), u32(0x40000000)]), 2), execTrue]),
+      /SETNS: unknown flag bits 0x2/,
     );
     const setattr = Buffer.concat([str('/'), u32(0), u32(0), u32(0)]);
     await expectRejected(
@@ -273,6 +282,35 @@ describe('the helper decoder', () => {
       /link "\.\." is not one path component/,
     );
     await expectRejected(rawProgram([rawOp(OPCODES.exec, Buffer.concat([u32(0), u32(0)]))]), /args is empty/);
+    await expectRejected(
+      rawProgram([rawOp(OPCODES.checkExec, Buffer.concat([u32(0), u32(0)])), execTrue]),
+      /op 0 CHECK_EXEC: args is empty/,
+    );
+    const setns = (nstype: number, flags = 0) =>
+      rawOp(OPCODES.setns, Buffer.concat([u32(5), u32(nstype)]), flags);
+    for (const nstype of [0, 0x10000000, 0x44000000, 0x1]) {
+      await expectRejected(
+        rawProgram([setns(nstype), execTrue]),
+        new RegExp(`SETNS: nstype 0x${nstype.toString(16)} is not one namespace flag`),
+      );
+    }
+    for (const nstype of [0, 0x40000001]) {
+      await expectRejected(
+        rawProgram([setns(nstype, 1), execTrue]),
+        new RegExp(`SETNS: nstype 0x${nstype.toString(16)} is not a set of namespace flags`),
+      );
+    }
+    const cloneParent = rawOp(OPCODES.cloneParent, Buffer.alloc(0));
+    const awaitStart = rawOp(OPCODES.awaitStart, u32(5));
+    await expectRejected(
+      rawProgram([awaitStart, cloneParent, execTrue]),
+      /program: CLONE_PARENT at op 1 comes after AWAIT_START at op 0/,
+    );
+    await expectRejected(
+      rawProgram([cloneParent, cloneParent, execTrue]),
+      /program: a second CLONE_PARENT at op 1 \(the first is op 0\)/,
+    );
+    await expectRejected(rawProgram([awaitStart, awaitStart, execTrue]), /a second AWAIT_START at op 1/);
     await expectRejected(rawProgram([execTrue, execTrue]), /EXEC at op 0 is not the last op/);
     await expectRejected(rawProgram([rawOp(OPCODES.setsid, Buffer.alloc(0))]), /the last op must be EXEC/);
   });

@@ -1,14 +1,13 @@
 // launchInit (lib/launch.ts): the one launch sequence, with the real helper. A program without
 // WAIT_GO is launched through to its exec; one with WAIT_GO waits for the go frame on syncFd.
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { pipe } from '../lib/index.js';
 import { InitError } from '../lib/init-error.js';
 import { type InitChild, launchInit } from '../lib/launch.js';
 import { encodeProgram, type InitOp } from '../lib/program.js';
 import { type ChildError, decodeChildReport, encodeContextFrame } from '../lib/report.js';
-import { assertHelperBuilt } from './helper-harness.js';
+import { assertHelperBuilt, launchHelper } from './helper-harness.js';
 
 assertHelperBuilt();
 
@@ -17,28 +16,11 @@ const openFds = () => readdirSync('/proc/self/fd').length;
 
 /** Runs `ops` with stdout (and stderr) on a pipe; resolves with the output and the exit. */
 async function launchWithOutput(ops: readonly InitOp[]) {
-  const [out, outWrite] = pipe();
-  const devNull = openSync('/dev/null', 'r');
-  let child: InitChild;
-  try {
-    child = launchInit({
-      program: ops,
-      fds: [
-        { from: devNull, to: 0 },
-        { from: outWrite, to: 1 },
-        { from: outWrite, to: 2 },
-      ],
-      errorContext,
-    });
-  } finally {
-    closeSync(outWrite);
-    closeSync(devNull);
-  }
+  const { child, output } = launchHelper(ops);
   try {
     const exit = await child.exited;
-    return { child, exit, output: readFileSync(out, 'utf8') };
+    return { child, exit, output: output() };
   } finally {
-    closeSync(out);
     closeSync(child.pidfd);
   }
 }

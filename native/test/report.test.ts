@@ -2,10 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ChildError,
+  type ChildFrame,
+  ChildReportDecoder,
+  decodeChildFrames,
   decodeChildReport,
   decodeContextFrame,
   encodeContextFrame,
   encodeErrorFrame,
+  encodePidFrame,
+  encodeReadyFrame,
+  MAX_CHILD_REPORT_BYTES,
   MAX_CONTEXT_ENTRIES,
   MAX_CONTEXT_STRING_BYTES,
   MAX_ERROR_DETAIL_BYTES,
@@ -92,7 +98,7 @@ describe('ERROR frames', () => {
   it('reject trailing bytes, including a second frame', () => {
     const frame = encodeErrorFrame(mountFailure);
     const error = protocolError(() => decodeChildReport(Buffer.concat([frame, frame])));
-    expect(error.message).toContain(`${frame.length} trailing bytes`);
+    expect(error.message).toContain(`${frame.length} trailing bytes after the ERROR frame`);
     expect(error.offset).toBe(frame.length);
   });
 
@@ -107,11 +113,13 @@ describe('ERROR frames', () => {
 
   it('reject a CONTEXT frame or an unknown type from the child', () => {
     const context = protocolError(() => decodeChildReport(encodeContextFrame({})));
-    expect(context.message).toContain('expected frame type 2 (ERROR), got 1 (CONTEXT)');
+    expect(context.message).toContain(
+      'expected a PID, READY or ERROR frame from the child, got type 1 (CONTEXT)',
+    );
     expect(context.offset).toBe(4);
     const frame = encodeErrorFrame(mountFailure);
     frame.writeUInt16LE(9, 4);
-    expect(protocolError(() => decodeChildReport(frame)).message).toContain('got 9 (unknown)');
+    expect(protocolError(() => decodeChildReport(frame)).message).toContain('got type 9 (unknown)');
   });
 
   it('reject non-zero reserved fields', () => {
@@ -226,6 +234,131 @@ describe('ERROR frames', () => {
     for (const change of bad) {
       expect(() => encodeErrorFrame({ ...mountFailure, ...change })).toThrow(SyncEncodeError);
     }
+  });
+});
+
+describe("a child's report: PID, READY, ERROR", () => {
+  const pid = encodePidFrame(4242);
+  const ready = encodeReadyFrame();
+  const error = encodeErrorFrame(mountFailure);
+
+  it('match the byte layout of PROGRAM.md', () => {
+    expect(pid).toEqual(Buffer.from('4e5353500300000004000000' + '92100000', 'hex'));
+    expect(ready).toEqual(Buffer.from('4e5353500400000000000000', 'hex'));
+    expect(MAX_CHILD_REPORT_BYTES).toBe(pid.length + ready.length + 12 + MAX_FRAME_PAYLOAD_BYTES);
+  });
+
+  it('decode each frame optional, in the one order', () => {
+    const cases: [Buffer[], { pid: number | null; ready: boolean; error: ChildError | null }][] = [
+      [[], { pid: null, ready: false, error: null }],
+      [[pid], { pid: 4242, ready: false, error: null }],
+      [[ready], { pid: null, ready: true, error: null }],
+      [[pid, ready], { pid: 4242, ready: true, error: null }],
+      [[pid, error], { pid: 4242, ready: false, error: mountFailure }],
+      [[ready, error], { pid: null, ready: true, error: mountFailure }],
+      [[pid, ready, error], { pid: 4242, ready: true, error: mountFailure }],
+    ];
+    for (const [frames, report] of cases) {
+      expect(decodeChildFrames(Buffer.concat(frames))).toEqual(report);
+      expect(decodeChildReport(Buffer.concat(frames))).toEqual(report.error);
+    }
+  });
+
+  it('reject a frame twice or out of order, naming what came', () => {
+    const cases: [Buffer[], number, RegExp][] = [
+      [
+        [ready, pid],
+        ready.length + 4,
+        /expected an ERROR frame from the child, got type 3 \(PID\) after the READY frame/,
+      ],
+      [
+        [pid, pid],
+        pid.length + 4,
+        /expected a READY or ERROR frame from the child, got type 3 \(PID\) after the PID frame/,
+      ],
+      [
+        [ready, ready],
+        ready.length + 4,
+        /got type 4 \(READY\) after the READY frame \(a child sends PID, READY, ERROR/,
+      ],
+      [[error, ready], error.length, /12 trailing bytes after the ERROR frame/],
+      [[error, error], error.length, /trailing bytes after the ERROR frame/],
+      [[pid, encodeContextFrame({})], pid.length + 4, /got type 1 \(CONTEXT\) after the PID frame$/],
+    ];
+    for (const [frames, offset, message] of cases) {
+      const problem = protocolError(() => decodeChildFrames(Buffer.concat(frames)));
+      expect(problem.offset).toBe(offset);
+      expect(problem.reason).toMatch(message);
+    }
+  });
+
+  it('reject a PID frame without a process id and a READY frame with a payload', () => {
+    const zero = Buffer.from(pid);
+    zero.writeUInt32LE(0, 12);
+    expect(protocolError(() => decodeChildFrames(zero)).message).toContain('pid 0 is no process id');
+    const negative = Buffer.from(pid);
+    negative.writeUInt32LE(0x8000_0000, 12);
+    expect(protocolError(() => decodeChildFrames(negative)).offset).toBe(12);
+    const long = Buffer.concat([
+      pid.subarray(0, 8),
+      Buffer.from([5, 0, 0, 0]),
+      pid.subarray(12),
+      Buffer.from([0]),
+    ]);
+    expect(protocolError(() => decodeChildFrames(long)).message).toContain(
+      '1 unused bytes at the end of the PID payload',
+    );
+    const full = Buffer.concat([ready.subarray(0, 8), Buffer.from([1, 0, 0, 0, 0])]);
+    expect(protocolError(() => decodeChildFrames(full)).message).toContain(
+      'unused bytes at the end of the READY payload',
+    );
+    expect(() => encodePidFrame(0)).toThrow(SyncEncodeError);
+    expect(() => encodePidFrame(2 ** 31)).toThrow(SyncEncodeError);
+  });
+
+  it('decode byte by byte: each frame the moment its last byte arrives', () => {
+    const stream = Buffer.concat([pid, ready, error]);
+    const decoder = new ChildReportDecoder();
+    const seen: [number, ChildFrame][] = [];
+    for (let i = 0; i < stream.length; i++) {
+      for (const frame of decoder.push(stream.subarray(i, i + 1))) seen.push([i + 1, frame]);
+    }
+    expect(seen).toEqual([
+      [pid.length, { type: 'pid', pid: 4242 }],
+      [pid.length + ready.length, { type: 'ready' }],
+      [stream.length, { type: 'error', error: mountFailure }],
+    ]);
+    expect(decoder.receivedBytes).toBe(stream.length);
+    expect(decoder.end()).toEqual({ pid: 4242, ready: true, error: mountFailure });
+  });
+
+  it('reject bad bytes at once, keeping the frames before them, and stay failed', () => {
+    const decoder = new ChildReportDecoder();
+    let thrown: unknown;
+    try {
+      decoder.push(Buffer.concat([pid, Buffer.from('NSX')]));
+    } catch (caught) {
+      thrown = caught;
+    }
+    expect(thrown).toBeInstanceOf(SyncProtocolError);
+    expect((thrown as SyncProtocolError).offset).toBe(pid.length + 2);
+    expect(decoder.report).toEqual({ pid: 4242, ready: false, error: null });
+    expect(() => decoder.push(ready)).toThrow(thrown as Error);
+    expect(() => decoder.end()).toThrow(thrown as Error);
+  });
+
+  it('reject an announced payload over the limit before its bytes, and a frame cut short at the end', () => {
+    const decoder = new ChildReportDecoder();
+    const header = Buffer.from(ready);
+    header.writeUInt32LE(MAX_FRAME_PAYLOAD_BYTES + 1, 8);
+    expect(() => decoder.push(Buffer.concat([pid, header]))).toThrow(/exceeds the limit of 65536/);
+    const cut = new ChildReportDecoder();
+    expect(cut.push(Buffer.concat([pid, error.subarray(0, 20)]))).toEqual([{ type: 'pid', pid: 4242 }]);
+    const problem = protocolError(() => cut.end());
+    expect(problem.message).toContain(
+      'truncated frame: the header announces 35 payload bytes, only 8 follow',
+    );
+    expect(problem.offset).toBe(pid.length + 20);
   });
 });
 

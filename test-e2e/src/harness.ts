@@ -222,3 +222,22 @@ export function hostSnapshot(
     stateEntries: existsSync(stateRoot) ? readdirSync(stateRoot).sort() : [],
   };
 }
+
+/**
+ * The init's pid once a container's state.json records it as started: the file exists from the
+ * first step of a start (phase "creating", pid 0 — never a pid to signal: kill(0) is the whole
+ * process group).
+ */
+export async function startedPid(statePath: string, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const state = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number; phase?: string };
+      if (state.pid > 0 && state.phase !== 'creating') return state.pid;
+    } catch {
+      // Not written yet (or being replaced).
+    }
+    if (Date.now() > deadline) throw new Error(`${statePath} never recorded a started init`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

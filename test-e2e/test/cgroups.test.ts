@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { type OciConfig, run } from 'nsinit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, makeBundle, nsinitAsync, requireRoot, scratch } from '../src/harness.js';
+import { CLI, makeBundle, nsinitAsync, requireRoot, scratch, startedPid } from '../src/harness.js';
 
 let work: ReturnType<typeof scratch>;
 let stateRoot: string;
@@ -187,8 +187,7 @@ describe('nsinit stats, pause and unpause', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(ticks).toBeGreaterThan(frozenAt);
 
-    const { pid } = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number };
-    process.kill(pid, 'SIGKILL');
+    process.kill(await startedPid(statePath), 'SIGKILL');
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(137);
     expect(readdirSync(stateRoot)).toEqual([]);
   });
@@ -216,8 +215,7 @@ describe('nsinit stats, pause and unpause', () => {
     );
     const child = nsinitAsync(['--root', stateRoot, 'exec', '--config', configPath, '--id', PLAIN]);
     const statePath = join(stateRoot, PLAIN, 'state.json');
-    while (!existsSync(statePath)) await new Promise((resolve) => setTimeout(resolve, 20));
-    const { pid } = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number };
+    const pid = await startedPid(statePath);
     try {
       const cli = (verb: string) =>
         spawnSync(process.execPath, [CLI, '--root', stateRoot, verb, PLAIN], { encoding: 'utf8' });

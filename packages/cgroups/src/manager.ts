@@ -234,7 +234,7 @@ class VersionRoutingManager implements CgroupManager {
   }
 
   async destroy(options: WaitOptions = {}): Promise<void> {
-    await removeCreated(this.paths.created, Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    await removeCreated(this.paths, Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
   }
 }
 
@@ -250,7 +250,7 @@ export async function createCgroupManager(options: CgroupManagerOptions): Promis
     make(plan, paths);
   } catch (error) {
     try {
-      await removeCreated(paths.created, Date.now() + 1000);
+      await removeCreated(paths, Date.now() + 1000);
     } catch (cleanup) {
       throw new CgroupError(
         `${(error as Error).message}; removing what was made failed too: ${(cleanup as Error).message}`,
@@ -341,9 +341,33 @@ function pauseBeforeRetry(attempt: number): Promise<unknown> {
   return sleep(Math.min(2 ** (attempt - QUICK_RETRIES), 50));
 }
 
-/** Removes the directories a manager created (whatever their version), deepest first. */
-async function removeCreated(created: readonly string[], deadline: number): Promise<void> {
-  for (const dir of [...created].reverse()) await removeTree(dir, deadline);
+/** The container's own cgroups: the leaves of its paths (the rest of `created` are parents made on the way). */
+export function cgroupLeaves(paths: Pick<CgroupPaths, 'v1' | 'unified'>): Set<string> {
+  return new Set([...Object.values(paths.v1), ...(paths.unified ? [paths.unified.directory] : [])]);
+}
+
+/**
+ * Removes the directories a manager created (whatever their version), deepest first: the
+ * container's own cgroups with whatever it made below them; a parent made on the way only if
+ * it is empty — another container (of this runtime or of another) may live in it by now, and
+ * its cgroups are never ours to remove.
+ */
+async function removeCreated(paths: CgroupPaths, deadline: number): Promise<void> {
+  const leaves = cgroupLeaves(paths);
+  for (const dir of [...paths.created].reverse()) {
+    if (leaves.has(dir)) await removeTree(dir, deadline);
+    else removeIfEmpty(dir);
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch (error) {
+    const code = systemErrorCode(error);
+    if (code !== 'ENOENT' && code !== 'EBUSY' && code !== 'ENOTEMPTY')
+      throw new CgroupError(`cannot remove ${dir}: ${systemCause(error)}`, dir, { cause: error });
+  }
 }
 
 /**

@@ -42,3 +42,5 @@ export { type ConfigFormat, detectConfigFormat, type LoadedConfig, loadConfigFil
 export * from './oci.js';
 export { type DeepReadonly, isValidOciConfig, parseOciConfig, type ValidOciConfig } from './parse.js';
 export { RootfsFileError, readRootfsFile } from './rootfs-file.js';
+export { rootlessSpecConfig } from './rootless.js';
+export { parseOrThrow } from './validation.js';

@@ -56,6 +56,8 @@ export type NamespaceType = keyof typeof NAMESPACE_FLAGS;
 
 /** A config as the compiler reads it: validated or not, it never changes it. */
 export type ConfigInput = DeepReadonly<OciConfig>;
+/** A process as the runtime-spec describes it: the config's, or an exec's process.json. */
+export type ProcessInput = NonNullable<ConfigInput['process']>;
 type MountInput = DeepReadonly<OciMount>;
 
 export interface CompileInput {
@@ -91,6 +93,14 @@ export interface CompileInput {
     configuresNamespace: boolean;
   };
   host: HostFacts;
+  /**
+   * create: the init waits on a FIFO (placed by the parent at `execFifoFd`) after everything
+   * but the exec, until start; the command's executable is looked up before, so a missing one
+   * fails create, as under runc.
+   */
+  awaitStart?: boolean;
+  /** A fresh session keyring of this name (runc: `_ses.<id>`), so the container does not share ours; null to keep ours. */
+  sessionKeyring?: string | null;
 }
 
 /** The cgroup the parent creates for the container (step 7), and what to set in it. */
@@ -113,6 +123,8 @@ export interface CompiledProgram {
   namespaceFiles: { type: NamespaceType; path: string; fd: number }[];
   /** With a terminal and a fresh /dev: where the parent places a detached mount of the console's pts (for /dev/console). */
   consoleMountFd: number | null;
+  /** With awaitStart: where the parent places the read end of the exec FIFO. */
+  execFifoFd: number | null;
 }
 
 /** Namespaces the helper can join with setns: it is single-threaded, but a pid namespace
@@ -188,6 +200,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   const cgroup = planCgroup(input);
 
   const ops: InitOp[] = [{ op: 'dumpable', on: false }, { op: 'waitGo', fd: input.syncFd }, { op: 'setsid' }];
+  if (input.sessionKeyring) ops.push({ op: 'joinSessionKeyring', name: input.sessionKeyring });
   // Joined before anything else, in runc's order, so every later op runs inside them.
   const namespaceFiles: CompiledProgram['namespaceFiles'] = [];
   const networkPath = config.linux?.namespaces?.find((n) => n.type === 'network')?.path;
@@ -262,35 +275,21 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
       `0o${umask.toString(8)} is more than permission bits (at most 0o777)`,
     );
   ops.push({ op: 'umask', mask: umask });
-  if (!(process.rlimits ?? []).some((limit) => limit.type === 'RLIMIT_NOFILE')) {
-    // Node raised its soft limit to the hard one; a container that asked for nothing gets the
-    // kernel's default soft limit back, as runc restores the one it found (select() and
-    // programs that loop over every fd number expect 1024).
-    const hard = input.host.openFilesHardLimit;
-    const soft = hard < DEFAULT_OPEN_FILES ? hard : DEFAULT_OPEN_FILES;
-    ops.push({ op: 'setrlimit', resource: RLIMITS.RLIMIT_NOFILE, soft, hard });
-  }
-  for (const [index, limit] of (process.rlimits ?? []).entries()) {
-    const resource = RLIMITS[limit.type as keyof typeof RLIMITS];
-    if (resource === undefined)
-      throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
-    if (BigInt(limit.soft) > BigInt(limit.hard)) {
-      throw new InvalidConfigError(
-        `process.rlimits[${index}]`,
-        `soft limit ${limit.soft} exceeds hard limit ${limit.hard}`,
-      );
-    }
-    ops.push({ op: 'setrlimit', resource, soft: rlimitValue(limit.soft), hard: rlimitValue(limit.hard) });
-  }
-
-  ops.push(...compileIdentity(input, warnings));
+  ops.push(...compileRlimits(process, input.host));
+  ops.push(...compileIdentity(process, input.host, input.parentDeathSignal, warnings));
   if (process.noNewPrivileges) ops.push({ op: 'noNewPrivs' });
-  ops.push(
-    { op: 'chdir', path: process.cwd },
-    { op: 'cloexecFrom', fd: input.firstClosedFd },
-    { op: 'resetSignals' },
-    { op: 'exec', args: [...args], env: [...(process.env ?? [])] },
-  );
+  const exec = { args: [...args], env: [...(process.env ?? [])] };
+  const execFifoFd = input.awaitStart
+    ? consoleMountFd === null
+      ? input.firstExtraFd + namespaceFiles.length
+      : consoleMountFd + 1
+    : null;
+  ops.push({ op: 'chdir', path: process.cwd });
+  if (execFifoFd !== null) ops.push({ op: 'checkExec', ...exec });
+  ops.push({ op: 'cloexecFrom', fd: input.firstClosedFd }, { op: 'resetSignals' });
+  // Signals are back to their defaults while it waits: a created container can be killed.
+  if (execFifoFd !== null) ops.push({ op: 'awaitStart', fd: execFifoFd });
+  ops.push({ op: 'exec', ...exec });
 
   let cloneFlags = 0;
   for (const type of namespaces)
@@ -302,7 +301,61 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
     cgroup,
     namespaceFiles,
     consoleMountFd: rootfsOps.consoleBound ? consoleMountFd : null,
+    execFifoFd,
   };
+}
+
+/** What compileExecProcess needs: a process to start inside a running container. */
+export interface ExecProcessInput {
+  process: ProcessInput;
+  /** Where the parent places a pidfd of the container's init. */
+  pidfdFd: number;
+  /** CLONE_NEW* flags of the init's namespaces that differ from ours: the ones to enter. */
+  namespaces: number;
+  syncFd: number;
+  firstClosedFd: number;
+  /** Re-armed after the identity switch; 0 for a detached process. */
+  parentDeathSignal?: number;
+  sessionKeyring?: string | null;
+  host: HostFacts;
+}
+
+/**
+ * The program of `exec` into a running container: every namespace of its init entered at once
+ * through a pidfd (the cgroup is the parent's to join), a fork into the pid namespace with the
+ * parent's parent as the new process's parent, then the process settings as for a container's
+ * command — identity and capabilities, no_new_privs, rlimits, cwd checked inside the root — and
+ * the exec. Nothing of the host is left to it: every fd from firstClosedFd up is closed.
+ */
+export function compileExecProcess(input: ExecProcessInput): { ops: InitOp[]; warnings: string[] } {
+  const { process } = input;
+  const warnings: string[] = [];
+  if (!process.args || process.args.length === 0)
+    throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
+  if (!process.cwd?.startsWith('/')) throw new InvalidConfigError('process.cwd', 'must be an absolute path');
+  const ops: InitOp[] = [
+    { op: 'dumpable', on: false },
+    { op: 'waitGo', fd: input.syncFd },
+  ];
+  if (input.namespaces !== 0)
+    ops.push({ op: 'setns', fd: input.pidfdFd, nstype: input.namespaces, pidfd: true });
+  ops.push({ op: 'close', fd: input.pidfdFd }, { op: 'cloneParent' });
+  if (process.terminal) ops.push({ op: 'setsid' }, { op: 'setCtty', fd: 0 });
+  if (input.sessionKeyring) ops.push({ op: 'joinSessionKeyring', name: input.sessionKeyring });
+  if (process.oomScoreAdj !== undefined)
+    ops.push({ op: 'writeFile', path: '/proc/self/oom_score_adj', data: String(process.oomScoreAdj) });
+  const umask = process.user?.umask;
+  if (umask !== undefined) ops.push({ op: 'umask', mask: umask });
+  ops.push(...compileRlimits(process, input.host));
+  ops.push(...compileIdentity(process, input.host, input.parentDeathSignal, warnings));
+  if (process.noNewPrivileges) ops.push({ op: 'noNewPrivs' });
+  ops.push(
+    { op: 'chdir', path: process.cwd },
+    { op: 'cloexecFrom', fd: input.firstClosedFd },
+    { op: 'resetSignals' },
+    { op: 'exec', args: [...process.args], env: [...(process.env ?? [])] },
+  );
+  return { ops, warnings };
 }
 
 /** The config field an op of the program comes from, to name it when the program's limits are hit. */
@@ -499,17 +552,23 @@ function compileRootfs(
       if (isUnder(path, mounts[j]!.destination) || path === mounts[j]!.destination) return j;
     return -1;
   };
-  const ensure = (index: number): InitOp => {
+  const ensure = (index: number): InitOp[] => {
     const mount = mounts[index]!;
     if (isBind(mount) && input.host.isDirectory(bindSource(mount, input.bundleDir)) === false) {
-      return { op: 'createFile', path: mount.destination, mode: 0o644 };
+      // A file's folder may be missing from the image (podman binds /run/.containerenv): made
+      // first, as runc does.
+      const parent = posix.dirname(mount.destination);
+      return [
+        ...(parent === '/' ? [] : [{ op: 'mkdir', path: parent, mode: 0o755 } as const]),
+        { op: 'createFile', path: mount.destination, mode: 0o644 },
+      ];
     }
-    return { op: 'mkdir', path: mount.destination, mode: 0o755 };
+    return [{ op: 'mkdir', path: mount.destination, mode: 0o755 }];
   };
   const cwd = config.process!.cwd;
   const cwdParent = containing(cwd, mounts.length);
   for (const [index, mount] of mounts.entries()) {
-    if (containing(mount.destination, index) < 0) ops.push(ensure(index));
+    if (containing(mount.destination, index) < 0) ops.push(...ensure(index));
   }
   if (cwdParent < 0 && cwd !== '/') ops.push({ op: 'mkdir', path: cwd, mode: 0o755 });
   // The root becomes a mount of its own, read-only from its first instant when asked
@@ -522,7 +581,7 @@ function compileRootfs(
   let devMounted = false;
   let devptsMounted = false;
   for (const [index, mount] of mounts.entries()) {
-    if (containing(mount.destination, index) >= 0) ops.push(ensure(index));
+    if (containing(mount.destination, index) >= 0) ops.push(...ensure(index));
     ops.push(...compileMount(mount, index, input, namespaces, cgroup));
     if (mount.destination === '/dev') devMounted = !isBind(mount);
     if (mount.destination === '/dev/pts') devptsMounted = true;
@@ -908,7 +967,7 @@ function sysctlPath(
 function capabilityMask(
   names: readonly string[] | undefined,
   field: string,
-  input: CompileInput,
+  host: HostFacts,
   warnings: string[],
 ): bigint {
   let mask = 0n;
@@ -919,7 +978,7 @@ function capabilityMask(
       warnings.push(`${field}: unknown capability ${name}; ignored`);
       continue;
     }
-    if (number > input.host.capLastCap) {
+    if (number > host.capLastCap) {
       warnings.push(`${field}: ${name} is not known to this kernel; ignored`);
       continue;
     }
@@ -932,16 +991,20 @@ function capabilityMask(
  * An absent capabilities section grants nothing: the spec's sets are all empty then (as
  * under runc), whatever the user — root included.
  */
-function compileIdentity(input: CompileInput, warnings: string[]): InitOp[] {
-  const process = input.config.process!;
+function compileIdentity(
+  process: ProcessInput,
+  host: HostFacts,
+  parentDeathSignal: number | undefined,
+  warnings: string[],
+): InitOp[] {
   const user = process.user ?? { uid: 0, gid: 0 };
   const caps = process.capabilities ?? {};
-  const allCaps = (1n << BigInt(input.host.capLastCap + 1)) - 1n;
-  const bounding = capabilityMask(caps.bounding, 'process.capabilities.bounding', input, warnings);
-  const effective = capabilityMask(caps.effective, 'process.capabilities.effective', input, warnings);
-  const permitted = capabilityMask(caps.permitted, 'process.capabilities.permitted', input, warnings);
-  const inheritable = capabilityMask(caps.inheritable, 'process.capabilities.inheritable', input, warnings);
-  let ambient = capabilityMask(caps.ambient, 'process.capabilities.ambient', input, warnings);
+  const allCaps = (1n << BigInt(host.capLastCap + 1)) - 1n;
+  const bounding = capabilityMask(caps.bounding, 'process.capabilities.bounding', host, warnings);
+  const effective = capabilityMask(caps.effective, 'process.capabilities.effective', host, warnings);
+  const permitted = capabilityMask(caps.permitted, 'process.capabilities.permitted', host, warnings);
+  const inheritable = capabilityMask(caps.inheritable, 'process.capabilities.inheritable', host, warnings);
+  let ambient = capabilityMask(caps.ambient, 'process.capabilities.ambient', host, warnings);
   const notRaisable = ambient & ~(permitted & inheritable);
   if (notRaisable !== 0n) {
     // The kernel refuses an ambient capability that is not both permitted and inheritable.
@@ -966,8 +1029,33 @@ function compileIdentity(input: CompileInput, warnings: string[]): InitOp[] {
     { op: 'capset', effective, permitted, inheritable },
     { op: 'ambient', mask: ambient },
   ];
-  if (input.parentDeathSignal)
-    ops.push({ op: 'pdeathsig', signal: input.parentDeathSignal, checkParent: true });
+  if (parentDeathSignal) ops.push({ op: 'pdeathsig', signal: parentDeathSignal, checkParent: true });
+  return ops;
+}
+
+function compileRlimits(process: ProcessInput, host: HostFacts): InitOp[] {
+  const ops: InitOp[] = [];
+  if (!(process.rlimits ?? []).some((limit) => limit.type === 'RLIMIT_NOFILE')) {
+    // Node raised its soft limit to the hard one; a container that asked for nothing gets the
+    // kernel's default soft limit back, as runc restores the one it found (select() and
+    // programs that loop over every fd number expect 1024).
+    const hard = host.openFilesHardLimit;
+    const soft = hard < DEFAULT_OPEN_FILES ? hard : DEFAULT_OPEN_FILES;
+    ops.push({ op: 'setrlimit', resource: RLIMITS.RLIMIT_NOFILE, soft, hard });
+  }
+  for (const [index, limit] of (process.rlimits ?? []).entries()) {
+    const resource = RLIMITS[limit.type as keyof typeof RLIMITS];
+    if (resource === undefined)
+      throw new InvalidConfigError(`process.rlimits[${index}].type`, `unknown rlimit "${limit.type}"`);
+    if (BigInt(limit.soft) > BigInt(limit.hard)) {
+      throw new InvalidConfigError(
+        `process.rlimits[${index}]`,
+        `soft limit ${limit.soft} exceeds hard limit ${limit.hard}`,
+      );
+    }
+    ops.push({ op: 'setrlimit', resource, soft: rlimitValue(limit.soft), hard: rlimitValue(limit.hard) });
+  }
+
   return ops;
 }
 

@@ -11,7 +11,7 @@ import { type ExitResult, type ExitStatus, exitResult, pidfdSendSignal } from '@
 import type { Pty } from '@nsinit/pty';
 import { loadContainerDir } from '@nsinit/state';
 import { abortError } from './errors.js';
-import { CgroupVerbs, endContainerSync, signalNumber } from './load-container.js';
+import { CgroupVerbs, endContainerSync, signalNumber, startCreated } from './load-container.js';
 
 export type { ExitResult };
 export { signalNumber };
@@ -93,6 +93,10 @@ export interface ContainerParts {
   id: string;
   pid: number;
   pidfd: number;
+  /** The init's start time (/proc/<pid>/stat field 22), as state.json records it. */
+  pidStartTime: string;
+  /** Left for a later delete when it exits (or this process ends): killed, never removed. */
+  keep?: boolean;
   /** The container's state directory; its state.json records the cgroup and the networks. */
   stateDir: string;
   stdio: [Writable | null, Readable | null, Readable | null];
@@ -132,6 +136,7 @@ export class Container<
    */
   readonly terminal: Pty | null;
   readonly #pidfd: number;
+  readonly #keep: boolean;
   readonly #done: Promise<ExitResult>;
   readonly #cgroup: CgroupVerbs;
   #exited = false;
@@ -145,6 +150,7 @@ export class Container<
     [this.stdin, this.stdout, this.stderr] = parts.stdio as [Stdin, Stdout, Stderr];
     this.terminal = parts.terminal;
     this.#pidfd = parts.pidfd;
+    this.#keep = parts.keep ?? false;
     this.#cgroup = new CgroupVerbs(
       this.id,
       () => loadContainerDir(dirname(this.stateDir), this.id).readState().cgroupPaths,
@@ -204,6 +210,14 @@ export class Container<
     return this.#exited;
   }
 
+  /**
+   * Lets a created container (create()) exec its command. Throws ContainerError
+   * `ERR_NSINIT_CONTAINER_NOT_CREATED` when it is not waiting for start: started already, or stopped.
+   */
+  start(): void {
+    startCreated(dirname(this.stateDir), this.id, () => !this.#exited);
+  }
+
   /** Resource usage of the container's cgroup (memory, cpu, pids, block I/O, hugetlb). */
   stats(): CgroupStats {
     return this.#cgroup.stats();
@@ -232,6 +246,8 @@ export class Container<
         // Gone already; the cgroup is still swept below.
       }
     }
+    // Kept: killed (above), and left recorded for delete.
+    if (this.#keep) return [];
     return endContainerSync(this.stateDir, this.id, deadline);
   }
 

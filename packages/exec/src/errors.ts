@@ -16,6 +16,10 @@ export type ExecErrorCode =
   | 'ERR_NSINIT_STEP'
   | 'ERR_NSINIT_OOM_KILLED'
   | 'ERR_NSINIT_MAX_BUFFER'
+  /** exec: the container's init exited before the process could enter it. */
+  | 'ERR_NSINIT_NOT_RUNNING'
+  /** exec: the helper ended without starting the process (killed). */
+  | 'ERR_NSINIT_EXEC_FAILED'
   | InitErrorCode;
 
 export class ExecError extends Error {

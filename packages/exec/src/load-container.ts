@@ -19,7 +19,15 @@ import {
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CgroupManager, type CgroupPaths, type CgroupStats, loadCgroupManager } from '@nsinit/cgroups';
+import {
+  type CgroupManager,
+  type CgroupPaths,
+  type CgroupStats,
+  cgroupLeaves,
+  loadCgroupManager,
+  resourcesFromOci,
+} from '@nsinit/cgroups';
+import type { DeepReadonly, OciProcess, OciResources } from '@nsinit/config';
 import { pidfdSendSignal, systemErrorCode } from '@nsinit/native';
 import { type HostNamespace, type NetworkRecord, removeNetworks } from '@nsinit/network';
 import {
@@ -31,6 +39,8 @@ import {
   loadContainerDir,
   parseProcStat,
 } from '@nsinit/state';
+import { type ExecProcessFor, type ExecProcessOptions, execInContainer } from './exec-process.js';
+import type { StdioSpec } from './run.js';
 
 export type ContainerErrorCode =
   /** The verb needs a running container and its init has exited. */
@@ -40,7 +50,13 @@ export type ContainerErrorCode =
   /** Another holder (the process that started it) still owns the container and did not remove it in time. */
   | 'ERR_NSINIT_CONTAINER_BUSY'
   /** Part of the container could not be removed; what is left stays recorded in state.json. */
-  | 'ERR_NSINIT_CONTAINER_CLEANUP';
+  | 'ERR_NSINIT_CONTAINER_CLEANUP'
+  /** start: the container is not waiting for start (started already, stopped, or still being created). */
+  | 'ERR_NSINIT_CONTAINER_NOT_CREATED'
+  /** delete without force: the container still runs. */
+  | 'ERR_NSINIT_CONTAINER_NOT_STOPPED'
+  /** exec: the container is paused (its processes are frozen; the new one would be too). */
+  | 'ERR_NSINIT_CONTAINER_PAUSED';
 
 /** A verb on a container failed; `id` names the container. */
 export class ContainerError extends Error {
@@ -55,8 +71,13 @@ export class ContainerError extends Error {
   }
 }
 
-/** `running`: the recorded init is alive; `paused`: alive with its cgroup frozen; `stopped`: gone. */
-export type ContainerStatus = 'running' | 'paused' | 'stopped';
+/**
+ * The runtime-spec's statuses, computed from disk and the kernel alone: `creating` while a
+ * runtime is making it (state.json says so and the maker or the init lives), `created` while
+ * its init waits for start (the exec FIFO exists), `running` once it was started, `paused`
+ * with its cgroup frozen, `stopped` once the recorded init is gone.
+ */
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 /** What state.json records, and what the container is doing now. */
 export interface ContainerInfo extends ContainerState {
@@ -152,7 +173,7 @@ export class CgroupVerbs {
     return this.#manager;
   }
 
-  #requireRunning(verb: string): CgroupManager {
+  requireRunning(verb: string): CgroupManager {
     if (!this.running()) {
       throw new ContainerError(
         'ERR_NSINIT_CONTAINER_NOT_RUNNING',
@@ -165,17 +186,17 @@ export class CgroupVerbs {
 
   /** Resource usage of the container's cgroup: memory, cpu, pids, block I/O, hugetlb. */
   stats(): CgroupStats {
-    return this.#requireRunning('read the stats of').stats();
+    return this.requireRunning('read the stats of').stats();
   }
 
   /** Freezes every process of the container; resolves once the kernel says they are all stopped. */
   async pause(): Promise<void> {
-    await this.#requireRunning('pause').freeze();
+    await this.requireRunning('pause').freeze();
   }
 
   /** Thaws a paused container. */
   async resume(): Promise<void> {
-    await this.#requireRunning('resume').thaw();
+    await this.requireRunning('resume').thaw();
   }
 
   /** True when the container's cgroup is frozen (or freezing); false when it cannot tell. */
@@ -262,14 +283,137 @@ export class LoadedContainer {
 
   /** True while the recorded init is alive (the same process: its start time is checked). */
   get running(): boolean {
-    return isSameProcess(this.pid, this.#pidStartTime);
+    return this.#state.pid !== 0 && isSameProcess(this.#state.pid, this.#state.pidStartTime);
   }
 
   /** state.json as it is now, with the container's status. */
   state(): ContainerInfo {
     this.#state = this.#dir.readState();
-    const status: ContainerStatus = !this.running ? 'stopped' : this.#cgroup.frozen() ? 'paused' : 'running';
-    return { ...this.#state, status };
+    return { ...this.#state, status: this.#status() };
+  }
+
+  #status(): ContainerStatus {
+    const state = this.#state;
+    if (state.pid === 0) return this.#dir.heldByAnother() ? 'creating' : 'stopped';
+    if (!this.running) return 'stopped';
+    if (state.phase === 'creating') return 'creating';
+    if (this.#dir.hasExecFifo()) return 'created';
+    return this.#cgroup.frozen() ? 'paused' : 'running';
+  }
+
+  /**
+   * Lets a created container exec its command (its init waits on the exec FIFO). Throws
+   * ContainerError `ERR_NSINIT_CONTAINER_NOT_CREATED` when it is not waiting: started already,
+   * stopped, or still being created.
+   */
+  start(): void {
+    this.#state = this.#dir.readState();
+    if (this.#state.phase === 'creating' && this.running) {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_NOT_CREATED',
+        this.id,
+        `cannot start container "${this.id}": it is still being created`,
+      );
+    }
+    startCreated(this.root, this.id, () => this.running);
+  }
+
+  /** The pids of every process in the container's cgroup, in this process's pid namespace. */
+  ps(): number[] {
+    if (!this.running) return [];
+    return this.#cgroup.manager().pids();
+  }
+
+  /**
+   * Changes the container's resources (runtime-spec `linux.resources`; devices are not
+   * changed). Only the fields given are written.
+   */
+  async update(resources: DeepReadonly<OciResources>): Promise<void> {
+    const converted = resourcesFromOci(resources);
+    const { devices: _devices, ...rest } = converted;
+    await this.#cgroup.requireRunning('update').set(rest);
+  }
+
+  /**
+   * Its events, as runc's `events` streams them: an `oom` event each time the kernel's OOM
+   * killer strikes in its cgroup, and its stats every `intervalMs` (default 5 s); ends when
+   * the container stops (or `signal` aborts).
+   */
+  async *events(options: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<ContainerEvent> {
+    const intervalMs = options.intervalMs ?? 5000;
+    const manager = this.#cgroup.requireRunning('read the events of');
+    let ooms = manager.oomKills() ?? 0;
+    let nextStats = Date.now();
+    while (this.running && !options.signal?.aborted) {
+      const now = Date.now();
+      const count = manager.oomKills() ?? 0;
+      for (; ooms < count; ooms++) yield { type: 'oom', id: this.id };
+      if (now >= nextStats) {
+        yield { type: 'stats', id: this.id, data: manager.stats() };
+        nextStats = now + intervalMs;
+      }
+      await sleep(Math.min(OOM_POLL_MS, Math.max(1, nextStats - Date.now())), undefined, {
+        ...(options.signal ? { signal: options.signal } : {}),
+      }).catch(() => {});
+    }
+  }
+
+  /**
+   * Starts a process inside the running container, as runc's `exec`: every namespace of its
+   * init, its cgroup, then the process's own settings. See ExecProcessOptions.
+   */
+  exec<const S extends StdioSpec = StdioSpec>(
+    process: DeepReadonly<OciProcess>,
+    options: ExecProcessOptions<S> = {},
+  ): Promise<ExecProcessFor<S>> {
+    this.#state = this.#dir.readState();
+    const status = this.#status();
+    if (status === 'stopped' || status === 'creating') {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_NOT_RUNNING',
+        this.id,
+        `cannot exec in container "${this.id}": it is ${status}`,
+      );
+    }
+    if (status === 'paused' && !options.ignorePaused) {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_PAUSED',
+        this.id,
+        `cannot exec in container "${this.id}": it is paused (resume it first, or ignorePaused)`,
+      );
+    }
+    return execInContainer(
+      {
+        id: this.id,
+        pid: this.#state.pid,
+        pidStartTime: this.#state.pidStartTime,
+        cgroup: this.#cgroup.manager(),
+      },
+      process,
+      options,
+    );
+  }
+
+  /**
+   * delete: removes a stopped (or created) container, as destroy(). Without `force`, one that
+   * runs, is paused or is being created is refused (ContainerError `ERR_NSINIT_CONTAINER_NOT_STOPPED`).
+   */
+  async delete(options: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    try {
+      this.#state = this.#dir.readState();
+    } catch (error) {
+      if (error instanceof ContainerNotFoundError) return;
+      throw error;
+    }
+    const status = this.#status();
+    if (!options.force && status !== 'stopped' && status !== 'created') {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_NOT_STOPPED',
+        this.id,
+        `cannot delete container "${this.id}" that is not stopped: ${status} (kill it first, or delete --force)`,
+      );
+    }
+    await this.destroy(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
   }
 
   stats(): CgroupStats {
@@ -290,9 +434,14 @@ export class LoadedContainer {
    * cgroup is killed too (a container without a pid namespace of its own would keep them),
    * and a paused container is thawed so that it can die.
    */
-  async kill(signal: NodeJS.Signals | number = 'SIGKILL'): Promise<boolean> {
+  async kill(signal: NodeJS.Signals | number = 'SIGKILL', options: { all?: boolean } = {}): Promise<boolean> {
     const number = signalNumber(signal);
+    if (this.pid === 0) return false;
     const sent = signalRecordedProcess(this.pid, this.#pidStartTime, number);
+    if (options.all && sent && number !== constants.signals.SIGKILL && this.#state.cgroupPaths) {
+      // Every process of the cgroup, each signalled while it is frozen (nothing forks meanwhile).
+      await this.#cgroup.manager().killAll({ signal: number });
+    }
     if (number === constants.signals.SIGKILL && this.#state.cgroupPaths) {
       // Thawed first: killAll waits for the cgroup to empty, and a frozen process never leaves.
       this.#cgroup.thawIfFrozen();
@@ -318,7 +467,7 @@ export class LoadedContainer {
       throw error;
     }
     const manager = this.#state.cgroupPaths ? this.#cgroup.manager() : null;
-    signalRecordedProcess(this.pid, this.#pidStartTime, constants.signals.SIGKILL);
+    if (this.pid !== 0) signalRecordedProcess(this.pid, this.#pidStartTime, constants.signals.SIGKILL);
     if (manager) {
       this.#cgroup.thawIfFrozen();
       await killEveryProcess(manager);
@@ -397,6 +546,71 @@ export function loadContainer(root: string, id: string): LoadedContainer {
   return new LoadedContainer(dir, dir.readState());
 }
 
+/** An `oom` event each time the OOM killer strikes in the container's cgroup, or its stats. */
+export type ContainerEvent = { type: 'oom'; id: string } | { type: 'stats'; id: string; data: CgroupStats };
+
+/** How often events() looks for OOM kills between two stats. */
+const OOM_POLL_MS = 200;
+
+/**
+ * start from anywhere: one byte into the exec FIFO of container `id` lets its init exec the
+ * command. Under the container's lock when it can be had (two starts cannot both write); the
+ * process that created it in-process may hold it, and its start is as good.
+ */
+export function startCreated(root: string, id: string, alive: () => boolean): void {
+  const dir = loadContainerDir(root, id);
+  let locked = false;
+  try {
+    dir.lock();
+    locked = true;
+  } catch (error) {
+    if (!(error instanceof ContainerLockedError)) throw error;
+  }
+  try {
+    if (!alive() || !dir.releaseExecFifo()) {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_NOT_CREATED',
+        id,
+        alive()
+          ? `cannot start container "${id}": it was started already`
+          : `cannot start container "${id}": it has stopped`,
+      );
+    }
+  } finally {
+    if (locked) dir.unlock();
+  }
+}
+
+/**
+ * delete (runc's): container `id` removed from `root` — stopped or created ones always, any
+ * with `force` (killed first). A directory a runtime left half-made (no state.json, nobody
+ * holding it) is removed too.
+ */
+export async function deleteContainer(
+  root: string,
+  id: string,
+  options: { force?: boolean; timeoutMs?: number } = {},
+): Promise<void> {
+  const dir = loadContainerDir(root, id);
+  let state: ContainerState;
+  try {
+    state = dir.readState();
+  } catch (error) {
+    if (!(error instanceof ContainerNotFoundError) || !existsSync(dir.path)) throw error;
+    // No state.json: a runtime died between making the directory and writing it, or still works on it.
+    if (dir.heldByAnother()) {
+      throw new ContainerError(
+        'ERR_NSINIT_CONTAINER_BUSY',
+        id,
+        `container "${id}" is being created by another process; try again once it is done`,
+      );
+    }
+    dir.remove();
+    return;
+  }
+  await new LoadedContainer(dir, state).delete(options);
+}
+
 // ---------------------------------------------------------------------------------------
 // The synchronous ending, for the moments no promise will settle again: process.exit(), an
 // uncaught exception, a fatal signal. Same steps as destroy(), with the kernel polled between
@@ -465,6 +679,16 @@ function killEveryProcessSync(manager: CgroupManager, deadline: number): void {
   }
 }
 
+function removeEmptyCgroupSync(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch (error) {
+    const code = systemErrorCode(error);
+    if (code !== 'ENOENT' && code !== 'EBUSY' && code !== 'ENOTEMPTY')
+      throw new Error(`cannot remove ${dir}: ${code ?? messageOf(error)}`);
+  }
+}
+
 /** rmdir of a cgroup and, if the kernel refuses, of the sub-cgroups a container made inside it. */
 function removeCgroupTreeSync(dir: string, deadline: number): void {
   for (let attempt = 0; ; attempt++) {
@@ -510,7 +734,7 @@ export function endContainerSync(stateDir: string, id: string, deadline: number)
     const manager = state.cgroupPaths ? loadCgroupManager(state.cgroupPaths) : null;
     paths = manager?.paths ?? null;
     if (manager) killEveryProcessSync(manager, deadline);
-    if (!waitSync(() => !isSameProcess(state.pid, state.pidStartTime), deadline)) {
+    if (state.pid !== 0 && !waitSync(() => !isSameProcess(state.pid, state.pidStartTime), deadline)) {
       throw new Error(`its init (pid ${state.pid}) did not die of SIGKILL in time`);
     }
   } catch (error) {
@@ -529,7 +753,13 @@ export function endContainerSync(stateDir: string, id: string, deadline: number)
   }
   if (paths && !left.cgroup) {
     try {
-      for (const created of [...paths.created].reverse()) removeCgroupTreeSync(created, deadline);
+      // As the manager's destroy(): the container's own cgroups with what it made below them,
+      // parents made on the way only when empty (another container may live there).
+      const leaves = cgroupLeaves(paths);
+      for (const created of [...paths.created].reverse()) {
+        if (leaves.has(created)) removeCgroupTreeSync(created, deadline);
+        else removeEmptyCgroupSync(created);
+      }
     } catch (error) {
       left.cgroup = true;
       failures.push(messageOf(error));

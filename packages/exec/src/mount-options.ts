@@ -70,6 +70,23 @@ const UNSUPPORTED_OPTIONS = new Set([
 const RECURSIVE_ATTR_OPTION =
   /^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|atime|noatime|relatime|norelatime|strictatime|nostrictatime|nodiratime|diratime|nosymfollow|symfollow)$/;
 
+/**
+ * Every option parseMountOptions knows by name (the rest go to the filesystem as they are),
+ * sorted: what `nsinit features` lists as mountOptions. Superblock flags count: a fresh
+ * filesystem gets them (a bind ignores them, as the kernel does in runc's bind remount).
+ */
+export function recognisedMountOptions(): string[] {
+  return [
+    ...Object.keys(ATTR_OPTIONS),
+    ...Object.keys(ATIME_OPTIONS),
+    'bind',
+    'rbind',
+    ...Object.keys(PROPAGATION_OPTIONS),
+    ...SUPERBLOCK_OPTIONS,
+    ...NO_EFFECT_OPTIONS,
+  ].sort();
+}
+
 export interface ParsedMountOptions {
   /** `bind` or `rbind` was given. */
   bind: boolean;

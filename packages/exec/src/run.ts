@@ -3,8 +3,17 @@
 // in the child, an abort — unwinds in reverse and leaves nothing: no child, no fds, no cgroup,
 // no network device, no state directory.
 import { randomBytes } from 'node:crypto';
-import { openSync, realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type CgroupManager, createCgroupManager } from '@nsinit/cgroups';
 import {
@@ -17,7 +26,7 @@ import {
   type Route2014,
   type ValidOciConfig,
 } from '@nsinit/config';
-import { detachedMount, launchInit, pidfdSendSignal } from '@nsinit/native';
+import { cancelWaitExit, describeOp, detachedMount, launchInit, pidfdSendSignal } from '@nsinit/native';
 import {
   type NetworkConfig,
   networkNamespaceNeeds,
@@ -29,6 +38,7 @@ import {
 import { openPty, sendConsoleMaster } from '@nsinit/pty';
 import {
   type ContainerDir,
+  type ContainerState,
   createContainerDir,
   DEFAULT_STATE_ROOT,
   openStateRoot,
@@ -36,11 +46,18 @@ import {
   validateContainerId,
 } from '@nsinit/state';
 import { SyncChannel } from '@nsinit/syncpipe';
-import { type CompiledProgram, compileProgram, encodeCompiled, NAMESPACE_FLAGS } from './compile.js';
+import {
+  type CgroupPlan,
+  type CompiledProgram,
+  compileProgram,
+  encodeCompiled,
+  NAMESPACE_FLAGS,
+} from './compile.js';
 import { Container, signalNumber } from './container.js';
 import { abortError, ExecError, StepError } from './errors.js';
 import { OwnedFds } from './fds.js';
 import { readHostFacts } from './host.js';
+import { type LoadedContainer, loadContainer } from './load-container.js';
 import { normalizeStdio, openStreams, prepareStdio, type StdioOption } from './stdio.js';
 import { UndoStack } from './undo.js';
 
@@ -87,6 +104,27 @@ export interface RunOptions<S extends StdioSpec = StdioSpec> {
   onWarning?: (message: string) => void;
   /** Network strategies. Default: the config's `org.nsinit.network` annotation, if any. */
   network?: NetworkOption;
+  /** Written (atomically) with the init's pid once it is recorded, as runc's --pid-file. */
+  pidFile?: string;
+  /**
+   * Pass this process's fds 3 … 3+N-1 on to the container at the same numbers (runc's
+   * --preserve-fds, and systemd's LISTEN_FDS). Default 0: the container gets stdio only.
+   */
+  preserveFds?: number;
+  /** A fresh session keyring (`_ses.<id>`), as runc gives every container. Default true. */
+  newSessionKeyring?: boolean;
+  /** Leave the stopped container (cgroup, networks, state) for a later delete instead of removing it at exit. */
+  keep?: boolean;
+}
+
+/**
+ * create(): run()'s options, for a container whose command waits for start(). With `detach`,
+ * the container outlives this process (no parent-death signal, no removal when this process
+ * ends, and this process never reaps it: its exit status is for the subreaper it is left to):
+ * `nsinit create`, which exits and leaves it to whoever reaps it.
+ */
+export interface CreateOptions<S extends StdioSpec = StdioSpec> extends RunOptions<S> {
+  detach?: boolean;
 }
 
 /** Which stream a stdio value gives: a stream for 'pipe', null for everything else. */
@@ -100,11 +138,16 @@ export type ContainerFor<S extends StdioSpec> = Container<
   StreamFor<Nth<S, 2>, Readable>
 >;
 
-// fd layout in the child: stdio, then the sync socket, then the program, then the files
-// the program needs (namespaces to join, the console's mount).
-const SYNC_FD = 3;
-const PROGRAM_FD = 4;
-const FIRST_EXTRA_FD = 5;
+// fd layout in the child: stdio, the preserved fds, then the sync socket, then the program,
+// then the files the program needs (namespaces to join, the console's mount, the exec FIFO).
+const FIRST_PRESERVED_FD = 3;
+/** The fds after the preserved ones. */
+function fdLayout(preserved: number) {
+  const syncFd = FIRST_PRESERVED_FD + preserved;
+  return { syncFd, programFd: syncFd + 1, firstExtraFd: syncFd + 2 };
+}
+
+type StartMode = 'run' | 'create';
 
 /** Everything step 1 works out before anything exists. */
 interface StartPlan {
@@ -125,6 +168,11 @@ interface StartPlan {
   network: { config: NetworkConfig; hostNetns: string | null } | null;
   parentDeathSignal: number;
   killSignal: number;
+  mode: StartMode;
+  detach: boolean;
+  preserveFds: number;
+  pidFile: string | null;
+  keep: boolean;
 }
 
 /** nsinit's own typed errors pass through a step; system errors get the step's name. */
@@ -134,11 +182,19 @@ function isNsinitError(error: unknown): boolean {
   return error.name === 'AbortError' || (typeof code === 'string' && code.startsWith('ERR_NSINIT_'));
 }
 
+/**
+ * For the tests that prove a runtime killed at any moment leaves a container `delete --force`
+ * can remove: NSINIT_TEST_KILL_AT=<step name> makes this process SIGKILL itself as that step
+ * begins (nothing can run after a SIGKILL: no cleanup of ours either).
+ */
+const killAtStep = process.env.NSINIT_TEST_KILL_AT;
+
 async function step<T>(
   name: string,
   signal: AbortSignal | undefined,
   action: () => T | Promise<T>,
 ): Promise<T> {
+  if (killAtStep === name) process.kill(process.pid, 'SIGKILL');
   if (signal?.aborted) throw abortError(signal);
   try {
     return await action();
@@ -209,15 +265,28 @@ function plannedNetwork(config: ValidOciConfig, option: NetworkOption | undefine
 }
 
 /** Step 1, everything that needs nothing created: the config validated (once), the options resolved, the program. */
-function planStart(config: DeepReadonly<OciConfig> | ValidOciConfig, options: RunOptions): StartPlan {
+function planStart(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options: CreateOptions,
+  mode: StartMode,
+): StartPlan {
   const valid = isValidOciConfig(config) ? config : parseOciConfig(config);
   const id = options.id ?? randomBytes(6).toString('hex');
   validateContainerId(id);
   if (!valid.root?.path) throw new ExecError('ERR_NSINIT_ROOTFS', 'root.path is required');
   const bundleDir = realBundleDir(options.bundleDir ?? '.');
   const rootfs = checkedRootfs(resolve(bundleDir, valid.root.path));
+  const detach = mode === 'create' && options.detach === true;
+  if (detach && options.parentDeathSignal)
+    throw new TypeError('options.parentDeathSignal: a detached container outlives this process');
   const parentDeathSignal =
-    options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
+    detach || options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
+  const preserveFds = options.preserveFds ?? 0;
+  if (!Number.isInteger(preserveFds) || preserveFds < 0 || preserveFds > 1024)
+    throw new TypeError(`options.preserveFds must be an integer from 0 to 1024, got ${preserveFds}`);
+  if (options.keep && mode === 'create' && detach)
+    throw new TypeError('options.keep: a detached container is kept until it is deleted anyway');
+  const layout = fdLayout(preserveFds);
 
   const terminalOption = options.terminal;
   const wantsTerminal =
@@ -249,11 +318,13 @@ function planStart(config: DeepReadonly<OciConfig> | ValidOciConfig, options: Ru
     bundleDir,
     ...(options.args ? { args: options.args } : {}),
     noPivotRoot: options.noPivotRoot ?? false,
-    syncFd: SYNC_FD,
-    firstClosedFd: SYNC_FD,
-    firstExtraFd: FIRST_EXTRA_FD,
+    syncFd: layout.syncFd,
+    firstClosedFd: layout.syncFd,
+    firstExtraFd: layout.firstExtraFd,
     parentDeathSignal,
     host: readHostFacts(),
+    awaitStart: mode === 'create',
+    sessionKeyring: options.newSessionKeyring === false ? null : `_ses.${id}`,
   });
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'NsinitWarning'));
   for (const warning of program.warnings) warn(warning);
@@ -270,6 +341,41 @@ function planStart(config: DeepReadonly<OciConfig> | ValidOciConfig, options: Ru
     network,
     parentDeathSignal,
     killSignal: signalNumber(options.killSignal ?? 'SIGKILL'),
+    mode,
+    detach,
+    preserveFds,
+    pidFile: options.pidFile === undefined ? null : resolve(options.pidFile),
+    keep: options.keep ?? false,
+  };
+}
+
+/** What create() (or run()) would do with a config, worked out without creating anything. */
+export interface StartDescription {
+  id: string;
+  rootfs: string;
+  /** The CLONE_NEW* flags of the namespaces the init is cloned into. */
+  cloneFlags: number;
+  /** Where its cgroup goes, per hierarchy, and the resources set there. */
+  cgroup: CgroupPlan;
+  /** The init program, op by op, in words. */
+  ops: string[];
+  warnings: string[];
+}
+
+/** `nsinit plan`: the init program for a config in words; nothing is created (the state root is not even opened). */
+export function describeStart(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options: CreateOptions = {},
+  mode: StartMode = 'create',
+): StartDescription {
+  const plan = planStart(config, { ...options, onWarning: () => {} }, mode);
+  return {
+    id: plan.id,
+    rootfs: plan.rootfs,
+    cloneFlags: plan.program.cloneFlags,
+    cgroup: plan.program.cgroup,
+    ops: plan.program.ops.map((op) => describeOp(op)),
+    warnings: plan.program.warnings,
   };
 }
 
@@ -289,28 +395,104 @@ function oomKilledAtStart(plan: StartPlan, cgroup: CgroupManager): ExecError | n
  * exec succeeded). A config from parseOciConfig or loadConfigFile is taken as validated; any
  * other is validated first. A failure at any later step unwinds everything done so far.
  */
-export async function run<const S extends StdioSpec = StdioSpec>(
+export function run<const S extends StdioSpec = StdioSpec>(
   config: DeepReadonly<OciConfig> | ValidOciConfig,
   options: RunOptions<S> = {},
 ): Promise<ContainerFor<S>> {
+  return startContainer(config, options, 'run') as Promise<ContainerFor<S>>;
+}
+
+/**
+ * Creates a container: everything up to, but not including, its command — namespaces,
+ * cgroup, mounts, networks, identity — after which its init waits for start(). Resolves once
+ * it waits. Without `detach`, the handle is run()'s, plus start(); with it, the container is
+ * left for any process to start, signal and delete by id (loadContainer), as `nsinit create`
+ * leaves it.
+ */
+export async function create<const S extends StdioSpec = StdioSpec>(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options: CreateOptions<S> & { detach: true },
+): Promise<LoadedContainer>;
+export async function create<const S extends StdioSpec = StdioSpec>(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options?: CreateOptions<S>,
+): Promise<ContainerFor<S>>;
+export async function create(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options: CreateOptions = {},
+): Promise<Container | LoadedContainer> {
+  return startContainer(config, options, 'create');
+}
+
+/** Which cgroup directories do not exist yet, from each leaf up: the ones a start is about to create. */
+function missingCgroupDirectories(paths: CgroupPlan['paths']): string[] {
+  const missing: string[] = [];
+  const leaves = new Set([...Object.values(paths.v1), ...(paths.unified ? [paths.unified.directory] : [])]);
+  for (const leaf of leaves) {
+    const chain: string[] = [];
+    for (let dir = leaf; dir !== '/' && !existsSync(dir); dir = dirname(dir)) chain.unshift(dir);
+    for (const dir of chain) if (!missing.includes(dir)) missing.push(dir);
+  }
+  return missing;
+}
+
+/** Writes a pid file as runc does: whole or not at all (a temporary file renamed over it). */
+function writePidFile(path: string, pid: number): void {
+  const temporary = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
+  writeFileSync(temporary, String(pid), { mode: 0o644 });
+  try {
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+async function startContainer(
+  config: DeepReadonly<OciConfig> | ValidOciConfig,
+  options: CreateOptions,
+  mode: StartMode,
+): Promise<Container | LoadedContainer> {
   const signal = options.signal;
   const undo = new UndoStack();
   const owned = new OwnedFds();
   undo.push('close fds', () => owned.closeAll());
   try {
     // 1. Validate and compile (nothing exists yet, so a bad config leaves nothing behind);
-    // then the state directory, created atomically, and its lock.
-    const plan = planStart(config, options);
+    // then the state directory, created atomically, and its lock; and at once a state.json
+    // that says what is about to be made (phase "creating"), so that a runtime killed at any
+    // later moment leaves a record `delete --force` can remove everything from.
+    const plan = planStart(config, options, mode);
     const { id, program } = plan;
+    const layout = fdLayout(plan.preserveFds);
+    const createdAt = new Date().toISOString();
+    const recorded = (fields: Partial<ContainerState>): ContainerState => ({
+      version: 1,
+      id,
+      phase: 'creating',
+      pid: 0,
+      pidStartTime: '0',
+      rootfs: plan.rootfs,
+      bundle: plan.bundle,
+      created: createdAt,
+      ...(plan.config.annotations ? { annotations: { ...plan.config.annotations } } : {}),
+      ociVersion: plan.config.ociVersion,
+      ...fields,
+    });
     const containerDir: ContainerDir = await step('create the state directory', signal, () => {
       const dir = createContainerDir(openStateRoot(plan.stateRoot), id);
       undo.push(`remove ${dir.path}`, () => dir.remove());
       dir.lock();
+      dir.writeState(
+        recorded({
+          cgroupPaths: { ...program.cgroup.paths, created: missingCgroupDirectories(program.cgroup.paths) },
+        }),
+      );
       return dir;
     });
 
     // 3. The console: a pty pair; the child gets the slave as its stdio and, bound over
-    // /dev/console, a detached mount of it (a new mount namespace cannot clone ours).
+    // /dev/console, a detached mount of it (a new mount namespace cannot clone one of ours).
     const pty = plan.terminal
       ? await step('open the console', signal, () => {
           const opened = openPty(plan.terminal!.size);
@@ -322,6 +504,11 @@ export async function run<const S extends StdioSpec = StdioSpec>(
       : null;
     const consoleMount =
       pty && program.consoleMountFd !== null ? owned.add(detachedMount({ fd: pty.slave! })) : null;
+    // create: the FIFO the init waits on until start (its read end goes to the init).
+    const execFifo =
+      program.execFifoFd !== null
+        ? await step('make the exec FIFO', signal, () => owned.add(containerDir.openExecFifo()))
+        : null;
 
     // 4. The child's fds, its cgroup and the spawn.
     const prepared = plan.stdio
@@ -339,31 +526,41 @@ export async function run<const S extends StdioSpec = StdioSpec>(
     const cgroup = await step('create the cgroup', signal, async () => {
       const manager = await createCgroupManager(program.cgroup.options);
       undo.push('remove the cgroup', () => manager.destroy());
+      containerDir.writeState(recorded({ cgroupPaths: { ...manager.paths } }));
       await manager.set(program.cgroup.resources);
       return manager;
     });
     const cloneFd = await step('open the cgroup for the spawn', signal, () => cgroup.cgroupFdForClone());
     const cloneCgroupFd = cloneFd === null ? null : owned.add(cloneFd);
+    const preserved = Array.from({ length: plan.preserveFds }, (_, index) => ({
+      from: FIRST_PRESERVED_FD + index,
+      to: FIRST_PRESERVED_FD + index,
+    }));
     // 2 and 4: the launcher makes the sync channel (one socketpair carries the go signal down
     // and the child's report back) and spawns the helper into the new namespaces with the
     // program on an inherited fd; the helper waits for the go signal.
     const child = await step('spawn the init helper', signal, () =>
       launchInit({
         program: { ops: program.ops, encoded: plan.encoded },
-        reportFd: SYNC_FD,
-        programFd: PROGRAM_FD,
+        reportFd: layout.syncFd,
+        programFd: layout.programFd,
         cloneFlags: program.cloneFlags,
         fds: [
           { from: prepared.childFds[0], to: 0 },
           { from: prepared.childFds[1], to: 1 },
           { from: prepared.childFds[2], to: 2 },
+          ...preserved,
           ...namespaceFds,
           ...(consoleMount !== null && program.consoleMountFd !== null
             ? [{ from: consoleMount, to: program.consoleMountFd }]
             : []),
+          ...(execFifo !== null && program.execFifoFd !== null
+            ? [{ from: execFifo, to: program.execFifoFd }]
+            : []),
         ],
         ...(plan.parentDeathSignal ? { parentDeathSignal: plan.parentDeathSignal } : {}),
         ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
+        keepAlive: !plan.detach,
         errorContext: { subject: `container ${id}`, searchPath: "the container's PATH" },
       }),
     );
@@ -375,11 +572,15 @@ export async function run<const S extends StdioSpec = StdioSpec>(
     const syncFd = owned.add(child.syncFd!);
     const sync = new SyncChannel(owned.release(syncFd));
     undo.push('close the sync channel', () => sync.close());
-    const report = sync.awaitChildReport();
-    report.catch(() => {}); // consumed in step 10, or moot once the sequence unwinds
+    // Consumed in step 10, or moot once the sequence unwinds.
+    const ready = mode === 'create' ? sync.awaitReady() : null;
+    const report = mode === 'run' ? sync.awaitChildReport() : null;
+    ready?.catch(() => {});
+    report?.catch(() => {});
     for (const fd of [...namespaceFds.map((f) => f.from), ...prepared.childOwned]) owned.close(fd);
     if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
     if (consoleMount !== null) owned.close(consoleMount);
+    if (execFifo !== null) owned.close(execFifo);
     // The terminal ends (EIO) only once every holder of the slave has closed it.
     pty?.closeSlave();
 
@@ -393,8 +594,8 @@ export async function run<const S extends StdioSpec = StdioSpec>(
       await step('send the console to the console socket', signal, () => sendConsoleMaster(socketPath, pty));
     }
 
-    // 6. The pid file and state.json, with the init's start time against pid reuse.
-    await step('write the pid and state', signal, async () => {
+    // 6. state.json with the init's pid and start time against pid reuse.
+    const pidStartTime = await step('write the pid and state', signal, async () => {
       const startTime = readProcessStartTime(child.pid);
       if (startTime === null) {
         // Gone before it was released: the kernel, not the program, ended it (the program waits for the go signal).
@@ -405,17 +606,10 @@ export async function run<const S extends StdioSpec = StdioSpec>(
         );
       }
       containerDir.writePid(child.pid);
-      containerDir.writeState({
-        version: 1,
-        id,
-        pid: child.pid,
-        pidStartTime: startTime,
-        rootfs: plan.rootfs,
-        bundle: plan.bundle,
-        created: new Date().toISOString(),
-        ...(plan.config.annotations ? { annotations: { ...plan.config.annotations } } : {}),
-        cgroupPaths: { ...cgroup.paths },
-      });
+      containerDir.writeState(
+        recorded({ pid: child.pid, pidStartTime: startTime, cgroupPaths: { ...cgroup.paths } }),
+      );
+      return startTime;
     });
 
     // 7. The v1 hierarchies: the child joins its cgroup in every one before it may run, so nothing escapes it.
@@ -436,22 +630,51 @@ export async function run<const S extends StdioSpec = StdioSpec>(
     // 9. The go signal: the context, then EOF.
     await step('send the go signal', signal, () => sync.go({}));
 
-    // 10. EOF on the channel means the command was exec'd — or that the kernel killed the
-    // helper before it could say anything; a frame is the helper's error.
-    const failure = await untilAborted(report, signal);
-    if (failure) throw child.initError(failure);
+    // 10. run: EOF on the channel means the command was exec'd — or that the kernel killed the
+    // helper before it could say anything; a frame is the helper's error. create: the READY
+    // frame means everything but the exec is done and the init waits on the exec FIFO.
+    if (ready) {
+      const outcome = await untilAborted(ready, signal);
+      if (!outcome.ready) {
+        if (outcome.report) throw child.initError(outcome.report);
+        const status = await child.exited;
+        throw (
+          oomKilledAtStart(plan, cgroup) ??
+          new Error(`the init (pid ${child.pid}) ended before it was ready, ${describeExit(status)}`)
+        );
+      }
+    } else if (report) {
+      const failure = await untilAborted(report, signal);
+      if (failure) throw child.initError(failure);
+    }
     const oomKilled = oomKilledAtStart(plan, cgroup);
     if (oomKilled) throw oomKilled;
+    await step('record the container as created', signal, () => {
+      containerDir.writeState({ ...containerDir.readState(), phase: 'created' });
+      if (plan.pidFile !== null) writePidFile(plan.pidFile, child.pid);
+    });
     sync.close();
 
     undo.commit();
     if (pty && plan.terminal?.consoleSocket) pty.destroy();
+    if (plan.detach) {
+      // Left for whoever reaps it — a subreaper such as conmon or a containerd shim once this
+      // process exits, which must see its exit status, so we stop watching it — and for
+      // loadContainer(): nothing of ours refers to it any more.
+      containerDir.unlock();
+      for (const stream of streams) stream?.destroy();
+      child.exited.catch(() => {});
+      cancelWaitExit({ pidfd: child.pidfd });
+      closeSync(owned.release(child.pidfd));
+      return loadContainer(plan.stateRoot, id);
+    }
     owned.release(child.pidfd);
     // 11. The handle: wait() resolves once the init exited and everything above is removed.
     return new Container({
       id,
       pid: child.pid,
       pidfd: child.pidfd,
+      pidStartTime,
       stateDir: containerDir.path,
       stdio: streams,
       // Sent to a console socket, the master is the receiver's: ours closes once the start is done.
@@ -459,15 +682,21 @@ export async function run<const S extends StdioSpec = StdioSpec>(
       exited: child.exited,
       oomKilled: () => (cgroup.oomKills() ?? 0) > 0,
       cleanup: async () => {
+        if (plan.keep) {
+          // Left for delete: the lock goes with this process's interest in it.
+          containerDir.unlock();
+          return;
+        }
         if (networks) removeNetworks(networks.records, networks.removal);
         // Without a pid namespace of its own, the init's end does not end its children.
         if ((program.cloneFlags & NAMESPACE_FLAGS.pid) === 0) await cgroup.killAll();
         await cgroup.destroy();
         containerDir.remove();
       },
+      keep: plan.keep,
       ...(signal ? { signal } : {}),
       killSignal: plan.killSignal,
-    }) as ContainerFor<S>;
+    });
   } catch (error) {
     const failures = await undo.unwind();
     if (failures.length > 0 && error instanceof Error) {

@@ -17,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CompiledProgram,
   type CompileInput,
+  compileExecProcess,
   compileProgram,
   encodeCompiled,
   NAMESPACE_FLAGS,
@@ -764,6 +765,8 @@ describe('bind mounts', () => {
       ]),
     ).toEqual([
       mkdir('/mnt/dir'),
+      // The file's folder first, in case the image lacks it (mkdir -p: an existing one is fine).
+      mkdir('/etc'),
       createFile('/etc/file'),
       bindRoot(),
       bind('/host/dir', '/mnt/dir', { recursive: true }),
@@ -2018,4 +2021,164 @@ describe('configs nsinit refuses', () => {
       expect(error.message).toBe(message);
     });
   }
+});
+
+describe('create: the init waits for start after everything but the exec', () => {
+  it('looks the command up, resets signals, then waits on the exec FIFO right before the exec', () => {
+    const program = compile(busybox(), { awaitStart: true });
+    const tail = program.ops.slice(-6);
+    expect(tail).toEqual([
+      { op: 'chdir', path: '/' },
+      { op: 'checkExec', args: ['sh'], env: ['PATH=/bin'] },
+      { op: 'cloexecFrom', fd: 3 },
+      { op: 'resetSignals' },
+      { op: 'awaitStart', fd: 5 },
+      { op: 'exec', args: ['sh'], env: ['PATH=/bin'] },
+    ]);
+    expect(program.execFifoFd).toBe(5);
+    // Everything that sets the container up comes before the wait.
+    const wait = program.ops.findIndex((op) => op.op === 'awaitStart');
+    for (const op of ['openRoot', 'pivotRoot', 'capset', 'setresuid', 'pdeathsig'] as const) {
+      expect(program.ops.findIndex((o) => o.op === op)).toBeLessThan(wait);
+    }
+  });
+
+  it('puts the FIFO after the namespace files and the console', () => {
+    const config = withDev();
+    config.linux!.namespaces = [
+      ...config.linux!.namespaces!.filter((ns) => ns.type !== 'ipc'),
+      { type: 'ipc', path: '/proc/1/ns/ipc' },
+    ];
+    const program = compile(config, { awaitStart: true, terminal: true });
+    expect(program.namespaceFiles.map((file) => file.fd)).toEqual([5]);
+    expect(program.consoleMountFd).toBe(6);
+    expect(program.execFifoFd).toBe(7);
+  });
+
+  it('run() has no FIFO and no lookup', () => {
+    const program = compile(busybox());
+    expect(program.execFifoFd).toBe(null);
+    expect(program.ops.some((op) => op.op === 'awaitStart' || op.op === 'checkExec')).toBe(false);
+  });
+
+  it('joins a fresh session keyring right after setsid, as runc', () => {
+    const program = compile(busybox(), { sessionKeyring: '_ses.c1' });
+    expect(program.ops.slice(0, 4)).toEqual([
+      { op: 'dumpable', on: false },
+      { op: 'waitGo', fd: 3 },
+      { op: 'setsid' },
+      { op: 'joinSessionKeyring', name: '_ses.c1' },
+    ]);
+    expect(
+      compile(busybox(), { sessionKeyring: null }).ops.some((op) => op.op === 'joinSessionKeyring'),
+    ).toBe(false);
+  });
+});
+
+describe('compileExecProcess: a process in a running container', () => {
+  const base = {
+    pidfdFd: 5,
+    namespaces: NAMESPACE_FLAGS.mount | NAMESPACE_FLAGS.pid | NAMESPACE_FLAGS.network,
+    syncFd: 3,
+    firstClosedFd: 3,
+    host: fakeHost(),
+  };
+
+  it('enters the namespaces through the pidfd, forks into the pid namespace, then the process settings', () => {
+    const { ops } = compileExecProcess({
+      ...base,
+      parentDeathSignal: 9,
+      sessionKeyring: '_ses.c1',
+      process: {
+        args: ['id'],
+        cwd: '/tmp',
+        env: ['PATH=/bin'],
+        user: { uid: 1000, gid: 1000, additionalGids: [10] },
+        capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] },
+        noNewPrivileges: true,
+        rlimits: [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }],
+      },
+    });
+    expect(encodeProgram(ops).length).toBeGreaterThan(12);
+    const names = ops.map((op) => op.op);
+    expect(names.slice(0, 6)).toEqual([
+      'dumpable',
+      'waitGo',
+      'setns',
+      'close',
+      'cloneParent',
+      'joinSessionKeyring',
+    ]);
+    expect(ops[2]).toEqual({ op: 'setns', fd: 5, nstype: base.namespaces, pidfd: true });
+    expect(ops).toContainEqual({ op: 'setrlimit', resource: 7, soft: 100n, hard: 200n });
+    expect(ops).toContainEqual({ op: 'setgroups', gids: [10] });
+    expect(ops).toContainEqual({ op: 'setresuid', uid: 1000 });
+    expect(ops).toContainEqual({ op: 'pdeathsig', signal: 9, checkParent: true });
+    // Identity, then no_new_privs, the cwd check, no fd of ours, default signals, exec.
+    expect(names.slice(-7)).toEqual([
+      'ambient',
+      'pdeathsig',
+      'noNewPrivs',
+      'chdir',
+      'cloexecFrom',
+      'resetSignals',
+      'exec',
+    ]);
+    expect(ops.slice(-4)).toEqual([
+      { op: 'chdir', path: '/tmp' },
+      { op: 'cloexecFrom', fd: 3 },
+      { op: 'resetSignals' },
+      { op: 'exec', args: ['id'], env: ['PATH=/bin'] },
+    ]);
+    // The pidfd is closed before the fork: the container never holds it.
+    expect(names.indexOf('close')).toBeLessThan(names.indexOf('cloneParent'));
+  });
+
+  it('a terminal makes a new session with the terminal as its controlling one; detached has no death signal', () => {
+    const { ops } = compileExecProcess({ ...base, process: { args: ['sh'], cwd: '/', terminal: true } });
+    const fork = ops.findIndex((op) => op.op === 'cloneParent');
+    expect(ops.slice(fork + 1, fork + 3)).toEqual([{ op: 'setsid' }, { op: 'setCtty', fd: 0 }]);
+    expect(ops.some((op) => op.op === 'pdeathsig')).toBe(false);
+  });
+
+  it('grants no capability the process does not list, and refuses an empty command or a relative cwd', () => {
+    const { ops } = compileExecProcess({ ...base, process: { args: ['sh'], cwd: '/' } });
+    expect(ops).toContainEqual({ op: 'capset', effective: 0n, permitted: 0n, inheritable: 0n });
+    expect(() => compileExecProcess({ ...base, process: { args: [], cwd: '/' } })).toThrow(
+      InvalidConfigError,
+    );
+    expect(() => compileExecProcess({ ...base, process: { args: ['sh'], cwd: 'tmp' } })).toThrow(/absolute/);
+  });
+
+  it('enters nothing when it shares every namespace with us (no setns at all)', () => {
+    const { ops } = compileExecProcess({ ...base, namespaces: 0, process: { args: ['sh'], cwd: '/' } });
+    expect(ops.some((op) => op.op === 'setns')).toBe(false);
+  });
+});
+
+describe('file bind targets in folders the image lacks', () => {
+  it('makes the folder first (podman binds /run/.containerenv into images without /run)', () => {
+    const config = busybox();
+    config.mounts!.push({
+      destination: '/run/.containerenv',
+      type: 'bind',
+      source: '/host/containerenv',
+      options: ['bind'],
+    });
+    const { ops } = compile(config, { host: fakeHost({ paths: { '/host/containerenv': false } }) });
+    const make = ops.findIndex((op) => op.op === 'mkdir' && op.path === '/run');
+    const file = ops.findIndex((op) => op.op === 'createFile' && op.path === '/run/.containerenv');
+    expect(make).toBeGreaterThanOrEqual(0);
+    expect(make).toBe(file - 1);
+    // A file at the top needs no folder.
+    config.mounts!.push({
+      destination: '/top',
+      type: 'bind',
+      source: '/host/containerenv',
+      options: ['bind'],
+    });
+    const again = compile(config, { host: fakeHost({ paths: { '/host/containerenv': false } }) }).ops;
+    const top = again.findIndex((op) => op.op === 'createFile' && op.path === '/top');
+    expect(again[top - 1]).not.toEqual({ op: 'mkdir', path: '/', mode: 0o755 });
+  });
 });

@@ -65,6 +65,12 @@ export interface PtyOptions {
   cols?: number;
   /** Rows, 1..65535 (default 24). */
   rows?: number;
+  /**
+   * A directory fd of a container's root: the pty comes from the devpts at its /dev/pts (so it
+   * is /dev/pts/N in there), found without leaving that root or following a link, and refused
+   * unless it is a devpts' ptmx. Default: this process's /dev/ptmx.
+   */
+  root?: number;
 }
 
 /** The fds a Pty takes over. */
@@ -348,7 +354,7 @@ export function openPty(options: PtyOptions = {}): Pty {
     options.rows ?? DEFAULT_WINDOW_SIZE.rows,
     'openPty',
   );
-  const pair = openPtyPair(size);
+  const pair = openPtyPair(options.root === undefined ? size : { ...size, root: options.root });
   try {
     return new Pty(pair);
   } catch (error) {

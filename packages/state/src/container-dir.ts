@@ -11,9 +11,10 @@ import {
   readFileSync,
   rmdirSync,
   unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { flock, systemErrorCode } from '@nsinit/native';
+import { flock, mkfifo, systemErrorCode } from '@nsinit/native';
 import { TEMP_FILE_PATTERN, writeFileAtomically } from './atomic-file.js';
 import {
   ContainerExistsError,
@@ -31,6 +32,12 @@ import { type ContainerState, findStateProblem } from './state-file.js';
 
 export const PID_FILE = 'pid';
 export const STATE_FILE = 'state.json';
+/**
+ * A created container's init waits on this FIFO's read end until `start` writes a byte into
+ * it (runc's exec.fifo). It exists from create to start: a live init and the FIFO is a
+ * created container; a live init without it, a started one.
+ */
+export const EXEC_FIFO = 'exec.fifo';
 
 // Others may traverse into the dir (to reach a file they are told the path of) but not list it.
 const CONTAINER_DIR_MODE = 0o711;
@@ -38,6 +45,7 @@ const CONTAINER_DIR_MODE = 0o711;
 const PID_FILE_MODE = 0o644;
 // The state names the rootfs, bundle and annotations: for the owner of the state root only.
 const STATE_FILE_MODE = 0o600;
+const EXEC_FIFO_MODE = 0o600;
 
 /** A directory entry that is not ours: remove() refuses to delete what it did not write. */
 export class ContainerDirNotEmptyError extends StateError {
@@ -117,6 +125,23 @@ export class ContainerDir implements Disposable {
   }
 
   /** Release the lock if this object holds it (closing the fd releases the flock). */
+  /**
+   * True when another holder has the lock (the process making or running the container);
+   * false when it could be had (and it is released again at once) or this handle holds it.
+   */
+  heldByAnother(): boolean {
+    if (this.#lockFd !== undefined) return false;
+    try {
+      this.lock();
+    } catch (error) {
+      if (error instanceof ContainerLockedError) return true;
+      if (error instanceof ContainerNotFoundError) return false;
+      throw error;
+    }
+    this.unlock();
+    return false;
+  }
+
   unlock(): void {
     const fd = this.#lockFd;
     if (fd === undefined) return;
@@ -134,6 +159,63 @@ export class ContainerDir implements Disposable {
   }
 
   /** Write `state.json` (mode 0600) through a temp file and a rename: never a partial file. */
+  get execFifoPath(): string {
+    return join(this.path, EXEC_FIFO);
+  }
+
+  /**
+   * Makes the exec FIFO and returns its read end (O_RDONLY|O_NONBLOCK, so the open does not
+   * wait for a writer) for the init, which waits on it until start(). The caller owns the fd.
+   */
+  openExecFifo(): number {
+    mkfifo({ path: this.execFifoPath, mode: EXEC_FIFO_MODE });
+    try {
+      return openSync(this.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      unlinkIfPresent(this.execFifoPath);
+      throw error;
+    }
+  }
+
+  /** True while the container waits for start (its exec FIFO exists). */
+  hasExecFifo(): boolean {
+    try {
+      return lstatSync(this.execFifoPath).isFIFO();
+    } catch (error) {
+      if (systemErrorCode(error) === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * start: one byte into the exec FIFO lets the waiting init go on to exec the command; the
+   * FIFO is removed, so a second start finds none. False when there is no FIFO or nobody waits
+   * on it (ENXIO: the init is gone). Call it holding the lock, so two starts cannot both write.
+   */
+  releaseExecFifo(): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.execFifoPath, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = systemErrorCode(error);
+      if (code === 'ENOENT') return false;
+      if (code === 'ENXIO') {
+        unlinkIfPresent(this.execFifoPath);
+        return false;
+      }
+      throw error;
+    }
+    try {
+      // Only the FIFO itself: a symlink (O_NOFOLLOW) or a file put in its place is never written.
+      if (!fstatSync(fd).isFIFO()) throw new CorruptStateError(this.execFifoPath, 'not a FIFO');
+      writeSync(fd, '0');
+    } finally {
+      closeSync(fd);
+    }
+    unlinkIfPresent(this.execFifoPath);
+    return true;
+  }
+
   writeState(state: ContainerState): void {
     const problem = findStateProblem(state);
     if (problem !== undefined) {
@@ -190,6 +272,7 @@ export class ContainerDir implements Disposable {
     try {
       unlinkIfPresent(this.pidFilePath);
       unlinkIfPresent(this.stateFilePath);
+      unlinkIfPresent(this.execFifoPath);
       // Usually that empties it. Removing needs no fd, so it works even when this process has
       // run out of them (EMFILE), which is when an undo most needs to work.
       if (this.removeIfEmpty()) return;

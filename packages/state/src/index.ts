@@ -2,6 +2,7 @@ export {
   ContainerDir,
   ContainerDirNotEmptyError,
   createContainerDir,
+  EXEC_FIFO,
   listContainers,
   loadContainerDir,
   PID_FILE,

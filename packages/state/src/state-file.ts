@@ -7,7 +7,14 @@ export const STATE_VERSION = 1;
 export interface ContainerState {
   version: typeof STATE_VERSION;
   id: string;
-  /** The container's init process (the helper, then the user's command). */
+  /**
+   * `creating` from the moment the state directory exists until the init waits for start (or
+   * runs, for run()): a runtime killed in between leaves this record, and what it names
+   * (cgroupPaths: the directories it was about to create) is what `delete --force` removes.
+   * `created` afterwards. Absent in files of older nsinits: created.
+   */
+  phase?: 'creating' | 'created';
+  /** The container's init process (the helper, then the user's command); 0 while creating and not spawned yet. */
   pid: number;
   /** Field 22 of `/proc/<pid>/stat` when the state was written: tells the init from a reused pid. */
   pidStartTime: string;
@@ -18,6 +25,8 @@ export interface ContainerState {
   /** ISO 8601 time of creation, e.g. `2014-06-26T12:00:00.000Z`. */
   created: string;
   annotations?: Record<string, string>;
+  /** The config's ociVersion, which `state` and `list` report (as runc does). */
+  ociVersion?: string;
   /** Where the container's cgroup is (@nsinit/cgroups' `paths`), for stats, pause and cleanup from disk. */
   cgroupPaths?: Record<string, unknown>;
   /** What the network strategies made on the host (@nsinit/network), to undo from disk. */
@@ -27,12 +36,14 @@ export interface ContainerState {
 const KNOWN_FIELDS = new Set([
   'version',
   'id',
+  'phase',
   'pid',
   'pidStartTime',
   'rootfs',
   'bundle',
   'created',
   'annotations',
+  'ociVersion',
   'cgroupPaths',
   'network',
 ]);
@@ -53,14 +64,28 @@ export function findStateProblem(value: unknown): string | undefined {
   for (const key of Object.keys(state)) {
     if (!KNOWN_FIELDS.has(key)) return `unknown field ${JSON.stringify(key)}`;
   }
-  const { version, id, pid, pidStartTime, rootfs, bundle, created, annotations, cgroupPaths, network } =
-    state;
+  const {
+    version,
+    id,
+    phase,
+    pid,
+    pidStartTime,
+    rootfs,
+    bundle,
+    created,
+    annotations,
+    cgroupPaths,
+    network,
+  } = state;
   if (version !== STATE_VERSION)
     return `"version" is ${describe(version)}, this nsinit reads version ${STATE_VERSION}`;
   if (typeof id !== 'string' || !isValidContainerId(id))
     return `"id" is ${describe(id)}, not a valid container id`;
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid > MAX_PID) {
-    return `"pid" is ${describe(pid)}, not a pid (an integer from 1 to ${MAX_PID})`;
+  if (phase !== undefined && phase !== 'creating' && phase !== 'created')
+    return `"phase" is ${describe(phase)}, neither "creating" nor "created"`;
+  const notSpawned = phase === 'creating' && pid === 0;
+  if (!notSpawned && (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid > MAX_PID)) {
+    return `"pid" is ${describe(pid)}, not a pid (an integer from 1 to ${MAX_PID}; 0 only while "creating")`;
   }
   if (typeof pidStartTime !== 'string' || !/^\d+$/.test(pidStartTime)) {
     return `"pidStartTime" is ${describe(pidStartTime)}, not a decimal string`;
@@ -73,6 +98,8 @@ export function findStateProblem(value: unknown): string | undefined {
   if (typeof created !== 'string' || !ISO_TIME.test(created) || Number.isNaN(Date.parse(created))) {
     return `"created" is ${describe(created)}, not an ISO 8601 time`;
   }
+  if (state.ociVersion !== undefined && typeof state.ociVersion !== 'string')
+    return `"ociVersion" is ${describe(state.ociVersion)}, not a string`;
   if (annotations !== undefined) {
     if (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations)) {
       return `"annotations" is ${describe(annotations)}, not an object`;

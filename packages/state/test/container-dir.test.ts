@@ -384,3 +384,97 @@ describe('locking and removal', () => {
     expect(await readdir(dir.path)).toEqual(['console.sock']);
   });
 });
+
+describe('exec FIFO (create → start)', () => {
+  it('is made with mode 0600; its read end opens without a writer; start writes one byte and removes it', async () => {
+    const dir = createContainerDir(root, 'fifo1');
+    const readEnd = dir.openExecFifo();
+    try {
+      expect((await stat(dir.execFifoPath)).isFIFO()).toBe(true);
+      expect(await modeOf(dir.execFifoPath)).toBe(0o600);
+      expect(dir.hasExecFifo()).toBe(true);
+      expect(dir.releaseExecFifo()).toBe(true);
+      const byte = Buffer.alloc(4);
+      const { readSync } = await import('node:fs');
+      expect(readSync(readEnd, byte, 0, 4, null)).toBe(1);
+      expect(byte.toString('latin1', 0, 1)).toBe('0');
+      expect(dir.hasExecFifo()).toBe(false);
+      // A second start finds no FIFO.
+      expect(dir.releaseExecFifo()).toBe(false);
+    } finally {
+      closeSync(readEnd);
+      dir.remove();
+    }
+  });
+
+  it('start fails (and the FIFO goes) when nobody waits on it any more (ENXIO)', () => {
+    const dir = createContainerDir(root, 'fifo2');
+    closeSync(dir.openExecFifo());
+    expect(dir.releaseExecFifo()).toBe(false);
+    expect(dir.hasExecFifo()).toBe(false);
+    dir.remove();
+  });
+
+  it('refuses a regular file put where the FIFO goes (it never writes into one)', async () => {
+    const dir = createContainerDir(root, 'fifo3');
+    await writeFile(dir.execFifoPath, 'x');
+    expect(dir.hasExecFifo()).toBe(false);
+    expect(() => dir.releaseExecFifo()).toThrow(CorruptStateError);
+    expect(await readFile(dir.execFifoPath, 'utf8')).toBe('x');
+    await rm(dir.execFifoPath);
+    dir.remove();
+  });
+
+  it('refuses a symlink put where the FIFO goes, even to a FIFO elsewhere', async () => {
+    const dir = createContainerDir(root, 'fifo4');
+    const other = createContainerDir(root, 'fifo5');
+    const readEnd = other.openExecFifo();
+    try {
+      await symlink(other.execFifoPath, dir.execFifoPath);
+      expect(dir.hasExecFifo()).toBe(false);
+      expect(() => dir.releaseExecFifo()).toThrow();
+      // The other container's init was not released.
+      expect(other.hasExecFifo()).toBe(true);
+    } finally {
+      closeSync(readEnd);
+      await rm(dir.execFifoPath);
+      dir.remove();
+      other.remove();
+    }
+  });
+
+  it('remove() takes the FIFO with it', async () => {
+    const dir = createContainerDir(root, 'fifo6');
+    closeSync(dir.openExecFifo());
+    dir.remove();
+    expect(existsSync(dir.path)).toBe(false);
+  });
+});
+
+describe('phase and heldByAnother', () => {
+  it('accepts pid 0 only while creating', () => {
+    const dir = createContainerDir(root, 'phase1');
+    dir.writeState({ ...sampleState('phase1'), phase: 'creating', pid: 0, pidStartTime: '0' });
+    expect(dir.readState().phase).toBe('creating');
+    expect(() => dir.writeState({ ...sampleState('phase1'), phase: 'created', pid: 0 })).toThrow(
+      InvalidStateError,
+    );
+    expect(() => dir.writeState({ ...sampleState('phase1'), pid: 0 })).toThrow(InvalidStateError);
+    expect(() =>
+      dir.writeState({ ...sampleState('phase1'), phase: 'running' as unknown as 'created' }),
+    ).toThrow(InvalidStateError);
+    dir.remove();
+  });
+
+  it('tells whether another open of the directory holds the lock', () => {
+    const holder = createContainerDir(root, 'held1');
+    const other = loadContainerDir(root, 'held1');
+    expect(other.heldByAnother()).toBe(false);
+    holder.lock();
+    expect(other.heldByAnother()).toBe(true);
+    expect(holder.heldByAnother()).toBe(false);
+    holder.unlock();
+    expect(other.heldByAnother()).toBe(false);
+    holder.remove();
+  });
+});

@@ -2,9 +2,8 @@ import { fstatSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import {
   type ChildError,
-  decodeChildReport,
+  ChildReportDecoder,
   encodeContextFrame,
-  MAX_CHILD_REPORT_BYTES,
   type SyncContext,
   SyncProtocolError,
   systemErrorCode,
@@ -16,7 +15,16 @@ export interface AwaitChildReportOptions {
   signal?: AbortSignal;
 }
 
-type Outcome = { ok: true; report: ChildError | null } | { ok: false; error: Error };
+/** What `awaitReady()` resolves with: READY came, or the child's end closed without it. */
+export type AwaitReadyResult = { ready: true } | { ready: false; report: ChildError | null };
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+/** A pending await: `check` says how it settles in the channel's current state, or undefined while it cannot tell. */
+interface Waiter {
+  check(): Outcome<unknown> | undefined;
+  settle(outcome: Outcome<unknown>): void;
+}
 
 function describeSystemError(error: Error): string {
   const code = systemErrorCode(error) ?? error.message;
@@ -25,24 +33,26 @@ function describeSystemError(error: Error): string {
 
 /**
  * The parent's end of the socketpair shared with the init helper: it carries the go frame to
- * the child and the child's error report (or EOF, when `execve` closes the child's end) back.
+ * the child and the child's report back — a PID frame (CLONE_PARENT), a READY frame
+ * (AWAIT_START), an ERROR frame, each optional and in that order — or EOF, when `execve`
+ * closes the child's end.
  *
- * Reading starts at construction, so a report the child sends before the go signal is kept.
- * `go()` throws only for the caller's own mistakes; every delivery or protocol problem
- * surfaces through `awaitChildReport()`.
+ * Reading starts at construction and the frames are decoded as they arrive, so a report the
+ * child sends before the go signal is kept, and a PID or READY frame is known the moment it
+ * is complete. `go()` throws only for the caller's own mistakes; every delivery or protocol
+ * problem surfaces through the awaits.
  */
 export class SyncChannel implements Disposable {
   readonly #fd: number;
   readonly #socket: net.Socket;
-  readonly #chunks: Buffer[] = [];
-  #receivedBytes = 0;
+  readonly #decoder = new ChildReportDecoder();
   /** 'open' until the child's end closes ('eof') or the channel breaks ('failed'). */
   #readState: 'open' | 'eof' | 'failed' = 'open';
   #readFailure: Error | undefined;
   #goAttempted = false;
   #goFailure: Error | undefined;
   #closed = false;
-  readonly #waiters = new Set<(outcome: Outcome) => void>();
+  readonly #waiters = new Set<Waiter>();
 
   /** Takes ownership of `fd`, the parent's end of a SOCK_STREAM socketpair; close() closes it. */
   constructor(fd: number) {
@@ -124,43 +134,52 @@ export class SyncChannel implements Disposable {
 
   /**
    * Resolve with the child's ERROR report, or null when its end closed without one (the command
-   * was exec'd, or the child died before saying anything: its exit status tells which). Rejects
-   * with SyncProtocolError for bytes that are not exactly one ERROR frame (including more than one
-   * frame's worth), SyncChannelError for a socket failure, for a go frame the child never received,
-   * or for close() before the end; AbortError when `signal` aborts.
+   * was exec'd, or the child died before saying anything: its exit status tells which). PID and
+   * READY frames before it are fine (see awaitChildPid and awaitReady). Rejects with
+   * SyncProtocolError for bytes that are not the child's frames in their order (anything after
+   * the ERROR frame included), SyncChannelError for a socket failure, for a go frame the child
+   * never received, or for close() before the end; AbortError when `signal` aborts.
    */
   awaitChildReport(options: AwaitChildReportOptions = {}): Promise<ChildError | null> {
-    const { signal } = options;
-    return new Promise((resolve, reject) => {
-      const settle = (outcome: Outcome): void => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#waiters.delete(settle);
-        if (outcome.ok) resolve(outcome.report);
-        else reject(outcome.error);
-      };
-      const onAbort = (): void => {
-        settle({
-          ok: false,
-          error: new SyncAbortError("stopped waiting for the child's report: aborted", {
-            cause: signal?.reason,
-          }),
-        });
-      };
-      if (signal?.aborted) {
-        onAbort();
-        return;
-      }
+    return this.#wait("the child's report", options.signal, () => this.#outcome());
+  }
+
+  /**
+   * Resolve as soon as the child's READY frame has arrived (AWAIT_START: it waits for the start;
+   * the socket stays open, the caller may close it), or once its end closed without one: then
+   * with its ERROR report, or null. Rejects as awaitChildReport does — but a READY frame that
+   * arrived is the answer whatever came after it.
+   */
+  awaitReady(options: AwaitChildReportOptions = {}): Promise<AwaitReadyResult> {
+    return this.#wait(
+      "the child's READY frame",
+      options.signal,
+      (): Outcome<AwaitReadyResult> | undefined => {
+        if (this.#decoder.report.ready) return { ok: true, value: { ready: true } };
+        const outcome = this.#outcome();
+        if (outcome === undefined || !outcome.ok) return outcome;
+        return { ok: true, value: { ready: false, report: outcome.value } };
+      },
+    );
+  }
+
+  /**
+   * Resolve with the pid of the PID frame as soon as it has arrived (CLONE_PARENT: the process
+   * that goes on, a child of this process, by its pid in this process's pid namespace), or with
+   * null once the child's end closed without one (awaitChildReport says why). Rejects as
+   * awaitChildReport does — but a PID frame that arrived is the answer whatever came after it.
+   */
+  awaitChildPid(options: AwaitChildReportOptions = {}): Promise<number | null> {
+    return this.#wait("the child's PID frame", options.signal, (): Outcome<number | null> | undefined => {
+      const { pid } = this.#decoder.report;
+      if (pid !== null) return { ok: true, value: pid };
       const outcome = this.#outcome();
-      if (outcome !== undefined) {
-        settle(outcome);
-        return;
-      }
-      this.#waiters.add(settle);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (outcome === undefined || !outcome.ok) return outcome;
+      return { ok: true, value: null };
     });
   }
 
-  /** Destroy the socket (closing the fd). Idempotent; pending awaitChildReport() calls reject. */
+  /** Destroy the socket (closing the fd). Idempotent; pending awaits reject. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -175,38 +194,69 @@ export class SyncChannel implements Disposable {
     this.close();
   }
 
+  #wait<T>(what: string, signal: AbortSignal | undefined, check: () => Outcome<T> | undefined): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        check,
+        settle: (outcome) => {
+          signal?.removeEventListener('abort', onAbort);
+          this.#waiters.delete(waiter);
+          if (outcome.ok) resolve(outcome.value as T);
+          else reject(outcome.error);
+        },
+      };
+      const onAbort = (): void => {
+        waiter.settle({
+          ok: false,
+          error: new SyncAbortError(`stopped waiting for ${what}: aborted`, { cause: signal?.reason }),
+        });
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      const outcome = check();
+      if (outcome !== undefined) {
+        waiter.settle(outcome);
+        return;
+      }
+      this.#waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Settles every waiter that can now tell. */
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) {
+      const outcome = waiter.check();
+      if (outcome !== undefined) waiter.settle(outcome);
+    }
+  }
+
   #onData(chunk: Buffer): void {
     if (this.#readState !== 'open') return;
-    this.#receivedBytes += chunk.length;
-    if (this.#receivedBytes > MAX_CHILD_REPORT_BYTES) {
+    try {
+      if (this.#decoder.push(chunk).length > 0) this.#notify();
+    } catch (error) {
+      // The child broke the protocol: nothing it sends from now on can be trusted.
       this.#socket.destroy();
-      this.#finishReading(
-        'failed',
-        new SyncProtocolError(
-          `the child sent more than ${MAX_CHILD_REPORT_BYTES} bytes, more than one frame can hold`,
-          MAX_CHILD_REPORT_BYTES,
-        ),
-      );
-      return;
+      this.#finishReading('failed', error instanceof Error ? error : new Error(String(error)));
     }
-    this.#chunks.push(chunk);
   }
 
   #finishReading(state: 'eof' | 'failed', failure?: Error): void {
     if (this.#readState !== 'open') return;
     this.#readState = state;
     this.#readFailure = failure;
-    const outcome = this.#outcome();
-    if (outcome === undefined) return;
-    for (const settle of [...this.#waiters]) settle(outcome);
+    this.#notify();
   }
 
-  #outcome(): Outcome | undefined {
+  /** How the report ends: undefined while the child's end is open. */
+  #outcome(): Outcome<ChildError | null> | undefined {
     if (this.#readState === 'open') return undefined;
-    const received = Buffer.concat(this.#chunks);
-    let decoded: Outcome;
+    let decoded: Outcome<ChildError | null>;
     try {
-      decoded = { ok: true, report: decodeChildReport(received) };
+      decoded = { ok: true, value: this.#decoder.end().error };
     } catch (error) {
       decoded = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
     }
@@ -214,10 +264,10 @@ export class SyncChannel implements Disposable {
       // A child that exits right after its report, with our go frame unread, resets the
       // connection (ECONNRESET) after its bytes: the complete report is still the answer.
       const protocolViolation = this.#readFailure instanceof SyncProtocolError;
-      if (decoded.ok && decoded.report !== null && !protocolViolation) return decoded;
+      if (decoded.ok && decoded.value !== null && !protocolViolation) return decoded;
       return { ok: false, error: this.#readFailure ?? new SyncChannelError('the sync channel failed') };
     }
-    if (decoded.ok && decoded.report === null && this.#goFailure !== undefined) {
+    if (decoded.ok && decoded.value === null && this.#goFailure !== undefined) {
       return { ok: false, error: this.#goFailure };
     }
     return decoded;

@@ -55,8 +55,20 @@ afterAll(async () => {
 });
 
 interface ParentEvent {
-  event: 'report' | 'report-error' | 'go-returned' | 'go-threw' | 'blocking' | 'closed';
+  event:
+    | 'report'
+    | 'report-error'
+    | 'ready'
+    | 'ready-error'
+    | 'pid'
+    | 'pid-error'
+    | 'go-returned'
+    | 'go-threw'
+    | 'blocking'
+    | 'closed';
   report?: unknown;
+  result?: unknown;
+  pid?: number | null;
   error?: { name: string; code: string; message: string; causeCode?: string };
 }
 
@@ -233,7 +245,9 @@ describe('SyncChannel with a helper on the other end', () => {
   it.each([
     ['garbage', /bad magic 0x74686973, expected "NSSP"/],
     ['truncated', /truncated frame: the header announces 35 payload bytes, only 8 follow/],
-    ['flood', /the child sent more than 65548 bytes/],
+    // Refused at its first bytes, long before it could fill memory.
+    ['flood', /at byte offset 0: bad magic 0x41414141/],
+    ['trailing', /12 trailing bytes after the ERROR frame/],
   ])('rejects a helper that sends %s', async (scenario, message) => {
     const pair = Pair.start(scenario);
     pair.cueHelper();
@@ -285,6 +299,100 @@ describe('SyncChannel with a helper on the other end', () => {
     expect(await pair.next()).toEqual({ event: 'closed' });
     pair.command({ op: 'go', context: {} });
     expect((await pair.next()).error?.message).toMatch(/after close\(\)/);
+    await pair.finish();
+  });
+});
+
+describe('SyncChannel with the PID and READY frames', () => {
+  it('resolves the pid and READY as they arrive, with the socket still open, then the report at EOF', async () => {
+    const pair = Pair.start('pid-ready-exec');
+    pair.command({ op: 'await-pid' });
+    pair.command({ op: 'await-ready' });
+    pair.command({ op: 'await' });
+    pair.cueHelper();
+    expect(await pair.next()).toEqual({ event: 'pid', pid: 4242 });
+    expect(await pair.next()).toEqual({ event: 'ready', result: { ready: true } });
+    // The helper waits for its second cue: the report cannot have settled yet.
+    expect(pair.received).toEqual([]);
+    pair.command({ op: 'go', context: {} });
+    expect(await pair.next()).toEqual({ event: 'go-returned' });
+    pair.cueHelper();
+    expect(await pair.next()).toEqual({ event: 'report', report: null });
+    // Asked again after the end: what arrived is still the answer.
+    pair.command({ op: 'await-pid' });
+    expect(await pair.next()).toEqual({ event: 'pid', pid: 4242 });
+    await pair.finish();
+  });
+
+  it('gives READY, then the error that follows it', async () => {
+    const pair = Pair.start('ready-then-fail');
+    pair.cueHelper();
+    pair.command({ op: 'go', context: {} });
+    expect(await pair.next()).toEqual({ event: 'go-returned' });
+    pair.command({ op: 'await-ready' });
+    expect(await pair.next()).toEqual({ event: 'ready', result: { ready: true } });
+    pair.command({ op: 'await' });
+    pair.cueHelper();
+    expect(await pair.next()).toEqual({ event: 'report', report: failure });
+    await pair.finish();
+  });
+
+  it('resolves awaitReady with the report, and awaitChildPid with null, at an end without them', async () => {
+    const pair = Pair.start('fail-after-go');
+    pair.command({ op: 'await-ready' });
+    pair.command({ op: 'await-pid' });
+    pair.cueHelper();
+    pair.command({ op: 'go', context: {} });
+    const events = [await pair.next(), await pair.next(), await pair.next()];
+    expect(events).toContainEqual({ event: 'ready', result: { ready: false, report: failure } });
+    expect(events).toContainEqual({ event: 'pid', pid: null });
+    await pair.finish();
+  });
+
+  it('gives the pid and the error of the process that goes on', async () => {
+    const pair = Pair.start('pid-then-fail');
+    pair.cueHelper();
+    pair.command({ op: 'go', context: {} });
+    expect(await pair.next()).toEqual({ event: 'go-returned' });
+    pair.command({ op: 'await-pid' });
+    expect(await pair.next()).toEqual({ event: 'pid', pid: 4242 });
+    pair.command({ op: 'await-ready' });
+    expect(await pair.next()).toEqual({ event: 'ready', result: { ready: false, report: failure } });
+    await pair.finish();
+  });
+
+  it('keeps a READY frame that came, but rejects the report when a PID frame follows it', async () => {
+    const pair = Pair.start('out-of-order');
+    pair.cueHelper();
+    pair.command({ op: 'go', context: {} });
+    expect(await pair.next()).toEqual({ event: 'go-returned' });
+    pair.command({ op: 'await' });
+    const rejected = await pair.next();
+    expect(rejected.event).toBe('report-error');
+    expect(rejected.error?.code).toBe('ERR_NSINIT_SYNC_PROTOCOL');
+    expect(rejected.error?.message).toMatch(/got type 3 \(PID\) after the READY frame/);
+    pair.command({ op: 'await-ready' });
+    expect(await pair.next()).toEqual({ event: 'ready', result: { ready: true } });
+    pair.command({ op: 'await-pid' });
+    expect((await pair.next()).event).toBe('pid-error');
+    await pair.finish();
+  });
+
+  it('stops waiting for READY on abort, and rejects a pending wait on close', async () => {
+    const pair = Pair.start('hold');
+    pair.cueHelper();
+    pair.command({ op: 'go', context: {} });
+    expect(await pair.next()).toEqual({ event: 'go-returned' });
+    pair.command({ op: 'await-ready', abortAfterMs: 50 });
+    const aborted = await pair.next();
+    expect(aborted.event).toBe('ready-error');
+    expect(aborted.error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    expect(aborted.error?.message).toMatch(/stopped waiting for the child's READY frame/);
+    pair.command({ op: 'await-pid' });
+    pair.command({ op: 'close' });
+    const closed = [await pair.next(), await pair.next()];
+    expect(closed).toContainEqual({ event: 'closed' });
+    expect(closed.find((event) => event.event === 'pid-error')?.error?.code).toBe('ERR_NSINIT_SYNC_CHANNEL');
     await pair.finish();
   });
 });
