@@ -900,17 +900,27 @@ static int op_bind_fd(struct run_state *st, const struct op *op)
 	int fd = (int)op->arg[0].u32;
 	const char *target = op->arg[1].str;
 
-	AUTOCLOSE int target_fd = open_in_root(st, target, O_PATH | O_NOFOLLOW);
-	if (target_fd < 0)
-		return fail(st, errno, "bind fd %d on %s: open the target", fd, target);
-	struct stat sb;
-	if (fstat(target_fd, &sb) < 0)
-		return fail(st, errno, "bind fd %d on %s: stat the target", fd, target);
-	if (S_ISLNK(sb.st_mode) || S_ISDIR(sb.st_mode))
-		return fail(st, S_ISLNK(sb.st_mode) ? ELOOP : EISDIR, "bind fd %d on %s: the target is a %s", fd, target,
-			    S_ISLNK(sb.st_mode) ? "symlink" : "directory");
+	AUTOCLOSE int target_fd = -1;
+	if (op->flags & BIND_FD_DIRECTORY) {
+		/* A whole filesystem the parent made (a console's devpts): onto a real directory, never
+		 * a symlink, never on a procfs. */
+		target_fd = open_mount_target(st, target, true, false, "bind fd");
+		if (target_fd < 0)
+			return -1;
+	} else {
+		target_fd = open_in_root(st, target, O_PATH | O_NOFOLLOW);
+		if (target_fd < 0)
+			return fail(st, errno, "bind fd %d on %s: open the target", fd, target);
+		struct stat sb;
+		if (fstat(target_fd, &sb) < 0)
+			return fail(st, errno, "bind fd %d on %s: stat the target", fd, target);
+		if (S_ISLNK(sb.st_mode) || S_ISDIR(sb.st_mode))
+			return fail(st, S_ISLNK(sb.st_mode) ? ELOOP : EISDIR, "bind fd %d on %s: the target is a %s", fd,
+				    target, S_ISLNK(sb.st_mode) ? "symlink" : "directory");
+	}
 	/* A file of this mount namespace is cloned; the kernel refuses (EINVAL) to clone one of
-	 * another, so the parent passes a detached mount of it (open_tree), which is attached. */
+	 * another, so the parent passes a detached mount of it (open_tree, or fsmount), which is
+	 * attached as it is. */
 	AUTOCLOSE int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0 && errno != EINVAL)
 		return fail(st, errno, "bind fd %d on %s: clone a mount of it", fd, target);

@@ -192,7 +192,7 @@ static const struct op_layout layouts[] = {
 	[OP_UNSHARE] = { "UNSHARE", 0, { U64("flags") } },
 	[OP_CHOWN] = { "CHOWN", 0, { PATH("path"), ID("uid"), ID("gid") } },
 	[OP_SET_CTTY] = { "SET_CTTY", 0, { FD("fd") } },
-	[OP_BIND_FD] = { "BIND_FD", 0, { FD("fd"), PATH("target") } },
+	[OP_BIND_FD] = { "BIND_FD", BIND_FD_DIRECTORY, { FD("fd"), PATH("target") } },
 	[OP_SETNS] = { "SETNS", SETNS_PIDFD, { FD("fd"), U32("nstype", UINT32_MAX) } },
 	[OP_FSMOUNT] = { "FSMOUNT", FSMOUNT_TARGET_REAL_DIR | FSMOUNT_TARGET_ON_PROC,
 			 { STR("fstype"), STR("source"), STRLIST("options"), PATH("target"), ATTRS("attr_set"),

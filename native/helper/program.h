@@ -81,6 +81,7 @@ enum opcode {
 #define SYMLINK_IGNORE_EXISTING 1u
 #define PDEATHSIG_CHECK_PARENT 1u
 #define SETNS_PIDFD 1u
+#define BIND_FD_DIRECTORY 1u
 
 #define OP_MAX_ARGS 8
 

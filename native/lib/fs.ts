@@ -46,7 +46,15 @@ export interface FsBinding {
    * Node has none. Fails with the system error (EEXIST when something is there).
    */
   mkfifo(options: { path: string; mode: number }): void;
+  /**
+   * A new filesystem mounted nowhere: fsopen(`fstype`), each option through fsconfig
+   * (`key=value` as a string, `key` as a flag), fsmount with the MOUNT_ATTR_* bits of `attrSet`.
+   * Returns the mount's fd (CLOEXEC, the caller's), for a child to attach with move_mount.
+   * Fails with the system error, naming the option the kernel refused.
+   */
+  mountDetached(options: { fstype: string; options: readonly string[]; attrSet: number }): number;
 }
 
 export const openat2: FsBinding['openat2'] = (options) => native().openat2(options);
 export const mkfifo: FsBinding['mkfifo'] = (options) => native().mkfifo(options);
+export const mountDetached: FsBinding['mountDetached'] = (options) => native().mountDetached(options);

@@ -153,7 +153,14 @@ export type InitOp =
   | { op: 'unshare' /** CLONE_NEWNS, NEWUTS, NEWIPC, NEWNET or NEWCGROUP. */; flags: bigint | number }
   | { op: 'chown'; path: string; uid: number; gid: number }
   | { op: 'setCtty'; fd: number }
-  | { op: 'bindFd'; fd: number /** In root; must exist, not a symlink or directory. */; target: string }
+  | {
+      op: 'bindFd';
+      fd: number;
+      /** In root; must exist, not a symlink; a file, or with `directory` a directory. */
+      target: string;
+      /** The target is a directory (a detached mount of a whole filesystem, e.g. a console's devpts). */
+      directory?: boolean;
+    }
   | {
       /** setns(fd, nstype): join namespaces (the parent opened the fd). */
       op: 'setns';
@@ -427,6 +434,7 @@ const LAYOUTS: { readonly [K in InitOpName]: Layout<OpOf<K>> } = {
       ['fd', FD],
       ['target', PATH],
     ],
+    flags: { directory: 1 },
   },
   setns: {
     fields: [

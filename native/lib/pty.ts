@@ -42,9 +42,10 @@ export interface PtyBinding {
    * from the master (TIOCGPTPEER), never by path (CVE-2025-52565). With `root` (a directory
    * fd, a container's root), the multiplexer is that root's `/dev/pts/ptmx` instead — resolved
    * inside it without following any link, and refused (ENODEV) unless it is the ptmx of a devpts
-   * — so the pty is `/dev/pts/N` in the container (`slaveName` says so).
+   * — so the pty is `/dev/pts/N` in the container (`slaveName` says so). With `devpts` (the fd of
+   * a devpts mount, e.g. from mountDetached), that devpts' own `ptmx`, checked the same way.
    */
-  openPty(options?: Partial<WindowSize> & { root?: number }): OpenedPty;
+  openPty(options?: Partial<WindowSize> & { root?: number; devpts?: number }): OpenedPty;
   /** TIOCGWINSZ on a terminal fd (either end of a pty). */
   getWindowSize(options: { fd: number }): WindowSize;
   /** TIOCSWINSZ: the foreground process group of the terminal gets SIGWINCH. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -76,11 +77,56 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// mountDetached({ fstype, options, attrSet }) -> fd: a new filesystem mounted nowhere (fsopen,
+// fsconfig option by option — "key=value" as a string, "key" as a flag —, fsmount with the
+// MOUNT_ATTR_* bits), for a child in a new mount namespace to attach (move_mount) where its
+// program says: the console's devpts, made here so that the console is a pty of the container's
+// own devpts. The caller owns the fd (CLOEXEC).
+Napi::Value MountDetached(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object options = OptionsArg(info, "mountDetached");
+  Napi::Value fstype_value = options.Get("fstype");
+  if (!fstype_value.IsString()) throw TypeError(env, "mountDetached: options.fstype must be a string");
+  std::string fstype = fstype_value.As<Napi::String>().Utf8Value();
+  Napi::Value list = options.Get("options");
+  if (!list.IsArray()) throw TypeError(env, "mountDetached: options.options must be an array of strings");
+  auto attrs = static_cast<unsigned int>(IntegerOption(options, "attrSet", "mountDetached", 0, UINT32_MAX));
+
+  int fs = static_cast<int>(syscall(SYS_fsopen, fstype.c_str(), FSOPEN_CLOEXEC));
+  if (fs < 0) throw SystemError(env, errno, "fsopen", fstype);
+  auto fail = [&](const char* call, const std::string& what) -> Napi::Error {
+    int err = errno;
+    close(fs);
+    return SystemError(env, err, call, fstype + " " + what);
+  };
+  Napi::Array array = list.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsString()) {
+      close(fs);
+      throw TypeError(env, "mountDetached: options.options must be an array of strings");
+    }
+    std::string option = item.As<Napi::String>().Utf8Value();
+    size_t equals = option.find('=');
+    long rc = equals == std::string::npos
+                  ? syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, option.c_str(), nullptr, 0)
+                  : syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, option.substr(0, equals).c_str(),
+                            option.substr(equals + 1).c_str(), 0);
+    if (rc < 0) throw fail("fsconfig", "option \"" + option + "\"");
+  }
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) throw fail("fsconfig", "create");
+  int mount = static_cast<int>(syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs));
+  if (mount < 0) throw fail("fsmount", "mount");
+  close(fs);
+  return Napi::Number::New(env, mount);
+}
+
 }  // namespace
 
 void RegisterFs(Napi::Env env, Napi::Object exports) {
   exports.Set("openat2", Napi::Function::New(env, Openat2, "openat2"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("mountDetached", Napi::Function::New(env, MountDetached, "mountDetached"));
 }
 
 }  // namespace nsinit

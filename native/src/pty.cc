@@ -91,18 +91,23 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   // at through an O_PATH fd (no open of anything else with side effects), and opened only once
   // it is a devpts' ptmx (5:2 on a devpts).
   Napi::Value root_value = options.Get("root");
-  int root = root_value.IsUndefined() ? -1 : FdOption(options, "root", "openPty");
+  Napi::Value devpts_value = options.Get("devpts");
+  if (!root_value.IsUndefined() && !devpts_value.IsUndefined()) throw TypeError(env, "openPty: give options.root or options.devpts, not both");
+  // `devpts`: the fd of a devpts mount itself (one made for a container's console).
+  bool in_devpts = !devpts_value.IsUndefined();
+  int root = in_devpts ? FdOption(options, "devpts", "openPty") : root_value.IsUndefined() ? -1 : FdOption(options, "root", "openPty");
+  const char* ptmx_path = in_devpts ? "ptmx" : "dev/pts/ptmx";
   std::string where = kPtmx;
   ScopedFd master(-1);
   if (root < 0) {
     master.reset(open(kPtmx, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (master.get() < 0) throw SystemError(env, errno, "open", kPtmx);
   } else {
-    where = "dev/pts/ptmx in the root of fd " + std::to_string(root);
+    where = std::string(ptmx_path) + " in fd " + std::to_string(root);
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    ScopedFd path(static_cast<int>(syscall(SYS_openat2, root, "dev/pts/ptmx", &how, sizeof how)));
+    ScopedFd path(static_cast<int>(syscall(SYS_openat2, root, ptmx_path, &how, sizeof how)));
     if (path.get() < 0) throw SystemError(env, errno, "openat2", where);
     struct stat st {};
     struct statfs fs {};

@@ -4,8 +4,10 @@
 // its slave at fd 5. Mounts happen in a private mount namespace that dies with the run.
 import {
   closeSync,
+  constants as fsConstants,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readSync,
   rmSync,
@@ -15,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mountDetached } from '../lib/fs.js';
 import { encodeProgram, type InitOp, OPCODES } from '../lib/program.js';
 import { detachedMount, getTermios, makeRawTermios, openPty, setTermios } from '../lib/pty.js';
 import { decodeChildReport } from '../lib/report.js';
@@ -28,6 +31,7 @@ const ENOTTY = 25;
 const EISDIR = 21;
 const ELOOP = 40;
 const EINVAL = 22;
+const ENOTDIR = 20;
 const UNIX98_PTY_SLAVE_MAJOR = 136;
 const PATH = 'PATH=/usr/bin:/bin';
 
@@ -182,5 +186,67 @@ describe('BIND_FD', () => {
     );
     expect(onlyError(directory)).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: EISDIR });
     expect(directory.stdout).toBe('0\n');
+  });
+
+  it('with DIRECTORY attaches a devpts the parent mounted detached onto a real directory, never a symlink', async () => {
+    const devpts = mountDetached({ fstype: 'devpts', options: ['ptmxmode=0666'], attrSet: 0 });
+    const inDevpts = openPty({ devpts });
+    try {
+      mkdirSync(join(root, 'pts'));
+      const result = await run(
+        [
+          { op: 'openRoot', path: root },
+          { op: 'bindFd', fd: CONSOLE_FD, target: '/pts', directory: true },
+          sh('ls "$ROOT/pts"; stat -f -c %T "$ROOT/pts"'),
+        ],
+        { consoleFd: devpts },
+      );
+      expect(decodeChildReport(result.report), result.stderr).toBeNull();
+      // The parent's pty is in it: the container would see its console as /dev/pts/0.
+      expect(inDevpts.slaveName).toBe('/dev/pts/0');
+      expect(result.stdout).toBe('0\nptmx\ndevpts\n');
+
+      rmSync(join(root, 'pts'), { recursive: true });
+      mkdirSync(join(root, 'elsewhere'));
+      symlinkSync('elsewhere', join(root, 'pts'));
+      const after = 'grep -c -F "$ROOT" /proc/self/mountinfo;';
+      const symlink = await run(
+        [
+          { op: 'openRoot', path: root },
+          { op: 'bindFd', fd: CONSOLE_FD, target: '/pts', directory: true },
+          sh('true'),
+        ],
+        { consoleFd: devpts, after },
+      );
+      expect(onlyError(symlink)).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: ENOTDIR });
+      expect(symlink.stdout).toBe('0\n');
+      writeFileSync(join(root, 'file'), '');
+      const file = await run(
+        [
+          { op: 'openRoot', path: root },
+          { op: 'bindFd', fd: CONSOLE_FD, target: '/file', directory: true },
+          sh('true'),
+        ],
+        { consoleFd: devpts },
+      );
+      expect(onlyError(file)).toMatchObject({ opIndex: 1, opcode: OPCODES.bindFd, errno: ENOTDIR });
+    } finally {
+      closeSync(inDevpts.master);
+      closeSync(inDevpts.slave);
+      closeSync(devpts);
+    }
+  });
+
+  it('openPty never takes a multiplexer that is not a devpts ptmx', () => {
+    writeFileSync(join(root, 'ptmx'), '');
+    const dir = openSync(root, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    try {
+      expect(() => openPty({ devpts: dir })).toThrow(/not the ptmx of a devpts/);
+      rmSync(join(root, 'ptmx'));
+      symlinkSync('/dev/ptmx', join(root, 'ptmx'));
+      expect(() => openPty({ devpts: dir })).toThrow(/ELOOP|symbolic/);
+    } finally {
+      closeSync(dir);
+    }
   });
 });

@@ -241,3 +241,14 @@ export async function startedPid(statePath: string, timeoutMs = 10_000): Promise
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** True while `pid` is the process that started at `startTime` (field 22 of its stat) and not a zombie. */
+export function isAlive(pid: number, startTime: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && fields[19] === startTime;
+  } catch {
+    return false;
+  }
+}

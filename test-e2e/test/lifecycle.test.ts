@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadContainer, type OciConfig, run } from 'nsinit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeBundle, requireRoot, scratch } from '../src/harness.js';
+import { isAlive, makeBundle, requireRoot, scratch } from '../src/harness.js';
 
 const LIBRARY = fileURLToPath(new URL('../../packages/nsinit/dist/index.js', import.meta.url));
 
@@ -51,15 +51,7 @@ function cgroupDirs(state: Recorded): string[] {
   ];
 }
 
-function alive(pid: number, startTime: string): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] !== 'Z' && fields[19] === startTime;
-  } catch {
-    return false;
-  }
-}
+const alive = isAlive;
 
 /** Host processes running `sleep <marker>`: what a container without a pid namespace leaves when only its init dies. */
 function sleepers(marker: number): number[] {

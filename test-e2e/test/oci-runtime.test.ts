@@ -24,6 +24,7 @@ import {
   CLI,
   type CliResult,
   hostSnapshot,
+  isAlive,
   makeBundle,
   requireRoot,
   runcSpec,
@@ -103,15 +104,7 @@ function remember(id: string): number {
   return pid;
 }
 
-function alive(pid: number, startTime: string): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] !== 'Z' && fields[19] === startTime;
-  } catch {
-    return false;
-  }
-}
+const alive = isAlive;
 
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

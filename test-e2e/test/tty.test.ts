@@ -64,15 +64,16 @@ function screen(outer: PtyProcess) {
 }
 
 describe('nsinit exec --tty', () => {
-  it('runs an interactive shell on /dev/console: size follows resizes, ^C reaches the container, exit 7 gives 7', async () => {
+  it('runs an interactive shell on its console (/dev/pts/0 of its own devpts, bound at /dev/console): size follows resizes, ^C reaches the container, exit 7 gives 7', async () => {
     const outer = spawn(process.execPath, [CLI, '--root', stateRoot, 'exec', '--config', bundle.configPath], {
       cols: 100,
       rows: 30,
     });
     const out = screen(outer);
     await out.until(/\$ /, 'the prompt');
-    outer.write('tty; stty size\r');
-    await out.until(/\/dev\/console\r\n30 100\r\n/, 'tty and the size');
+    // The console is a pty of the container's own devpts (as under runc), and /dev/console is it.
+    outer.write('tty; stty size; ls /dev/pts; echo on-console > /dev/console\r');
+    await out.until(/\/dev\/pts\/0\r\n30 100\r\n0 +ptmx\r\non-console\r\n/, 'tty, the size, the devpts and /dev/console');
 
     outer.resize(120, 40);
     await new Promise((resolve) => setTimeout(resolve, 100)); // SIGWINCH, then the copy onto the console
@@ -97,7 +98,7 @@ describe('nsinit exec --tty', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 20_000,
     });
-    expect(result.stdout).toMatch(/\/dev\/console\r\n/);
+    expect(result.stdout).toMatch(/\/dev\/pts\/0\r\n/);
     expect(result.stdout).not.toContain('nsinit:');
     expect(result.stdout).toMatch(/\b24 80\r\n/);
     expect(result.status).toBe(0);
@@ -173,7 +174,7 @@ describe('nsinit exec --tty', () => {
       master.write('hostname; tty; exit 4\r');
       const status = await new Promise<number | null>((resolve) => cli.on('exit', resolve));
       await ended;
-      expect(text).toMatch(/tty-test\r\n\/dev\/console\r\n/);
+      expect(text).toMatch(/tty-test\r\n\/dev\/pts\/0\r\n/);
       expect(status).toBe(4);
     } finally {
       receiver.close();

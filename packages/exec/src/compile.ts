@@ -125,6 +125,13 @@ export interface CompiledProgram {
   consoleMountFd: number | null;
   /** With awaitStart: where the parent places the read end of the exec FIFO. */
   execFifoFd: number | null;
+  /**
+   * With a terminal and a devpts at /dev/pts: the parent mounts that devpts itself (detached,
+   * with these options and attributes), opens the console in it and places the mount at `fd`;
+   * the helper attaches it at /dev/pts. So the console is /dev/pts/N of the container's own
+   * devpts (ttyname works), as under runc.
+   */
+  consoleDevpts: { fd: number; options: string[]; attrSet: number } | null;
 }
 
 /** Namespaces the helper can join with setns: it is single-threaded, but a pid namespace
@@ -279,10 +286,11 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
   ops.push(...compileIdentity(process, input.host, input.parentDeathSignal, warnings));
   if (process.noNewPrivileges) ops.push({ op: 'noNewPrivs' });
   const exec = { args: [...args], env: [...(process.env ?? [])] };
+  // After the namespace files, the console's mount and its devpts.
   const execFifoFd = input.awaitStart
     ? consoleMountFd === null
       ? input.firstExtraFd + namespaceFiles.length
-      : consoleMountFd + 1
+      : consoleMountFd + 2
     : null;
   ops.push({ op: 'chdir', path: process.cwd });
   if (execFifoFd !== null) ops.push({ op: 'checkExec', ...exec });
@@ -302,6 +310,7 @@ export function compileProgram(rawInput: CompileInput): CompiledProgram {
     namespaceFiles,
     consoleMountFd: rootfsOps.consoleBound ? consoleMountFd : null,
     execFifoFd,
+    consoleDevpts: rootfsOps.consoleDevpts,
   };
 }
 
@@ -529,7 +538,7 @@ function compileRootfs(
   namespaces: Set<NamespaceType>,
   cgroup: CgroupPlan,
   consoleMountFd: number | null,
-): { ops: InitOp[]; consoleBound: boolean } {
+): { ops: InitOp[]; consoleBound: boolean; consoleDevpts: CompiledProgram['consoleDevpts'] } {
   const { config, rootfs } = input;
   const mounts = config.mounts ?? [];
   const ops: InitOp[] = [];
@@ -580,9 +589,24 @@ function compileRootfs(
 
   let devMounted = false;
   let devptsMounted = false;
+  let consoleDevpts: CompiledProgram['consoleDevpts'] = null;
   for (const [index, mount] of mounts.entries()) {
     if (containing(mount.destination, index) >= 0) ops.push(...ensure(index));
-    ops.push(...compileMount(mount, index, input, namespaces, cgroup));
+    const compiled = compileMount(mount, index, input, namespaces, cgroup);
+    const fresh = compiled.length === 1 ? compiled[0]! : null;
+    if (
+      consoleMountFd !== null &&
+      devMounted &&
+      mount.destination === '/dev/pts' &&
+      fresh?.op === 'fsmount' &&
+      fresh.fstype === 'devpts'
+    ) {
+      // The console's devpts is the parent's to make (see CompiledProgram.consoleDevpts).
+      consoleDevpts = { fd: consoleMountFd + 1, options: [...fresh.options], attrSet: fresh.attrSet };
+      ops.push({ op: 'bindFd', fd: consoleDevpts.fd, target: '/dev/pts', directory: true });
+    } else {
+      ops.push(...compiled);
+    }
     if (mount.destination === '/dev') devMounted = !isBind(mount);
     if (mount.destination === '/dev/pts') devptsMounted = true;
   }
@@ -591,7 +615,11 @@ function compileRootfs(
   // Device nodes go only into a /dev the container got fresh: never into the image's own files.
   if (devMounted) ops.push(...compileDevices(input, devptsMounted, consoleMountFd));
   if (switchRoot) ops.push(input.noPivotRoot ? { op: 'moveRoot' } : { op: 'pivotRoot' });
-  return { ops, consoleBound: devMounted && consoleMountFd !== null };
+  return {
+    ops,
+    consoleBound: devMounted && consoleMountFd !== null,
+    consoleDevpts,
+  };
 }
 
 function rootPropagation(

@@ -3,21 +3,11 @@
 // a pidfd, forks into its pid namespace (the new process is this process's child, so its exit
 // status is ours to read), takes on the process's identity and settings, and execs. No
 // JavaScript and no fd of ours reaches the container.
-import {
-  closeSync,
-  constants as fsConstants,
-  openSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, constants as fsConstants, openSync, readlinkSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { CgroupManager } from '@nsinit/cgroups';
 import { type DeepReadonly, type OciProcess, parseOciConfig } from '@nsinit/config';
 import {
-  cancelWaitExit,
   type ExitResult,
   exitResult,
   launchInit,
@@ -27,7 +17,7 @@ import {
   waitExit,
 } from '@nsinit/native';
 import { openPty, type Pty, sendConsoleMaster } from '@nsinit/pty';
-import { readProcessStartTime } from '@nsinit/state';
+import { readProcessStartTime, writePidFile } from '@nsinit/state';
 import { SyncChannel } from '@nsinit/syncpipe';
 import { compileExecProcess, NAMESPACE_FLAGS, type NamespaceType } from './compile.js';
 import { ExecError } from './errors.js';
@@ -140,17 +130,6 @@ function containerRoot(target: ExecTarget, owned: OwnedFds): number {
 /** A process given to exec, validated as the runtime-spec's `process` of a config is. */
 function validProcess(process: DeepReadonly<OciProcess>): DeepReadonly<OciProcess> {
   return parseOciConfig({ ociVersion: '1.2.0', root: { path: '/' }, process }).process!;
-}
-
-function writePidFileAtomically(path: string, pid: number): void {
-  const temporary = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
-  writeFileSync(temporary, String(pid), { mode: 0o644 });
-  try {
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
 }
 
 /** @internal LoadedContainer.exec() checks the container's status first; use that. */
@@ -273,7 +252,9 @@ export async function execInContainer<const S extends StdioSpec>(
     const pid = await childPid;
     // The new process is our child (CLONE_PARENT): pinned by a pidfd before anything can reap it.
     const pidfd = pid === null ? null : owned.add(pidfdOpen(pid));
-    const exited = pidfd === null ? null : waitExit({ pidfd, ref: !options.detach });
+    // A detached process is never watched: its exit status is the subreaper's, and even the
+    // first, non-blocking look of a wait would reap it if it had ended already.
+    const exited = pidfd === null || options.detach ? null : waitExit({ pidfd });
     exited?.catch(() => {});
     if (pidfd !== null) {
       undo.push(`kill the exec'd process ${pid}`, async () => {
@@ -284,22 +265,21 @@ export async function execInContainer<const S extends StdioSpec>(
     const failure = await report;
     const helperStatus = await helper.exited;
     if (failure) throw helper.initError(failure);
-    if (pid === null || pidfd === null || exited === null) {
+    if (pid === null || pidfd === null) {
       throw new ExecError(
         'ERR_NSINIT_EXEC_FAILED',
         `exec in container ${target.id}: the helper ended before it started the process (status ${helperStatus.code}, signal ${helperStatus.signal})`,
       );
     }
     sync.close();
-    if (options.pidFile !== undefined) writePidFileAtomically(resolve(options.pidFile), pid);
+    if (options.pidFile !== undefined) writePidFile(options.pidFile, pid);
     undo.commit();
     closeSync(owned.release(helper.pidfd));
     owned.release(pidfd);
     if (pty && options.consoleSocket) pty.destroy();
-    if (options.detach) {
+    if (options.detach || exited === null) {
       // Its exit status is for whoever inherits it once this process ends (the subreaper that
       // ran us: conmon, a containerd shim): we must not reap it, even if it ends first.
-      cancelWaitExit({ pidfd });
       closeSync(pidfd);
       const [stdin, stdout, stderr] = streams;
       const gone = Promise.reject(

@@ -3,17 +3,8 @@
 // in the child, an abort — unwinds in reverse and leaves nothing: no child, no fds, no cgroup,
 // no network device, no state directory.
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type CgroupManager, createCgroupManager } from '@nsinit/cgroups';
 import {
@@ -26,7 +17,14 @@ import {
   type Route2014,
   type ValidOciConfig,
 } from '@nsinit/config';
-import { cancelWaitExit, describeOp, detachedMount, launchInit, pidfdSendSignal } from '@nsinit/native';
+import {
+  cancelWaitExit,
+  describeOp,
+  detachedMount,
+  launchInit,
+  mountDetached,
+  pidfdSendSignal,
+} from '@nsinit/native';
 import {
   type NetworkConfig,
   networkNamespaceNeeds,
@@ -44,6 +42,7 @@ import {
   openStateRoot,
   readProcessStartTime,
   validateContainerId,
+  writePidFile,
 } from '@nsinit/state';
 import { SyncChannel } from '@nsinit/syncpipe';
 import {
@@ -436,18 +435,6 @@ function missingCgroupDirectories(paths: CgroupPlan['paths']): string[] {
   return missing;
 }
 
-/** Writes a pid file as runc does: whole or not at all (a temporary file renamed over it). */
-function writePidFile(path: string, pid: number): void {
-  const temporary = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
-  writeFileSync(temporary, String(pid), { mode: 0o644 });
-  try {
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-}
-
 async function startContainer(
   config: DeepReadonly<OciConfig> | ValidOciConfig,
   options: CreateOptions,
@@ -493,9 +480,22 @@ async function startContainer(
 
     // 3. The console: a pty pair; the child gets the slave as its stdio and, bound over
     // /dev/console, a detached mount of it (a new mount namespace cannot clone one of ours).
+    // In the container's own devpts when it gets a fresh one: this process mounts it (detached),
+    // the console is a pty of it, and the helper attaches it at /dev/pts.
+    const devpts = program.consoleDevpts
+      ? await step('mount the console devpts', signal, () =>
+          owned.add(
+            mountDetached({
+              fstype: 'devpts',
+              options: program.consoleDevpts!.options,
+              attrSet: program.consoleDevpts!.attrSet,
+            }),
+          ),
+        )
+      : null;
     const pty = plan.terminal
       ? await step('open the console', signal, () => {
-          const opened = openPty(plan.terminal!.size);
+          const opened = openPty({ ...plan.terminal!.size, ...(devpts !== null ? { devpts } : {}) });
           undo.push('close the console', () => {
             opened.destroy();
           });
@@ -557,6 +557,9 @@ async function startContainer(
           ...(execFifo !== null && program.execFifoFd !== null
             ? [{ from: execFifo, to: program.execFifoFd }]
             : []),
+          ...(devpts !== null && program.consoleDevpts !== null
+            ? [{ from: devpts, to: program.consoleDevpts.fd }]
+            : []),
         ],
         ...(plan.parentDeathSignal ? { parentDeathSignal: plan.parentDeathSignal } : {}),
         ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
@@ -581,6 +584,7 @@ async function startContainer(
     if (cloneCgroupFd !== null) owned.close(cloneCgroupFd);
     if (consoleMount !== null) owned.close(consoleMount);
     if (execFifo !== null) owned.close(execFifo);
+    if (devpts !== null) owned.close(devpts);
     // The terminal ends (EIO) only once every holder of the slave has closed it.
     pty?.closeSlave();
 

@@ -2052,7 +2052,8 @@ describe('create: the init waits for start after everything but the exec', () =>
     const program = compile(config, { awaitStart: true, terminal: true });
     expect(program.namespaceFiles.map((file) => file.fd)).toEqual([5]);
     expect(program.consoleMountFd).toBe(6);
-    expect(program.execFifoFd).toBe(7);
+    // 7 is the console's devpts, when there is one.
+    expect(program.execFifoFd).toBe(8);
   });
 
   it('run() has no FIFO and no lookup', () => {
@@ -2180,5 +2181,42 @@ describe('file bind targets in folders the image lacks', () => {
     const again = compile(config, { host: fakeHost({ paths: { '/host/containerenv': false } }) }).ops;
     const top = again.findIndex((op) => op.op === 'createFile' && op.path === '/top');
     expect(again[top - 1]).not.toEqual({ op: 'mkdir', path: '/', mode: 0o755 });
+  });
+});
+
+describe("a terminal's console in the container's own devpts", () => {
+  const withDevpts = () => {
+    const config = withDev();
+    config.mounts!.push({
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    });
+    return config;
+  };
+
+  it('leaves the devpts to the parent (its options and attributes) and attaches its mount at /dev/pts', () => {
+    const program = compile(withDevpts(), { terminal: true });
+    expect(program.consoleDevpts).toEqual({
+      fd: 6,
+      options: ['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      attrSet: A.NOSUID | A.NOEXEC,
+    });
+    expect(program.ops).toContainEqual({ op: 'bindFd', fd: 6, target: '/dev/pts', directory: true });
+    expect(program.ops.some((op) => op.op === 'fsmount' && op.fstype === 'devpts')).toBe(false);
+    // /dev/console is still the console (the pts cloned by the parent), after /dev/pts is there.
+    const pts = program.ops.findIndex((op) => op.op === 'bindFd' && op.target === '/dev/pts');
+    const console = program.ops.findIndex((op) => op.op === 'bindFd' && op.target === '/dev/console');
+    expect(pts).toBeLessThan(console);
+  });
+
+  it('mounts the devpts itself without a terminal, and into no image /dev', () => {
+    expect(compile(withDevpts()).consoleDevpts).toBe(null);
+    const config = withDevpts();
+    config.mounts = config.mounts!.filter((mount) => mount.destination !== '/dev');
+    const program = compile(config, { terminal: true });
+    expect(program.consoleDevpts).toBe(null);
+    expect(program.ops.some((op) => op.op === 'fsmount' && op.fstype === 'devpts')).toBe(true);
   });
 });

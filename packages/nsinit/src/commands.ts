@@ -407,6 +407,14 @@ export async function listCommand(flags: ListFlags, globals: GlobalOptions, log:
   return 0;
 }
 
+/** The container `id`, unless it has stopped (in the words containerd's shim looks for). */
+function runningContainer(root: string, id: string): LoadedContainer {
+  const container = loadContainer(root, id);
+  if (container.state().status === 'stopped')
+    throw new CommandError(`container "${id}": container not running`);
+  return container;
+}
+
 export async function psCommand(
   id: string,
   psArgs: string[],
@@ -414,23 +422,19 @@ export async function psCommand(
   globals: GlobalOptions,
   _log: Logger,
 ): Promise<number> {
-  const container = loadContainer(globals.root, id);
-  if (container.state().status === 'stopped')
-    throw new CommandError(`container "${id}": container not running`);
+  const container = runningContainer(globals.root, id);
   process.stdout.write(await formatPs(container.ps(), psArgs, flags.format));
   return 0;
 }
 
-/** A process.json (`-` for stdin), validated as a config's process is. */
+/** A process.json (`-` for stdin); exec() validates it as a config's process is. */
 function readProcessFile(path: string): DeepReadonly<OciProcess> {
   const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(path), 'utf8');
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as DeepReadonly<OciProcess>;
   } catch (error) {
     throw new CommandError(`--process ${path}: not JSON (${(error as Error).message})`);
   }
-  return parseOciConfig({ ociVersion: '1.2.0', root: { path: '/' }, process: value as OciProcess }).process!;
 }
 
 /**
@@ -549,9 +553,7 @@ export async function eventsCommand(
   globals: GlobalOptions,
   _log: Logger,
 ): Promise<number> {
-  const container = loadContainer(globals.root, id);
-  if (container.state().status === 'stopped')
-    throw new CommandError(`container "${id}": container not running`);
+  const container = runningContainer(globals.root, id);
   if (flags.stats) {
     process.stdout.write(statsEvent(id, container.stats()));
     return 0;

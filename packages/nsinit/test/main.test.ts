@@ -8,28 +8,19 @@ import { MAX_CONTAINER_ID_LENGTH } from '@nsinit/state';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram, main } from '../src/main.js';
 import { versionText } from '../src/version.js';
+import { type Captured, captureOutput } from './capture.js';
 
 /** `nsinit version 0.1.0`, `commit: …`, `spec: 1.2.0`: runc's layout. */
 const VERSION = versionText();
 
 let dir: string;
 let stateRoot: string;
-let stdout: string;
-let stderr: string;
+let output: Captured;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'nsinit-cli-'));
   stateRoot = join(dir, 'state');
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
+  output = captureOutput();
 });
 
 afterEach(() => {
@@ -90,47 +81,47 @@ describe('buildProgram', () => {
 describe('main', () => {
   it('prints help mentioning exec and exits 0', async () => {
     expect(await nsinit('--help')).toBe(0);
-    expect(stdout).toMatch(/^Usage: nsinit /);
-    expect(stdout).toMatch(/^\s+exec \[options\] \[cmd\.\.\.\]\s+Run CMD in a new container/m);
-    expect(stderr).toBe('');
+    expect(output.stdout).toMatch(/^Usage: nsinit /);
+    expect(output.stdout).toMatch(/^\s+exec \[options\] \[cmd\.\.\.\]\s+Run CMD in a new container/m);
+    expect(output.stderr).toBe('');
   });
 
   it('prints the help of exec and the version, exiting 0', async () => {
     expect(await nsinit('exec', '--help')).toBe(0);
-    expect(stdout).toContain('-c, --config <file>');
-    stdout = '';
+    expect(output.stdout).toContain('-c, --config <file>');
+    output.stdout = '';
     expect(await nsinit('--version')).toBe(0);
-    expect(stdout).toBe(`${VERSION}\n`);
+    expect(output.stdout).toBe(`${VERSION}\n`);
   });
 
   it("prints the version for -v, runc's spelling and layout", async () => {
     expect(await nsinit('-v')).toBe(0);
-    expect(stdout).toBe(`${VERSION}\n`);
-    expect(stderr).toBe('');
+    expect(output.stdout).toBe(`${VERSION}\n`);
+    expect(output.stderr).toBe('');
   });
 
   // runc exits 1 on a usage error (main.ts says why, and where nsinit and runc differ).
   it('exits 1 on a usage error: unknown command, unknown option, bad log format', async () => {
     expect(await nsinit('bogus')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: unknown command 'bogus'/);
-    stderr = '';
+    expect(output.stderr).toMatch(/^nsinit: unknown command 'bogus'/);
+    output.stderr = '';
     expect(await nsinit('--bogus', 'exec')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: unknown option '--bogus'/);
-    stderr = '';
+    expect(output.stderr).toMatch(/^nsinit: unknown option '--bogus'/);
+    output.stderr = '';
     expect(await nsinit('--log-format', 'xml', 'exec')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: option '--log-format <format>' argument 'xml' is invalid/);
+    expect(output.stderr).toMatch(/^nsinit: option '--log-format <format>' argument 'xml' is invalid/);
   });
 
   it('answers a usage error with one line and where to look, not the whole help', async () => {
     expect(await nsinit('exec', '--bogus')).toBe(1);
-    expect(stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit exec --help'\n");
-    stderr = '';
+    expect(output.stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit exec --help'\n");
+    output.stderr = '';
     expect(await nsinit('pause')).toBe(1);
-    expect(stderr).toBe("nsinit: missing required argument 'id'\nsee 'nsinit pause --help'\n");
-    stderr = '';
+    expect(output.stderr).toBe("nsinit: missing required argument 'id'\nsee 'nsinit pause --help'\n");
+    output.stderr = '';
     expect(await nsinit('--bogus')).toBe(1);
-    expect(stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit --help'\n");
-    expect(stdout).toBe('');
+    expect(output.stderr).toBe("nsinit: unknown option '--bogus'\nsee 'nsinit --help'\n");
+    expect(output.stdout).toBe('');
   });
 
   it('refuses an empty --id or --root instead of quietly using the default, creating nothing', async () => {
@@ -140,9 +131,9 @@ describe('main', () => {
       ['exec', '--root', '', '--', 'true'],
     ];
     for (const args of cases) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit(...args), args.join(' ')).toBe(1);
-      expect(stderr).toMatch(
+      expect(output.stderr).toMatch(
         /^nsinit: option '--(id <id>|root <dir>)' argument '' is invalid\. an empty (container id|state root) names nothing; leave the option out for the default\n/,
       );
     }
@@ -151,23 +142,23 @@ describe('main', () => {
 
   it('refuses an invalid id before anything exists, not even the state root', async () => {
     for (const id of ['../x', 'a b']) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit('--root', stateRoot, 'exec', '--id', id, '--', 'true')).toBe(255);
-      expect(stderr).toMatch(/^nsinit: invalid container id "/);
+      expect(output.stderr).toMatch(/^nsinit: invalid container id "/);
       expect(existsSync(stateRoot)).toBe(false);
     }
-    stderr = '';
+    output.stderr = '';
     expect(await nsinit('--root', stateRoot, 'stats', '../x')).toBe(255);
-    expect(stderr).toMatch(/^nsinit: invalid container id "\.\.\/x"/);
+    expect(output.stderr).toMatch(/^nsinit: invalid container id "\.\.\/x"/);
     expect(existsSync(stateRoot)).toBe(false);
   });
 
   // One limit, one message: @nsinit/state's validateContainerId, below what a directory name may be.
   it('refuses a too long id with the one limit, before the state root exists', async () => {
     for (const length of [MAX_CONTAINER_ID_LENGTH + 1, 2000]) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit('--root', stateRoot, 'exec', '--id', 'a'.repeat(length), '--', 'true')).toBe(255);
-      expect(stderr).toMatch(
+      expect(output.stderr).toMatch(
         new RegExp(
           `^nsinit: invalid container id "a+…": is ${length} characters long, the limit is ${MAX_CONTAINER_ID_LENGTH}\n$`,
         ),
@@ -179,19 +170,21 @@ describe('main', () => {
   it('exits 255 with one line naming a config file that does not exist', async () => {
     const missing = join(dir, 'missing.json');
     expect(await nsinit('--root', stateRoot, 'exec', '--config', missing, '--', 'true')).toBe(255);
-    expect(stderr).toBe(`nsinit: ${missing}: cannot read the configuration: no such file; check the path\n`);
-    expect(stdout).toBe('');
+    expect(output.stderr).toBe(
+      `nsinit: ${missing}: cannot read the configuration: no such file; check the path\n`,
+    );
+    expect(output.stdout).toBe('');
     expect(existsSync(stateRoot)).toBe(false);
   });
 
   it('exits 255 with one line for a config whose root does not exist, leaving nothing', async () => {
     const config = writeConfig();
     expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
-    expect(stderr).toBe(`nsinit: root.path ${join(dir, 'rootfs')} does not exist\n`);
+    expect(output.stderr).toBe(`nsinit: root.path ${join(dir, 'rootfs')} does not exist\n`);
     expect(existsSync(stateRoot)).toBe(false);
   });
 
-  it("prints the config's warnings before anything runs, on stderr and in --log", async () => {
+  it("prints the config's warnings before anything runs, on output.stderr and in --log", async () => {
     const legacy = join(dir, 'container.json');
     // Two protections turned off, two warnings; the missing rootfs then stops the run early.
     writeFileSync(
@@ -207,7 +200,7 @@ describe('main', () => {
     expect(await nsinit('--root', stateRoot, '--log', log, 'exec', '--config', legacy, '--', 'true')).toBe(
       255,
     );
-    expect(stderr.split('\n').filter(Boolean)).toEqual([
+    expect(output.stderr.split('\n').filter(Boolean)).toEqual([
       expect.stringMatching(
         /^nsinit: warning: an empty "context\.restrictions" leaves \/sys and \/proc\/sys writable: /,
       ),
@@ -228,7 +221,7 @@ describe('main', () => {
       mounts: [{ destination: '/data', type: 'bind', source: '/nonexistent/two\nlines', options: ['rbind'] }],
     });
     expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
-    expect(stderr).toBe('nsinit: mounts[0].source: /nonexistent/two lines does not exist\n');
+    expect(output.stderr).toBe('nsinit: mounts[0].source: /nonexistent/two lines does not exist\n');
   });
 
   it('resolves a relative bind source against the config file folder (the bundle), not the cwd', async () => {
@@ -240,7 +233,7 @@ describe('main', () => {
       ],
     });
     expect(await nsinit('--root', stateRoot, 'exec', '--config', config)).toBe(255);
-    expect(stderr).toBe(`nsinit: mounts[1].source: ${join(dir, 'data')} does not exist\n`);
+    expect(output.stderr).toBe(`nsinit: mounts[1].source: ${join(dir, 'data')} does not exist\n`);
     expect(existsSync(stateRoot)).toBe(false);
   });
 
@@ -262,14 +255,14 @@ describe('main', () => {
       });
       expect(new Date(entry.time as string).toISOString()).toBe(entry.time);
     }
-    // The error still reaches stderr too.
-    expect(stderr.split('\n').filter(Boolean)).toHaveLength(2);
+    // The error still reaches output.stderr too.
+    expect(output.stderr.split('\n').filter(Boolean)).toHaveLength(2);
   });
 
-  it('writes JSON lines to stderr with --log-format json and no --log', async () => {
+  it('writes JSON lines to output.stderr with --log-format json and no --log', async () => {
     const missing = join(dir, 'missing.json');
     expect(await nsinit('--log-format', 'json', 'exec', '--config', missing)).toBe(255);
-    const lines = stderr.split('\n');
+    const lines = output.stderr.split('\n');
     expect(lines.pop()).toBe('');
     expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
       {

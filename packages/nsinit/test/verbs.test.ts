@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram, execForm, main } from '../src/main.js';
+import { type Captured, captureOutput } from './capture.js';
 
 const verbs = vi.hoisted(() => {
   const names = [
@@ -35,21 +36,11 @@ const verbs = vi.hoisted(() => {
 vi.mock('../src/commands.js', () => verbs);
 
 let dir: string;
-let stdout: string;
-let stderr: string;
+let output: Captured;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'nsinit-verbs-'));
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
+  output = captureOutput();
 });
 
 afterEach(() => {
@@ -172,9 +163,9 @@ describe('the program', () => {
 
   it("prints the version in runc's layout for -v and --version", async () => {
     for (const flag of ['-v', '--version']) {
-      stdout = '';
+      output.stdout = '';
       expect(await nsinit(flag)).toBe(0);
-      expect(stdout).toMatch(/^nsinit version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.2\.0\n$/);
+      expect(output.stdout).toMatch(/^nsinit version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.2\.0\n$/);
     }
   });
 
@@ -188,10 +179,10 @@ describe('the program', () => {
 
   it('explains both forms of exec in its help', async () => {
     expect(await nsinit('exec', '--help')).toBe(0);
-    expect(stdout).toContain('-c, --config <file>');
-    expect(stdout).toContain('exec has two forms');
-    expect(stdout).toContain('-c, --cap <cap>');
-    expect(stdout).toContain('--ignore-paused');
+    expect(output.stdout).toContain('-c, --config <file>');
+    expect(output.stdout).toContain('exec has two forms');
+    expect(output.stdout).toContain('-c, --cap <cap>');
+    expect(output.stdout).toContain('--ignore-paused');
   });
 });
 
@@ -228,9 +219,9 @@ describe('create and run', () => {
     expect(await nsinit('create', '--preserve-fds', '0x10', 'c1')).toBe(0);
     expect((called()[1][1] as { preserveFds: number }).preserveFds).toBe(16);
     for (const value of ['-1', 'two', '1.5']) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit('create', '--preserve-fds', value, 'c1')).toBe(1);
-      expect(stderr).toMatch(/^nsinit: option '--preserve-fds <n>' argument '.*' is invalid\./);
+      expect(output.stderr).toMatch(/^nsinit: option '--preserve-fds <n>' argument '.*' is invalid\./);
     }
   });
 
@@ -262,10 +253,10 @@ describe('create and run', () => {
 
   it("exits 1 on a missing or an extra id, as runc's usage errors", async () => {
     expect(await nsinit('create')).toBe(1);
-    expect(stderr).toBe("nsinit: missing required argument 'id'\nsee 'nsinit create --help'\n");
-    stderr = '';
+    expect(output.stderr).toBe("nsinit: missing required argument 'id'\nsee 'nsinit create --help'\n");
+    output.stderr = '';
     expect(await nsinit('run', 'a', 'b')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: too many arguments for 'run'/);
+    expect(output.stderr).toMatch(/^nsinit: too many arguments for 'run'/);
   });
 });
 
@@ -293,7 +284,7 @@ describe('the verbs that take an id', () => {
 
   it('refuses an extra argument', async () => {
     expect(await nsinit('state', 'a', 'b')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: too many arguments for 'state'/);
+    expect(output.stderr).toMatch(/^nsinit: too many arguments for 'state'/);
   });
 });
 
@@ -327,7 +318,7 @@ describe('kill', () => {
 
   it('refuses an unknown signal as a usage error', async () => {
     expect(await nsinit('kill', 'c1', 'RTMIN')).toBe(1);
-    expect(stderr).toBe(
+    expect(output.stderr).toBe(
       `nsinit: command-argument value 'RTMIN' is invalid for argument 'signal'. unknown signal "RTMIN"\nsee 'nsinit kill --help'\n`,
     );
     expect(verbs.killCommand).not.toHaveBeenCalled();
@@ -349,7 +340,7 @@ describe('delete, list, ps', () => {
       { format: 'json', quiet: true },
     ]);
     expect(await nsinit('list', '--format', 'xml')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: option '-f, --format <format>' argument 'xml' is invalid/);
+    expect(output.stderr).toMatch(/^nsinit: option '-f, --format <format>' argument 'xml' is invalid/);
     expect(await nsinit('list', 'extra')).toBe(1);
   });
 
@@ -469,7 +460,7 @@ describe('exec', () => {
 
   it("fails as runc's exec (255) without a command or -p, before loading anything", async () => {
     expect(await nsinit('exec', 'web')).toBe(255);
-    expect(stderr).toMatch(/^nsinit: process args cannot be empty/);
+    expect(output.stderr).toMatch(/^nsinit: process args cannot be empty/);
     expect(verbs.execIntoCommand).not.toHaveBeenCalled();
   });
 
@@ -479,9 +470,9 @@ describe('exec', () => {
       ['--apparmor', /^nsinit: --apparmor: no AppArmor on this host/],
       ['--cgroup', /^nsinit: --cgroup: an exec in a sub-cgroup is not supported yet\n$/],
     ] as const) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit('exec', flag, 'x', 'web', 'sh')).toBe(255);
-      expect(stderr).toMatch(message);
+      expect(output.stderr).toMatch(message);
     }
     expect(await nsinit('exec', '--apparmor', '', '--process-label', '', 'web', 'sh')).toBe(0);
     expect(verbs.execIntoCommand).toHaveBeenCalledTimes(1);
@@ -499,9 +490,9 @@ describe('exec', () => {
       [['--config', 'c.json', '--cwd', '/', '--', 'sh'], /unknown option '--cwd'/],
     ];
     for (const [args, message] of cases) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit('exec', ...args), args.join(' ')).toBe(1);
-      expect(stderr).toMatch(message);
+      expect(output.stderr).toMatch(message);
     }
     expect(verbs.execIntoCommand).not.toHaveBeenCalled();
     expect(verbs.execCommand).not.toHaveBeenCalled();
@@ -512,7 +503,7 @@ describe('exec', () => {
     verbs.execCommand.mockRejectedValue(new Error('no rootfs'));
     expect(await nsinit('exec', 'web', 'sh')).toBe(255);
     expect(await nsinit('exec', '--', 'sh')).toBe(255);
-    expect(stderr).toBe('nsinit: no such container\nnsinit: no rootfs\n');
+    expect(output.stderr).toBe('nsinit: no such container\nnsinit: no rootfs\n');
   });
 });
 
@@ -574,7 +565,7 @@ describe('events and update', () => {
   it('passes -r, leaves out empty values, and warns of the kernel memory flags as runc does', async () => {
     expect(await nsinit('update', '-r', '-', '--memory', '', '--kernel-memory', '1m', 'c1')).toBe(0);
     expect(called()[1][1]).toEqual({ resources: '-' });
-    expect(stderr).toBe('nsinit: warning: Kernel memory settings are ignored and will be removed\n');
+    expect(output.stderr).toBe('nsinit: warning: Kernel memory settings are ignored and will be removed\n');
   });
 
   it("refuses values runc refuses, with runc's words", async () => {
@@ -586,9 +577,9 @@ describe('events and update', () => {
       [['--pids-limit', '1.5'], /invalid integer "1\.5"/],
     ];
     for (const [args, message] of cases) {
-      stderr = '';
+      output.stderr = '';
       expect(await nsinit('update', ...args, 'c1'), args.join(' ')).toBe(1);
-      expect(stderr).toMatch(message);
+      expect(output.stderr).toMatch(message);
     }
     expect(verbs.updateCommand).not.toHaveBeenCalled();
   });
@@ -633,14 +624,14 @@ describe('the global options', () => {
       LOG,
     );
     expect(await nsinit('--rootless', 'maybe', 'list')).toBe(1);
-    expect(stderr).toMatch(/^nsinit: option '--rootless <value>' argument 'maybe' is invalid/);
+    expect(output.stderr).toMatch(/^nsinit: option '--rootless <value>' argument 'maybe' is invalid/);
   });
 
   it("exits 1 for a failing verb, with one line, and in the --log file as runc's JSON", async () => {
     const log = join(dir, 'log.json');
     verbs.killCommand.mockRejectedValue(new Error('container "c1" is not running\nreally'));
     expect(await nsinit('--log', log, '--log-format', 'json', 'kill', 'c1')).toBe(1);
-    expect(stderr).toBe('nsinit: container "c1" is not running really\n');
+    expect(output.stderr).toBe('nsinit: container "c1" is not running really\n');
     const line = readFileSync(log, 'utf8');
     expect(line).toMatch(
       /^\{"level":"error","msg":"container \\"c1\\" is not running really","time":"[^"]+"\}\n$/,

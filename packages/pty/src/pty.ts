@@ -71,6 +71,8 @@ export interface PtyOptions {
    * unless it is a devpts' ptmx. Default: this process's /dev/ptmx.
    */
   root?: number;
+  /** The fd of a devpts mount (e.g. a container's, made detached): the pty comes from its ptmx. */
+  devpts?: number;
 }
 
 /** The fds a Pty takes over. */
@@ -354,7 +356,11 @@ export function openPty(options: PtyOptions = {}): Pty {
     options.rows ?? DEFAULT_WINDOW_SIZE.rows,
     'openPty',
   );
-  const pair = openPtyPair(options.root === undefined ? size : { ...size, root: options.root });
+  const pair = openPtyPair({
+    ...size,
+    ...(options.root !== undefined ? { root: options.root } : {}),
+    ...(options.devpts !== undefined ? { devpts: options.devpts } : {}),
+  });
   try {
     return new Pty(pair);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Temp files are `.<name>.<random hex>.tmp` beside their target; remove() cleans up stray ones. */
 export const TEMP_FILE_PATTERN = /^\.[^/]+\.[0-9a-f]{12}\.tmp$/;
@@ -41,4 +41,14 @@ export function writeFileAtomically(dir: string, name: string, data: string, mod
       } catch {}
     }
   }
+}
+
+/**
+ * A pid file at any path (runc's --pid-file): the decimal pid, replaced whole (a temporary file
+ * with a random name beside it, created O_EXCL|O_NOFOLLOW — a link planted in that folder is
+ * never followed — then renamed over it). Mode 0644.
+ */
+export function writePidFile(path: string, pid: number): void {
+  const absolute = resolve(path);
+  writeFileAtomically(dirname(absolute), basename(absolute), String(pid), 0o644);
 }

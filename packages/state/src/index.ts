@@ -1,3 +1,4 @@
+export { writePidFile } from './atomic-file.js';
 export {
   ContainerDir,
   ContainerDirNotEmptyError,
