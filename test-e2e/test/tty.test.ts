@@ -73,7 +73,10 @@ describe('nsinit exec --tty', () => {
     await out.until(/\$ /, 'the prompt');
     // The console is a pty of the container's own devpts (as under runc), and /dev/console is it.
     outer.write('tty; stty size; ls /dev/pts; echo on-console > /dev/console\r');
-    await out.until(/\/dev\/pts\/0\r\n30 100\r\n0 +ptmx\r\non-console\r\n/, 'tty, the size, the devpts and /dev/console');
+    await out.until(
+      /\/dev\/pts\/0\r\n30 100\r\n0 +ptmx\r\non-console\r\n/,
+      'tty, the size, the devpts and /dev/console',
+    );
 
     outer.resize(120, 40);
     await new Promise((resolve) => setTimeout(resolve, 100)); // SIGWINCH, then the copy onto the console
