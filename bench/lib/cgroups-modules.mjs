@@ -13,11 +13,15 @@ export const CGROUPS_BASELINE_COMMIT = '0aa1028';
 const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE_DIR = 'packages/cgroups/src';
 
-/** Resolves like the nsinit package does: the @nsinit/cgroups its library runs with. */
+/**
+ * Resolves as the library does: the @nsinit/cgroups that nsinit's @nsinit/exec runs with (nsinit
+ * itself does not depend on it, so it is looked up from @nsinit/exec's folder).
+ */
 function cgroupsPackage() {
   const requireFromNsinit = createRequire(fileURLToPath(import.meta.resolve('nsinit/package.json')));
-  const entry = requireFromNsinit.resolve('@nsinit/cgroups');
-  const dir = dirname(realpathSync(requireFromNsinit.resolve('@nsinit/cgroups/package.json')));
+  const requireFromExec = createRequire(realpathSync(requireFromNsinit.resolve('@nsinit/exec/package.json')));
+  const entry = requireFromExec.resolve('@nsinit/cgroups');
+  const dir = dirname(realpathSync(requireFromExec.resolve('@nsinit/cgroups/package.json')));
   return { entry, dir };
 }
 

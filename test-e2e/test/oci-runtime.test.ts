@@ -133,9 +133,12 @@ afterEach(() => {
 });
 
 afterAll(() => {
-  for (const [pid, startTime] of inits) expect(alive(pid, startTime), `init ${pid} is left`).toBe(false);
-  expect(hostSnapshot([], stateRoot, ids.marker)).toEqual({ ...before, stateEntries: [] });
-  work?.cleanup();
+  try {
+    for (const [pid, startTime] of inits) expect(alive(pid, startTime), `init ${pid} is left`).toBe(false);
+    expect(hostSnapshot([], stateRoot, ids.marker)).toEqual({ ...before, stateEntries: [] });
+  } finally {
+    work?.cleanup();
+  }
 });
 
 describe('create, start, state, kill, delete across processes', () => {

@@ -526,7 +526,7 @@ async function startContainer(
     const cgroup = await step('create the cgroup', signal, async () => {
       const manager = await createCgroupManager(program.cgroup.options);
       undo.push('remove the cgroup', () => manager.destroy());
-      containerDir.writeState(recorded({ cgroupPaths: { ...manager.paths } }));
+      // state.json already names these directories (step 1): nothing to write until the pid.
       await manager.set(program.cgroup.resources);
       return manager;
     });
@@ -610,8 +610,15 @@ async function startContainer(
         );
       }
       containerDir.writePid(child.pid);
+      // run(): "created" at once (no FIFO: running once it execs; if this process dies before
+      // the go signal, the init reads EOF and ends). create(): "created" once it waits.
       containerDir.writeState(
-        recorded({ pid: child.pid, pidStartTime: startTime, cgroupPaths: { ...cgroup.paths } }),
+        recorded({
+          phase: plan.mode === 'run' ? 'created' : 'creating',
+          pid: child.pid,
+          pidStartTime: startTime,
+          cgroupPaths: { ...cgroup.paths },
+        }),
       );
       return startTime;
     });
@@ -654,7 +661,7 @@ async function startContainer(
     const oomKilled = oomKilledAtStart(plan, cgroup);
     if (oomKilled) throw oomKilled;
     await step('record the container as created', signal, () => {
-      containerDir.writeState({ ...containerDir.readState(), phase: 'created' });
+      if (plan.mode === 'create') containerDir.writeState({ ...containerDir.readState(), phase: 'created' });
       if (plan.pidFile !== null) writePidFile(plan.pidFile, child.pid);
     });
     sync.close();
