@@ -21,7 +21,13 @@ export {
   parseCgroupMounts,
   parseProcCgroup,
 } from './layout.js';
-export { type CgroupManager, cgroupLeaves, createCgroupManager, loadCgroupManager } from './manager.js';
+export {
+  type CgroupManager,
+  cgroupLeaves,
+  createCgroupManager,
+  loadCgroupManager,
+  removeCgroupIfEmpty,
+} from './manager.js';
 export {
   deviceRulesFromOci,
   type OciDeviceRuleInput,

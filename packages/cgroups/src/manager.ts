@@ -356,11 +356,12 @@ async function removeCreated(paths: CgroupPaths, deadline: number): Promise<void
   const leaves = cgroupLeaves(paths);
   for (const dir of [...paths.created].reverse()) {
     if (leaves.has(dir)) await removeTree(dir, deadline);
-    else removeIfEmpty(dir);
+    else removeCgroupIfEmpty(dir);
   }
 }
 
-function removeIfEmpty(dir: string): void {
+/** rmdir of a cgroup that may hold another's: gone, or left alone when it is not empty. */
+export function removeCgroupIfEmpty(dir: string): void {
   try {
     rmdirSync(dir);
   } catch (error) {

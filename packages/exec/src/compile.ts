@@ -342,6 +342,7 @@ export function compileExecProcess(input: ExecProcessInput): { ops: InitOp[]; wa
   if (!process.args || process.args.length === 0)
     throw new InvalidConfigError('process.args', 'must not be empty (give a command to run)');
   if (!process.cwd?.startsWith('/')) throw new InvalidConfigError('process.cwd', 'must be an absolute path');
+  rejectUnsupportedProcess(process);
   const ops: InitOp[] = [
     { op: 'dumpable', on: false },
     { op: 'waitGo', fd: input.syncFd },
@@ -439,13 +440,17 @@ export function encodeCompiled(ops: readonly InitOp[], config: ConfigInput): Buf
   }
 }
 
-function rejectUnsupported(config: ConfigInput): void {
-  const process = config.process!;
+/** Process fields nsinit cannot honour yet: refused, never ignored (a container's or an exec's). */
+function rejectUnsupportedProcess(process: ProcessInput): void {
   if (process.apparmorProfile) throw new UnsupportedFeatureError('process.apparmorProfile');
   if (process.selinuxLabel) throw new UnsupportedFeatureError('process.selinuxLabel');
   if (process.ioPriority) throw new UnsupportedFeatureError('process.ioPriority');
   if (process.scheduler) throw new UnsupportedFeatureError('process.scheduler');
   if (process.execCPUAffinity) throw new UnsupportedFeatureError('process.execCPUAffinity');
+}
+
+function rejectUnsupported(config: ConfigInput): void {
+  rejectUnsupportedProcess(config.process!);
   if (config.hooks && Object.values(config.hooks).some((list) => Array.isArray(list) && list.length > 0)) {
     throw new UnsupportedFeatureError('hooks');
   }

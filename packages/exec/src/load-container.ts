@@ -25,6 +25,7 @@ import {
   type CgroupStats,
   cgroupLeaves,
   loadCgroupManager,
+  removeCgroupIfEmpty,
   resourcesFromOci,
 } from '@nsinit/cgroups';
 import type { DeepReadonly, OciProcess, OciResources } from '@nsinit/config';
@@ -679,16 +680,6 @@ function killEveryProcessSync(manager: CgroupManager, deadline: number): void {
   }
 }
 
-function removeEmptyCgroupSync(dir: string): void {
-  try {
-    rmdirSync(dir);
-  } catch (error) {
-    const code = systemErrorCode(error);
-    if (code !== 'ENOENT' && code !== 'EBUSY' && code !== 'ENOTEMPTY')
-      throw new Error(`cannot remove ${dir}: ${code ?? messageOf(error)}`);
-  }
-}
-
 /** rmdir of a cgroup and, if the kernel refuses, of the sub-cgroups a container made inside it. */
 function removeCgroupTreeSync(dir: string, deadline: number): void {
   for (let attempt = 0; ; attempt++) {
@@ -758,7 +749,7 @@ export function endContainerSync(stateDir: string, id: string, deadline: number)
       const leaves = cgroupLeaves(paths);
       for (const created of [...paths.created].reverse()) {
         if (leaves.has(created)) removeCgroupTreeSync(created, deadline);
-        else removeEmptyCgroupSync(created);
+        else removeCgroupIfEmpty(created);
       }
     } catch (error) {
       left.cgroup = true;

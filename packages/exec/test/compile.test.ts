@@ -2151,6 +2151,19 @@ describe('compileExecProcess: a process in a running container', () => {
     expect(() => compileExecProcess({ ...base, process: { args: ['sh'], cwd: 'tmp' } })).toThrow(/absolute/);
   });
 
+  it('refuses process fields it cannot honour, as for a container: never ignored', () => {
+    for (const extra of [
+      { apparmorProfile: 'p' },
+      { selinuxLabel: 'l' },
+      { scheduler: { policy: 'SCHED_OTHER' } },
+      { ioPriority: { class: 'IOPRIO_CLASS_IDLE' } },
+    ]) {
+      expect(() =>
+        compileExecProcess({ ...base, process: { args: ['sh'], cwd: '/', ...extra } as never }),
+      ).toThrow(UnsupportedFeatureError);
+    }
+  });
+
   it('enters nothing when it shares every namespace with us (no setns at all)', () => {
     const { ops } = compileExecProcess({ ...base, namespaces: 0, process: { args: ['sh'], cwd: '/' } });
     expect(ops.some((op) => op.op === 'setns')).toBe(false);
