@@ -635,6 +635,53 @@ describe('the library: create(), start(), exec() and delete() in one process', (
   });
 });
 
+describe('events: OOM kills and stats on an interval', () => {
+  it('streams stats every interval and an oom event when the OOM killer strikes in the cgroup', async () => {
+    const id = ids.next();
+    const config = bundleConfig(['sh', '-c', 'while :; do sleep 0.2; done']) as OciConfig & {
+      linux: Record<string, unknown>;
+    };
+    const limited = {
+      ...config,
+      linux: {
+        ...config.linux,
+        resources: { memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } },
+      },
+    } as OciConfig;
+    const container = await create(limited, { id, stateRoot, bundleDir: bundle.dir, stdio: 'ignore' });
+    container.start();
+    const loaded = loadContainer(stateRoot, id);
+    const abort = new AbortController();
+    const seen: string[] = [];
+    try {
+      for await (const event of loaded.events({ intervalMs: 100, signal: abort.signal })) {
+        seen.push(event.type);
+        if (event.type === 'stats') {
+          expect(event.data.pids?.current).toBeGreaterThan(0);
+          // Twice the stats, then a process of the container that needs more than the limit.
+          if (seen.filter((type) => type === 'stats').length === 2) {
+            const hog = await loaded.exec(
+              {
+                args: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'],
+                cwd: '/',
+                env: ['PATH=/bin'],
+              },
+              { stdio: 'ignore' },
+            );
+            expect((await hog.wait()).signal).toBe('SIGKILL');
+          }
+        }
+        if (event.type === 'oom') abort.abort();
+      }
+    } finally {
+      container.kill('SIGKILL');
+      await container.wait().catch(() => {});
+    }
+    expect(seen.filter((type) => type === 'stats').length).toBeGreaterThanOrEqual(2);
+    expect(seen).toContain('oom');
+  });
+});
+
 describe('a runtime SIGKILLed at any step of create', () => {
   // Every step of run.ts's sequence a create goes through (the console's only with a terminal).
   const steps = [
