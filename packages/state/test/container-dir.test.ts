@@ -21,6 +21,7 @@ import {
   loadContainerDir,
   openStateRoot,
   StateRootError,
+  writePidFile,
 } from '../src/index.js';
 
 let scratch = '';
@@ -476,5 +477,21 @@ describe('phase and heldByAnother', () => {
     holder.unlock();
     expect(other.heldByAnother()).toBe(false);
     holder.remove();
+  });
+});
+
+describe('writePidFile (--pid-file)', () => {
+  it('replaces a symlink planted at the path instead of writing through it, and writes the pid whole', async () => {
+    const canary = path.join(scratch, 'canary');
+    await writeFile(canary, 'untouched');
+    const pidFile = path.join(scratch, 'init.pid');
+    await symlink(canary, pidFile);
+    writePidFile(pidFile, 4242);
+    expect(await readFile(canary, 'utf8')).toBe('untouched');
+    expect((await stat(pidFile)).isFile()).toBe(true);
+    expect(await readFile(pidFile, 'utf8')).toBe('4242');
+    expect(await modeOf(pidFile)).toBe(0o644);
+    // Nothing of the write is left beside it.
+    expect((await readdir(scratch)).sort()).toEqual(['canary', 'init.pid', 'root']);
   });
 });
