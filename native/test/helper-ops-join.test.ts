@@ -4,13 +4,14 @@
 // `unshare` processes released after the tests, and every process the helper makes is reaped.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CLONE_NEWIPC,
   CLONE_NEWNET,
+  CLONE_NEWNS,
   CLONE_NEWPID,
   CLONE_NEWTIME,
   CLONE_NEWUSER,
@@ -71,6 +72,37 @@ async function runWithFds(ops: InitOp[], fds: number[]) {
     for (const fd of fds) closeSync(fd);
   }
 }
+
+describe('SETNS into a mount namespace', () => {
+  it("resolves every later path in the joined namespace's root, never in the helper's old one", async () => {
+    // A mount namespace whose root is a tmpfs (pivot_root), with a file the host does not have.
+    const root = join(dir, 'root');
+    const holder = await holdNamespaces(
+      ['--mount', '--propagation', 'private'],
+      `mkdir -p ${root} && mount -t tmpfs t ${root} && mkdir ${root}/bin ${root}/old && ` +
+        `cp /bin/busybox ${root}/bin/ && ln -s busybox ${root}/bin/sleep && echo before > ${root}/marker && ` +
+        `cd ${root} && pivot_root . old && /bin/busybox umount -l /old`,
+    );
+    try {
+      const run = await runWithFds(
+        [
+          { op: 'setns', fd: 5, nstype: CLONE_NEWNS, pidfd: true },
+          { op: 'close', fd: 5 },
+          // In root: /marker exists only in the joined namespace's root.
+          { op: 'writeFile', path: '/marker', data: 'written from the joined root' },
+          { op: 'exec', args: ['/bin/sleep', '0'], env: [PATH] },
+        ],
+        [pidfdOpen(holder.pid)],
+      );
+      expect(decodeChildReport(run.report), run.stderr).toBeNull();
+      expect(run.status).toBe(0);
+      expect(readFileSync(`/proc/${holder.pid}/root/marker`, 'utf8')).toBe('written from the joined root');
+      expect(existsSync('/marker')).toBe(false);
+    } finally {
+      await holder.release();
+    }
+  });
+});
 
 describe('SETNS with a pidfd', () => {
   it("enters the process's uts and network namespaces at once, and nothing else", async () => {

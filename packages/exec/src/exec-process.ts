@@ -21,11 +21,11 @@ import { readProcessStartTime, writePidFile } from '@nsinit/state';
 import { SyncChannel } from '@nsinit/syncpipe';
 import { compileExecProcess, NAMESPACE_FLAGS, type NamespaceType } from './compile.js';
 import { ExecError } from './errors.js';
-import { OwnedFds } from './fds.js';
+import { childFdLayout, OwnedFds } from './fds.js';
 import { readHostFacts } from './host.js';
 import { signalNumber } from './load-container.js';
 import type { StdioSpec } from './run.js';
-import { normalizeStdio, openStreams, prepareStdio } from './stdio.js';
+import { normalizeStdio, openStreams, prepareStdio, terminalRequest } from './stdio.js';
 import { UndoStack } from './undo.js';
 
 export interface ExecProcessOptions<S extends StdioSpec = StdioSpec> {
@@ -87,7 +87,6 @@ export interface ExecTarget {
   cgroup: CgroupManager;
 }
 
-const FIRST_PRESERVED_FD = 3;
 /** Namespaces an exec enters when the init's differs from ours (user namespaces are not supported yet). */
 const ENTERED: readonly NamespaceType[] = ['mount', 'uts', 'ipc', 'network', 'pid', 'cgroup', 'time'];
 const PROC_NS_NAME: Record<NamespaceType, string> = {
@@ -139,17 +138,9 @@ export async function execInContainer<const S extends StdioSpec>(
   options: ExecProcessOptions<S>,
 ): Promise<ExecProcessFor<S>> {
   const processSpec = validProcess(rawProcess);
-  const preserveFds = options.preserveFds ?? 0;
-  if (!Number.isInteger(preserveFds) || preserveFds < 0 || preserveFds > 1024)
-    throw new TypeError(`options.preserveFds must be an integer from 0 to 1024, got ${preserveFds}`);
-  const wantsTerminal =
-    options.terminal === undefined ? (processSpec.terminal ?? false) : options.terminal !== false;
-  if (wantsTerminal && options.stdio !== undefined)
-    throw new TypeError('options.stdio and a terminal exclude each other');
-  if (!wantsTerminal && options.consoleSocket !== undefined)
-    throw new TypeError('options.consoleSocket needs a terminal');
-  const syncFd = FIRST_PRESERVED_FD + preserveFds;
-  const layout = { syncFd, programFd: syncFd + 1, pidfdFd: syncFd + 2 };
+  const layout = childFdLayout(options.preserveFds);
+  const pidfdFd = layout.firstExtraFd;
+  const size = terminalRequest(options.terminal, processSpec, options.stdio, options.consoleSocket);
 
   const undo = new UndoStack();
   const owned = new OwnedFds();
@@ -165,8 +156,8 @@ export async function execInContainer<const S extends StdioSpec>(
       );
     }
     const compiled = compileExecProcess({
-      process: { ...processSpec, terminal: wantsTerminal },
-      pidfdFd: layout.pidfdFd,
+      process: { ...processSpec, terminal: size !== null },
+      pidfdFd: pidfdFd,
       namespaces: namespacesOf(target.pid),
       syncFd: layout.syncFd,
       firstClosedFd: layout.syncFd,
@@ -177,19 +168,11 @@ export async function execInContainer<const S extends StdioSpec>(
     const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'NsinitWarning'));
     for (const warning of compiled.warnings) warn(warning);
 
-    const consoleSize = processSpec.consoleSize;
     let pty: Pty | null = null;
-    if (wantsTerminal) {
+    if (size !== null) {
       // In the container's own devpts, so that it is /dev/pts/N in there (ttyname works).
       const root = containerRoot(target, owned);
-      pty = openPty({
-        ...(typeof options.terminal === 'object'
-          ? options.terminal
-          : consoleSize?.width && consoleSize.height
-            ? { cols: consoleSize.width, rows: consoleSize.height }
-            : {}),
-        root,
-      });
+      pty = openPty({ ...size, root });
       owned.close(root);
     }
     if (pty) {
@@ -216,11 +199,8 @@ export async function execInContainer<const S extends StdioSpec>(
         { from: prepared.childFds[0], to: 0 },
         { from: prepared.childFds[1], to: 1 },
         { from: prepared.childFds[2], to: 2 },
-        ...Array.from({ length: preserveFds }, (_, index) => ({
-          from: FIRST_PRESERVED_FD + index,
-          to: FIRST_PRESERVED_FD + index,
-        })),
-        { from: initPidfd, to: layout.pidfdFd },
+        ...layout.preserved,
+        { from: initPidfd, to: pidfdFd },
       ],
       ...(cloneCgroupFd !== null ? { cgroupFd: cloneCgroupFd } : {}),
       errorContext: { subject: `exec in container ${target.id}`, searchPath: "the process's PATH" },

@@ -54,10 +54,10 @@ import {
 } from './compile.js';
 import { Container, signalNumber } from './container.js';
 import { abortError, ExecError, StepError } from './errors.js';
-import { OwnedFds } from './fds.js';
+import { childFdLayout, OwnedFds } from './fds.js';
 import { readHostFacts } from './host.js';
 import { type LoadedContainer, loadContainer } from './load-container.js';
-import { normalizeStdio, openStreams, prepareStdio, type StdioOption } from './stdio.js';
+import { normalizeStdio, openStreams, prepareStdio, type StdioOption, terminalRequest } from './stdio.js';
 import { UndoStack } from './undo.js';
 
 /** One stdio value for all three streams, or one each for stdin, stdout and stderr. */
@@ -136,15 +136,6 @@ export type ContainerFor<S extends StdioSpec> = Container<
   StreamFor<Nth<S, 1>, Readable>,
   StreamFor<Nth<S, 2>, Readable>
 >;
-
-// fd layout in the child: stdio, the preserved fds, then the sync socket, then the program,
-// then the files the program needs (namespaces to join, the console's mount, the exec FIFO).
-const FIRST_PRESERVED_FD = 3;
-/** The fds after the preserved ones. */
-function fdLayout(preserved: number) {
-  const syncFd = FIRST_PRESERVED_FD + preserved;
-  return { syncFd, programFd: syncFd + 1, firstExtraFd: syncFd + 2 };
-}
 
 type StartMode = 'run' | 'create';
 
@@ -281,31 +272,13 @@ function planStart(
   const parentDeathSignal =
     detach || options.parentDeathSignal === null ? 0 : signalNumber(options.parentDeathSignal ?? 'SIGKILL');
   const preserveFds = options.preserveFds ?? 0;
-  if (!Number.isInteger(preserveFds) || preserveFds < 0 || preserveFds > 1024)
-    throw new TypeError(`options.preserveFds must be an integer from 0 to 1024, got ${preserveFds}`);
   if (options.keep && mode === 'create' && detach)
     throw new TypeError('options.keep: a detached container is kept until it is deleted anyway');
-  const layout = fdLayout(preserveFds);
+  const layout = childFdLayout(preserveFds);
 
-  const terminalOption = options.terminal;
-  const wantsTerminal =
-    terminalOption === undefined ? (valid.process?.terminal ?? false) : terminalOption !== false;
-  if (wantsTerminal && options.stdio !== undefined)
-    throw new TypeError('options.stdio and a terminal exclude each other');
-  if (!wantsTerminal && options.consoleSocket !== undefined)
-    throw new TypeError('options.consoleSocket needs a terminal');
-  const consoleSize = valid.process?.consoleSize;
-  const terminal = wantsTerminal
-    ? {
-        size:
-          typeof terminalOption === 'object'
-            ? terminalOption
-            : consoleSize?.width && consoleSize.height
-              ? { cols: consoleSize.width, rows: consoleSize.height }
-              : {},
-        consoleSocket: options.consoleSocket ?? null,
-      }
-    : null;
+  const size = terminalRequest(options.terminal, valid.process, options.stdio, options.consoleSocket);
+  const wantsTerminal = size !== null;
+  const terminal = size === null ? null : { size, consoleSocket: options.consoleSocket ?? null };
 
   const network = plannedNetwork(valid, options.network);
   const program = compileProgram({
@@ -451,7 +424,7 @@ async function startContainer(
     // later moment leaves a record `delete --force` can remove everything from.
     const plan = planStart(config, options, mode);
     const { id, program } = plan;
-    const layout = fdLayout(plan.preserveFds);
+    const layout = childFdLayout(plan.preserveFds);
     const createdAt = new Date().toISOString();
     const recorded = (fields: Partial<ContainerState>): ContainerState => ({
       version: 1,
@@ -532,10 +505,6 @@ async function startContainer(
     });
     const cloneFd = await step('open the cgroup for the spawn', signal, () => cgroup.cgroupFdForClone());
     const cloneCgroupFd = cloneFd === null ? null : owned.add(cloneFd);
-    const preserved = Array.from({ length: plan.preserveFds }, (_, index) => ({
-      from: FIRST_PRESERVED_FD + index,
-      to: FIRST_PRESERVED_FD + index,
-    }));
     // 2 and 4: the launcher makes the sync channel (one socketpair carries the go signal down
     // and the child's report back) and spawns the helper into the new namespaces with the
     // program on an inherited fd; the helper waits for the go signal.
@@ -549,7 +518,7 @@ async function startContainer(
           { from: prepared.childFds[0], to: 0 },
           { from: prepared.childFds[1], to: 1 },
           { from: prepared.childFds[2], to: 2 },
-          ...preserved,
+          ...layout.preserved,
           ...namespaceFds,
           ...(consoleMount !== null && program.consoleMountFd !== null
             ? [{ from: consoleMount, to: program.consoleMountFd }]

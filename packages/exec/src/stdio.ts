@@ -66,3 +66,23 @@ export function openStreams(
     stderr === null ? null : new net.Socket({ fd: stderr, readable: true, writable: false }),
   ];
 }
+
+/**
+ * Whether a terminal is wanted (the option, else the process's `terminal`) and its size (the
+ * option's, else the process's consoleSize, else the pty's default); null for none. The option
+ * errors: a terminal with stdio, a console socket without a terminal.
+ */
+export function terminalRequest(
+  option: boolean | { cols: number; rows: number } | undefined,
+  process: { terminal?: boolean; consoleSize?: { width?: number; height?: number } } | undefined,
+  stdio: unknown,
+  consoleSocket: string | undefined,
+): { cols: number; rows: number } | Record<string, never> | null {
+  const wanted = option === undefined ? (process?.terminal ?? false) : option !== false;
+  if (wanted && stdio !== undefined) throw new TypeError('options.stdio and a terminal exclude each other');
+  if (!wanted && consoleSocket !== undefined) throw new TypeError('options.consoleSocket needs a terminal');
+  if (!wanted) return null;
+  if (typeof option === 'object') return option;
+  const size = process?.consoleSize;
+  return size?.width && size.height ? { cols: size.width, rows: size.height } : {};
+}

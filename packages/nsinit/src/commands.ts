@@ -232,26 +232,40 @@ function socketActivation(config: ValidOciConfig): { config: ValidOciConfig; fds
   return { config: parseOciConfig({ ...config, process: process_ }), fds: count };
 }
 
-/** run()'s and create()'s options from runc's flags and the bundle. */
-function startOptions(
+/**
+ * What create and run start from: the bundle's config (with systemd's socket activation laid
+ * over it), whether its process has a terminal, and run()'s and create()'s options from runc's
+ * flags. A console socket without a terminal is refused here, for both.
+ */
+async function bundleStart(
   id: string,
   flags: CreateFlags,
-  bundle: { dir: string; loaded: LoadedConfig },
-  preserved: number,
   globals: GlobalOptions,
   log: Logger,
-): RunOptions {
+): Promise<{ config: ValidOciConfig; terminal: boolean; options: RunOptions }> {
+  refuseSystemdCgroup(globals);
+  const bundle = await loadBundle(flags.bundle, log);
+  const activated = socketActivation(bundle.loaded.config);
+  const terminal = activated.config.process?.terminal === true;
+  if (!terminal && flags.consoleSocket !== undefined) {
+    throw new CommandError('--console-socket needs process.terminal: true in the config');
+  }
+  const { runtime } = bundle.loaded;
   return {
-    id,
-    stateRoot: globals.root,
-    bundleDir: bundle.dir,
-    ...(flags.pidFile !== undefined ? { pidFile: flags.pidFile } : {}),
-    ...(flags.consoleSocket !== undefined ? { consoleSocket: flags.consoleSocket } : {}),
-    noPivotRoot: flags.noPivot || bundle.loaded.runtime.noPivotRoot,
-    newSessionKeyring: !flags.noNewKeyring,
-    preserveFds: preserved + flags.preserveFds,
-    ...(bundle.loaded.runtime.network ? { network: bundle.loaded.runtime.network } : {}),
-    onWarning: (message) => log('warning', message),
+    config: activated.config,
+    terminal,
+    options: {
+      id,
+      stateRoot: globals.root,
+      bundleDir: bundle.dir,
+      ...(flags.pidFile !== undefined ? { pidFile: flags.pidFile } : {}),
+      ...(flags.consoleSocket !== undefined ? { consoleSocket: flags.consoleSocket } : {}),
+      noPivotRoot: flags.noPivot || runtime.noPivotRoot,
+      newSessionKeyring: !flags.noNewKeyring,
+      preserveFds: activated.fds + flags.preserveFds,
+      ...(runtime.network ? { network: runtime.network } : {}),
+      onWarning: (message) => log('warning', message),
+    },
   };
 }
 
@@ -265,21 +279,14 @@ async function createDetached(
   globals: GlobalOptions,
   log: Logger,
 ): Promise<LoadedContainer> {
-  refuseSystemdCgroup(globals);
-  const bundle = await loadBundle(flags.bundle, log);
-  const activated = socketActivation(bundle.loaded.config);
-  const terminal = activated.config.process?.terminal === true;
+  const { config, terminal, options } = await bundleStart(id, flags, globals, log);
   if (terminal && flags.consoleSocket === undefined) {
     // runc's rule: nobody would hold the terminal's master once this process exits.
     throw new CommandError(
       'cannot allocate a terminal if nsinit exits without a console socket: give --console-socket, or set process.terminal to false',
     );
   }
-  if (!terminal && flags.consoleSocket !== undefined) {
-    throw new CommandError('--console-socket needs process.terminal: true in the config');
-  }
-  const options = startOptions(id, flags, bundle, activated.fds, globals, log);
-  const container = await create(activated.config, {
+  const container = await create(config, {
     ...options,
     ...(terminal ? { terminal: true } : { stdio: 'inherit' as const }),
     detach: true,
@@ -310,17 +317,10 @@ export async function runCommand(
     container.start();
     return 0;
   }
-  refuseSystemdCgroup(globals);
-  const bundle = await loadBundle(flags.bundle, log);
-  const activated = socketActivation(bundle.loaded.config);
-  const terminal = activated.config.process?.terminal === true;
-  if (!terminal && flags.consoleSocket !== undefined) {
-    throw new CommandError('--console-socket needs process.terminal: true in the config');
-  }
-  const options = startOptions(id, flags, bundle, activated.fds, globals, log);
+  const { config, terminal, options } = await bundleStart(id, flags, globals, log);
   return foreground(
     async (signal) => {
-      const container = await run(activated.config, {
+      const container = await run(config, {
         ...options,
         ...(terminal ? { terminal: callerTerminalSize() ?? true } : { stdio: 'inherit' as const }),
         keep: flags.keep,
